@@ -1,0 +1,28 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "llm-vault",
+  products: [
+    .executable(name: "vault", targets: ["vault"])
+  ],
+  targets: [
+    // OpenSSL's libcrypto only: `pkgConfig: "libcrypto"` keeps libssl out of the binary.
+    .systemLibrary(
+      name: "COpenSSL",
+      pkgConfig: "libcrypto",
+      providers: [.apt(["libssl-dev"])]
+    ),
+    .target(name: "VaultCrypto", dependencies: ["COpenSSL"]),
+    .target(name: "VaultCore", dependencies: ["VaultCrypto"]),
+    .executableTarget(name: "vault", dependencies: ["VaultCore"]),
+    .testTarget(
+      name: "VaultCryptoTests",
+      dependencies: ["VaultCrypto"],
+      resources: [.copy("Fixtures")]
+    ),
+    .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "VaultCrypto"]),
+    .testTarget(name: "VaultCLITests", dependencies: ["VaultCore"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

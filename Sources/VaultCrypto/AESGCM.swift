@@ -1,0 +1,145 @@
+import COpenSSL
+
+/// AES-GCM with a 96-bit nonce and a 128-bit tag, through OpenSSL's EVP interface.
+///
+/// The vault uses 256-bit keys only; 128- and 192-bit keys are accepted so the wrapper can be
+/// checked against every Wycheproof group with 96-bit nonces.
+public enum AESGCM {
+  /// The nonce length in bytes (96 bits): the length GCM is designed for, used without hashing.
+  public static let nonceByteCount = 12
+  /// The tag length in bytes (128 bits), the full GCM tag.
+  public static let tagByteCount = 16
+  /// The key length the vault uses (AES-256).
+  public static let keyByteCount = 32
+
+  /// Encrypts `plaintext` under `key` with a fresh random nonce, binding `associatedData`.
+  /// Returns `nonce || ciphertext || tag`.
+  public static func seal(
+    _ plaintext: UnsafeRawBufferPointer, key: SecretBytes, associatedData: [UInt8]
+  ) throws -> [UInt8] {
+    // A random 96-bit nonce per message: with at most a few million encryptions under one key
+    // the collision chance stays far below 2^-32, NIST SP 800-38D's bound.
+    let nonce = try SecureRandom.bytes(count: nonceByteCount)
+    let (ciphertext, tag) = try seal(plaintext, key: key, nonce: nonce, associatedData: associatedData)
+    return nonce + ciphertext + tag
+  }
+
+  /// Encrypts `plaintext`; see `seal(_:key:associatedData:)`.
+  public static func seal(_ plaintext: [UInt8], key: SecretBytes, associatedData: [UInt8]) throws -> [UInt8] {
+    try plaintext.withUnsafeBytes { try seal($0, key: key, associatedData: associatedData) }
+  }
+
+  /// Encrypts `plaintext` under `key` and the caller's `nonce`. Only for known-answer tests:
+  /// a nonce reused under one key breaks GCM, so the vault always calls the random-nonce form.
+  public static func seal(
+    _ plaintext: UnsafeRawBufferPointer, key: SecretBytes, nonce: [UInt8], associatedData: [UInt8]
+  ) throws -> (ciphertext: [UInt8], tag: [UInt8]) {
+    let context = try CipherContext()
+    try initialize(context, key: key, nonce: nonce, encrypt: true)
+    try addAssociatedData(associatedData, to: context)
+    var ciphertext = [UInt8](repeating: 0, count: plaintext.count)
+    var written: Int32 = 0
+    if plaintext.count > 0 {
+      let status = ciphertext.withUnsafeMutableBytes { output in
+        EVP_EncryptUpdate(
+          context.pointer, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &written,
+          plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(plaintext.count))
+      }
+      guard status == 1 else { throw openSSLError("EVP_EncryptUpdate") }
+    }
+    var finalBytes = [UInt8](repeating: 0, count: 16)
+    var finalCount: Int32 = 0
+    guard EVP_EncryptFinal_ex(context.pointer, &finalBytes, &finalCount) == 1 else {
+      throw openSSLError("EVP_EncryptFinal_ex")
+    }
+    var tag = [UInt8](repeating: 0, count: tagByteCount)
+    let tagStatus = tag.withUnsafeMutableBytes { output in
+      EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_GET_TAG, Int32(tagByteCount), output.baseAddress)
+    }
+    guard tagStatus == 1 else { throw openSSLError("EVP_CTRL_GCM_GET_TAG") }
+    return (ciphertext, tag)
+  }
+
+  /// Decrypts `nonce || ciphertext || tag` into wiped storage, or throws
+  /// `authenticationFailure` when the key, any byte of the box, or `associatedData` differs.
+  public static func open(_ sealedBox: [UInt8], key: SecretBytes, associatedData: [UInt8]) throws -> SecretBytes {
+    guard sealedBox.count >= nonceByteCount + tagByteCount else { throw VaultCryptoError.truncatedSealedBox }
+    let nonce = Array(sealedBox[0..<nonceByteCount])
+    let ciphertext = sealedBox[nonceByteCount..<(sealedBox.count - tagByteCount)]
+    let tag = Array(sealedBox[(sealedBox.count - tagByteCount)...])
+    return try ciphertext.withUnsafeBytes { body in
+      try open(body, key: key, nonce: nonce, tag: tag, associatedData: associatedData)
+    }
+  }
+
+  /// Decrypts with explicit parts; see `open(_:key:associatedData:)`.
+  public static func open(
+    _ ciphertext: UnsafeRawBufferPointer, key: SecretBytes, nonce: [UInt8], tag: [UInt8],
+    associatedData: [UInt8]
+  ) throws -> SecretBytes {
+    guard tag.count == tagByteCount else { throw VaultCryptoError.authenticationFailure }
+    let context = try CipherContext()
+    try initialize(context, key: key, nonce: nonce, encrypt: false)
+    try addAssociatedData(associatedData, to: context)
+    return try SecretBytes(count: ciphertext.count) { plaintext in
+      var written: Int32 = 0
+      if ciphertext.count > 0 {
+        let status = EVP_DecryptUpdate(
+          context.pointer, plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), &written,
+          ciphertext.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(ciphertext.count))
+        guard status == 1 else { throw openSSLError("EVP_DecryptUpdate") }
+      }
+      var expectedTag = tag
+      let tagStatus = expectedTag.withUnsafeMutableBytes { tagBytes in
+        EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_TAG, Int32(tagByteCount), tagBytes.baseAddress)
+      }
+      guard tagStatus == 1 else { throw openSSLError("EVP_CTRL_GCM_SET_TAG") }
+      var finalBytes = [UInt8](repeating: 0, count: 16)
+      var finalCount: Int32 = 0
+      // The tag is checked here; a mismatch leaves nothing in the error queue worth keeping.
+      guard EVP_DecryptFinal_ex(context.pointer, &finalBytes, &finalCount) == 1 else {
+        clearOpenSSLErrors()
+        throw VaultCryptoError.authenticationFailure
+      }
+    }
+  }
+
+  private static func cipher(forKeyByteCount count: Int) throws -> OpaquePointer {
+    // Fetched per call: the EVP_CIPHER pointers are static in libcrypto but not Sendable in Swift.
+    switch count {
+    case 16: return EVP_aes_128_gcm()
+    case 24: return EVP_aes_192_gcm()
+    case 32: return EVP_aes_256_gcm()
+    default: throw VaultCryptoError.incorrectKeySize
+    }
+  }
+
+  private static func initialize(_ context: CipherContext, key: SecretBytes, nonce: [UInt8], encrypt: Bool) throws {
+    guard nonce.count == nonceByteCount else { throw VaultCryptoError.incorrectNonceSize }
+    let cipher = try cipher(forKeyByteCount: key.count)
+    let initialize = encrypt ? EVP_EncryptInit_ex : EVP_DecryptInit_ex
+    guard initialize(context.pointer, cipher, nil, nil, nil) == 1 else { throw openSSLError("EVP_CipherInit_ex") }
+    guard EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonce.count), nil) == 1 else {
+      throw openSSLError("EVP_CTRL_GCM_SET_IVLEN")
+    }
+    let status = key.withUnsafeBytes { keyBytes in
+      nonce.withUnsafeBytes { nonceBytes in
+        initialize(
+          context.pointer, nil, nil, keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+          nonceBytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
+      }
+    }
+    guard status == 1 else { throw openSSLError("EVP_CipherInit_ex") }
+  }
+
+  private static func addAssociatedData(_ associatedData: [UInt8], to context: CipherContext) throws {
+    guard !associatedData.isEmpty else { return }
+    var ignored: Int32 = 0
+    let status = associatedData.withUnsafeBytes { aad in
+      // A null output buffer tells EVP_CipherUpdate that these bytes are associated data.
+      EVP_CipherUpdate(
+        context.pointer, nil, &ignored, aad.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(aad.count))
+    }
+    guard status == 1 else { throw openSSLError("EVP_CipherUpdate(aad)") }
+  }
+}

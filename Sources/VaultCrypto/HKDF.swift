@@ -1,0 +1,54 @@
+import COpenSSL
+
+/// HKDF with SHA-256 (RFC 5869), extract-then-expand. The corresponding C API is
+/// `EVP_KDF_fetch("HKDF")` + `EVP_KDF_derive`.
+public enum HKDF {
+  /// The largest output RFC 5869 allows with SHA-256: 255 blocks of 32 bytes.
+  public static let maximumOutputByteCount = 255 * 32
+
+  /// Derives `length` bytes from `inputKeyMaterial`, `salt` and `info`.
+  public static func deriveKey(
+    inputKeyMaterial: UnsafeRawBufferPointer, salt: [UInt8], info: [UInt8], length: Int
+  ) throws -> SecretBytes {
+    guard length > 0, length <= maximumOutputByteCount else {
+      throw VaultCryptoError.invalidParameter("HKDF-SHA256 output must be 1 to \(maximumOutputByteCount) bytes")
+    }
+    guard let kdf = EVP_KDF_fetch(nil, vault_hkdf_name(), nil) else { throw openSSLError("EVP_KDF_fetch(HKDF)") }
+    defer { EVP_KDF_free(kdf) }
+    guard let context = EVP_KDF_CTX_new(kdf) else { throw openSSLError("EVP_KDF_CTX_new") }
+    defer { EVP_KDF_CTX_free(context) }
+    // OpenSSL refuses a NULL key pointer even for an empty key; point an empty key at a byte.
+    var emptyKeyStandIn: UInt8 = 0
+    return try salt.withUnsafeBytes { saltBytes in
+      try info.withUnsafeBytes { infoBytes in
+        try withUnsafeMutablePointer(to: &emptyKeyStandIn) { standIn in
+          let keyAddress = inputKeyMaterial.baseAddress ?? UnsafeRawPointer(standIn)
+          var parameters: [OSSL_PARAM] = [
+            vault_param_digest(vault_sha256_name()),
+            vault_param_key(keyAddress, inputKeyMaterial.count),
+          ]
+          // An empty salt is left out: RFC 5869 then uses HashLen zero bytes, as OpenSSL does.
+          if saltBytes.count > 0 { parameters.append(vault_param_salt(saltBytes.baseAddress, saltBytes.count)) }
+          if infoBytes.count > 0 { parameters.append(vault_param_info(infoBytes.baseAddress, infoBytes.count)) }
+          parameters.append(OSSL_PARAM_construct_end())
+          return try SecretBytes(count: length) { output in
+            let status = parameters.withUnsafeBufferPointer { params in
+              EVP_KDF_derive(
+                context, output.baseAddress?.assumingMemoryBound(to: UInt8.self), output.count, params.baseAddress)
+            }
+            guard status == 1 else { throw openSSLError("EVP_KDF_derive(HKDF)") }
+          }
+        }
+      }
+    }
+  }
+
+  /// Derives `length` bytes from the key held in `inputKeyMaterial`.
+  public static func deriveKey(inputKeyMaterial: SecretBytes, salt: [UInt8], info: [UInt8], length: Int) throws
+    -> SecretBytes
+  {
+    try inputKeyMaterial.withUnsafeBytes {
+      try deriveKey(inputKeyMaterial: $0, salt: salt, info: info, length: length)
+    }
+  }
+}

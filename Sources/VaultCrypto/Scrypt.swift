@@ -1,0 +1,64 @@
+import COpenSSL
+
+/// scrypt (RFC 7914), the passphrase KDF. The corresponding C function is `EVP_PBE_scrypt`.
+public enum Scrypt {
+  /// The parameters scrypt takes besides the password and salt.
+  public struct Parameters: Equatable, Sendable {
+    /// CPU/memory cost, a power of two greater than 1.
+    public var n: UInt64
+    /// Block size.
+    public var r: UInt64
+    /// Parallelisation.
+    public var p: UInt64
+
+    public init(n: UInt64, r: UInt64, p: UInt64) {
+      self.n = n
+      self.r = r
+      self.p = p
+    }
+
+    /// The memory scrypt needs: 128 * r * N bytes for V, plus 128 * r * p for B.
+    public var memoryByteCount: UInt64 {
+      let (vBytes, vOverflow) = (128 * r).multipliedReportingOverflow(by: n)
+      let (bBytes, bOverflow) = (128 * r).multipliedReportingOverflow(by: p)
+      if vOverflow || bOverflow { return .max }
+      let (total, overflow) = vBytes.addingReportingOverflow(bBytes)
+      return overflow ? .max : total
+    }
+  }
+
+  /// The upper bound passed as `maxmem`. OpenSSL's default (32 MiB) refuses N=2^17, r=8, so the
+  /// cap is explicit; 1 GiB + 1 MiB admits RFC 7914's fourth vector and refuses anything larger,
+  /// so a hostile file cannot ask for unbounded memory.
+  public static let maximumMemoryByteCount: UInt64 = (1 << 30) + (1 << 20)
+
+  /// Derives `length` bytes from `password` and `salt`.
+  public static func deriveKey(
+    password: UnsafeRawBufferPointer, salt: [UInt8], parameters: Parameters, length: Int
+  ) throws -> SecretBytes {
+    let n = parameters.n
+    guard n > 1, n & (n - 1) == 0 else { throw VaultCryptoError.invalidParameter("scrypt N must be a power of two > 1") }
+    guard parameters.r > 0, parameters.p > 0 else { throw VaultCryptoError.invalidParameter("scrypt r and p must be positive") }
+    guard parameters.memoryByteCount <= maximumMemoryByteCount else {
+      throw VaultCryptoError.invalidParameter("scrypt parameters need more than 1 GiB of memory")
+    }
+    guard length > 0 else { throw VaultCryptoError.invalidParameter("scrypt output length must be positive") }
+    return try SecretBytes(count: length) { output in
+      let status = salt.withUnsafeBytes { saltBytes in
+        EVP_PBE_scrypt(
+          password.baseAddress?.assumingMemoryBound(to: CChar.self), password.count,
+          saltBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), saltBytes.count,
+          parameters.n, parameters.r, parameters.p, maximumMemoryByteCount,
+          output.baseAddress?.assumingMemoryBound(to: UInt8.self), output.count)
+      }
+      guard status == 1 else { throw openSSLError("EVP_PBE_scrypt") }
+    }
+  }
+
+  /// Derives `length` bytes from the password held in `password`.
+  public static func deriveKey(password: SecretBytes, salt: [UInt8], parameters: Parameters, length: Int) throws
+    -> SecretBytes
+  {
+    try password.withUnsafeBytes { try deriveKey(password: $0, salt: salt, parameters: parameters, length: length) }
+  }
+}
