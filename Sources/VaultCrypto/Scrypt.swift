@@ -17,11 +17,15 @@ public enum Scrypt {
       self.p = p
     }
 
-    /// The memory scrypt needs: 128 * r * N bytes for V, plus 128 * r * p for B.
+    /// The memory scrypt needs, counted as `EVP_PBE_scrypt` counts it against `maxmem`:
+    /// 128 * r * (N + 2) bytes for V and the working blocks X and T, plus 128 * r * p for B.
+    /// `UInt64.max` when that overflows, so hostile values from a file are refused, not trapped on.
     public var memoryByteCount: UInt64 {
-      let (vBytes, vOverflow) = (128 * r).multipliedReportingOverflow(by: n)
-      let (bBytes, bOverflow) = (128 * r).multipliedReportingOverflow(by: p)
-      if vOverflow || bOverflow { return .max }
+      let (blockBytes, blockOverflow) = UInt64(128).multipliedReportingOverflow(by: r)
+      let (vBlocks, vBlocksOverflow) = n.addingReportingOverflow(2)
+      let (vBytes, vOverflow) = blockBytes.multipliedReportingOverflow(by: vBlocks)
+      let (bBytes, bOverflow) = blockBytes.multipliedReportingOverflow(by: p)
+      if blockOverflow || vBlocksOverflow || vOverflow || bOverflow { return .max }
       let (total, overflow) = vBytes.addingReportingOverflow(bBytes)
       return overflow ? .max : total
     }

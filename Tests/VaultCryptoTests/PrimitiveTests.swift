@@ -1,0 +1,88 @@
+import VaultCrypto
+import XCTest
+
+final class ConstantTimeEqualsTests: XCTestCase {
+  func testEqual() {
+    XCTAssertTrue(constantTimeEquals([1, 2, 3], [1, 2, 3]))
+    let long = [UInt8](repeating: 0xa5, count: 1000)
+    XCTAssertTrue(constantTimeEquals(long, long))
+  }
+
+  func testDifferent() {
+    XCTAssertFalse(constantTimeEquals([1, 2, 3], [1, 2, 4]))
+    XCTAssertFalse(constantTimeEquals([0, 2, 3], [1, 2, 3]))
+    // A single differing bit at every position of a 32-byte value.
+    let value = [UInt8](repeating: 0x5a, count: 32)
+    for index in value.indices {
+      var other = value
+      other[index] ^= 0x01
+      XCTAssertFalse(constantTimeEquals(value, other), "position \(index)")
+    }
+  }
+
+  func testDifferentLengths() {
+    XCTAssertFalse(constantTimeEquals([1, 2, 3], [1, 2]))
+    XCTAssertFalse(constantTimeEquals([1, 2], [1, 2, 3]))
+    XCTAssertFalse(constantTimeEquals([], [0]))
+    XCTAssertFalse(constantTimeEquals([0], []))
+  }
+
+  func testEmpty() {
+    XCTAssertTrue(constantTimeEquals([], []))
+  }
+}
+
+final class SecretBytesTests: XCTestCase {
+  func testCountAndCopyBytesRoundTrip() {
+    let bytes: [UInt8] = [0, 1, 2, 0xfe, 0xff, 0x80, 0x7f]
+    let secret = SecretBytes(copying: bytes)
+    XCTAssertEqual(secret.count, bytes.count)
+    XCTAssertEqual(secret.copyBytes(), bytes)
+    XCTAssertEqual(secret.withUnsafeBytes { Array($0) }, bytes)
+  }
+
+  func testCopyingASlice() {
+    let bytes: [UInt8] = Array(0..<64)
+    let secret = SecretBytes(copying: bytes[10..<20])
+    XCTAssertEqual(secret.count, 10)
+    XCTAssertEqual(secret.copyBytes(), Array(10..<20))
+  }
+
+  func testEmpty() {
+    let secret = SecretBytes(copying: [UInt8]())
+    XCTAssertEqual(secret.count, 0)
+    XCTAssertEqual(secret.copyBytes(), [])
+  }
+
+  func testInitializerFillsInPlace() {
+    let secret = SecretBytes(count: 4) { buffer in
+      for index in buffer.indices { buffer[index] = UInt8(index * 3) }
+    }
+    XCTAssertEqual(secret.copyBytes(), [0, 3, 6, 9])
+  }
+
+  func testThrowingInitializerRethrows() {
+    struct Refused: Error {}
+    XCTAssertThrowsError(try SecretBytes(count: 8) { _ in throw Refused() }) { error in
+      XCTAssertTrue(error is Refused)
+    }
+  }
+}
+
+final class SecureRandomTests: XCTestCase {
+  func testBytesCountsAndFreshness() throws {
+    XCTAssertEqual(try SecureRandom.bytes(count: 0), [])
+    let first = try SecureRandom.bytes(count: 32)
+    let second = try SecureRandom.bytes(count: 32)
+    XCTAssertEqual(first.count, 32)
+    XCTAssertNotEqual(first, second, "two 256-bit draws collide with probability 2^-256")
+  }
+
+  func testSecretCountAndFreshness() throws {
+    let first = try SecureRandom.secret(count: 32)
+    let second = try SecureRandom.secret(count: 32)
+    XCTAssertEqual(first.count, 32)
+    XCTAssertNotEqual(first.copyBytes(), second.copyBytes())
+    XCTAssertNotEqual(first.copyBytes(), [UInt8](repeating: 0, count: 32))
+  }
+}
