@@ -41,8 +41,12 @@ public enum Scrypt {
     password: UnsafeRawBufferPointer, salt: [UInt8], parameters: Parameters, length: Int
   ) throws -> SecretBytes {
     let n = parameters.n
-    guard n > 1, n & (n - 1) == 0 else { throw VaultCryptoError.invalidParameter("scrypt N must be a power of two > 1") }
-    guard parameters.r > 0, parameters.p > 0 else { throw VaultCryptoError.invalidParameter("scrypt r and p must be positive") }
+    guard n > 1, n & (n - 1) == 0 else {
+      throw VaultCryptoError.invalidParameter("scrypt N must be a power of two > 1")
+    }
+    guard parameters.r > 0, parameters.p > 0 else {
+      throw VaultCryptoError.invalidParameter("scrypt r and p must be positive")
+    }
     guard parameters.memoryByteCount <= maximumMemoryByteCount else {
       throw VaultCryptoError.invalidParameter("scrypt parameters need more than 1 GiB of memory")
     }

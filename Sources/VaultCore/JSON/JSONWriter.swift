@@ -1,0 +1,64 @@
+/// Appends JSON text to a byte buffer. The vault file's layout is fixed by `VaultCodec`; this
+/// type only guarantees that strings are escaped the same way every time: `"` and `\` as
+/// `\"` and `\\`, the other characters below U+0020 as `\u00XX` (lowercase hex), everything
+/// else as raw UTF-8.
+public struct JSONWriter {
+  public private(set) var bytes: [UInt8] = []
+
+  public init(reservingCapacity capacity: Int = 0) {
+    bytes.reserveCapacity(capacity)
+  }
+
+  public mutating func raw(_ text: StaticString) {
+    bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+  }
+
+  public mutating func string(_ text: String) {
+    bytes.append(UInt8(ascii: "\""))
+    for byte in text.utf8 {
+      switch byte {
+      case UInt8(ascii: "\""): raw("\\\"")
+      case UInt8(ascii: "\\"): raw("\\\\")
+      case 0..<0x20:
+        raw("\\u00")
+        bytes.append(Self.hexDigits[Int(byte >> 4)])
+        bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+      default: bytes.append(byte)
+      }
+    }
+    bytes.append(UInt8(ascii: "\""))
+  }
+
+  public mutating func integer<Integer: BinaryInteger>(_ value: Integer) {
+    bytes.append(contentsOf: Array(String(value).utf8))
+  }
+
+  public mutating func bool(_ value: Bool) {
+    if value { raw("true") } else { raw("false") }
+  }
+
+  /// `"name":` — a member name and its colon.
+  public mutating func name(_ text: String) {
+    string(text)
+    bytes.append(UInt8(ascii: ":"))
+  }
+
+  public mutating func stringArray(_ elements: [String]) {
+    bytes.append(UInt8(ascii: "["))
+    for (index, element) in elements.enumerated() {
+      if index > 0 { bytes.append(UInt8(ascii: ",")) }
+      string(element)
+    }
+    bytes.append(UInt8(ascii: "]"))
+  }
+
+  public mutating func optionalString(_ text: String?) {
+    if let text { string(text) } else { raw("null") }
+  }
+
+  public mutating func byte(_ ascii: Unicode.Scalar) {
+    bytes.append(UInt8(ascii: ascii))
+  }
+
+  private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+}

@@ -1,0 +1,127 @@
+import VaultCrypto
+
+/// An unlocked vault's keys: the master key and the MAC key derived from it. Only code that
+/// holds a `Keyring` can read a value or write a file that verifies.
+public final class Keyring: Sendable {
+  public let vaultID: [UInt8]
+  private let vaultIDHex: String
+  private let masterKey: SecretBytes
+  private let macKey: SecretBytes
+
+  private init(vaultID: [UInt8], masterKey: SecretBytes) throws {
+    self.vaultID = vaultID
+    self.vaultIDHex = Hex.encode(vaultID)
+    self.masterKey = masterKey
+    // The MAC key is derived, not stored: one secret to wrap, and HKDF's info keeps the two
+    // uses of the master key apart.
+    self.macKey = try HKDF.deriveKey(
+      inputKeyMaterial: masterKey, salt: vaultID, info: CryptoContext.fileMACInfo, length: 32)
+  }
+
+  /// Stretches `passphrase` with the vault's scrypt settings into the key-encryption key.
+  public static func deriveKEK(passphrase: SecretBytes, kdf: KDFSettings) throws -> SecretBytes {
+    try Scrypt.deriveKey(password: passphrase, salt: kdf.salt, parameters: kdf.parameters, length: 32)
+  }
+
+  /// A new vault: a random id and master key, wrapped under a key stretched from `passphrase`.
+  public static func create(passphrase: SecretBytes, logN: Int, now: Timestamp) throws -> (Keyring, VaultHeader) {
+    let id = try SecureRandom.bytes(count: 16)
+    let masterKey = try SecureRandom.secret(count: 32)
+    let kdf = KDFSettings(
+      salt: try SecureRandom.bytes(count: 32), parameters: Scrypt.Parameters(n: 1 << UInt64(logN), r: 8, p: 1))
+    let kek = try deriveKEK(passphrase: passphrase, kdf: kdf)
+    let sealed = try masterKey.withUnsafeBytes {
+      try AESGCM.seal($0, key: kek, associatedData: CryptoContext.masterKey(vaultID: Hex.encode(id)))
+    }
+    let header = VaultHeader(id: id, created: now, generation: 0, kdf: kdf, sealedMasterKey: sealed)
+    return (try Keyring(vaultID: id, masterKey: masterKey), header)
+  }
+
+  /// Opens the master key with an already derived KEK; a tag failure means a wrong passphrase,
+  /// because the header's checksum has already ruled out a damaged file.
+  public static func unlock(header: VaultHeader, kek: SecretBytes) throws -> Keyring {
+    do {
+      let masterKey = try AESGCM.open(
+        header.sealedMasterKey, key: kek, associatedData: CryptoContext.masterKey(vaultID: header.idHex))
+      guard masterKey.count == 32 else { throw VaultError.integrity("the master key has the wrong length") }
+      return try Keyring(vaultID: header.id, masterKey: masterKey)
+    } catch VaultCryptoError.authenticationFailure {
+      throw VaultError.wrongPassphrase
+    }
+  }
+
+  /// The header re-wrapped under a new passphrase: fresh salt, same master key, so no record
+  /// changes (`vault passwd`).
+  public func rewrap(_ header: VaultHeader, passphrase: SecretBytes, logN: Int) throws -> VaultHeader {
+    var updated = header
+    updated.kdf = KDFSettings(
+      salt: try SecureRandom.bytes(count: 32), parameters: Scrypt.Parameters(n: 1 << UInt64(logN), r: 8, p: 1))
+    let kek = try Self.deriveKEK(passphrase: passphrase, kdf: updated.kdf)
+    updated.sealedMasterKey = try masterKey.withUnsafeBytes {
+      try AESGCM.seal($0, key: kek, associatedData: CryptoContext.masterKey(vaultID: vaultIDHex))
+    }
+    return updated
+  }
+
+  /// Seals `value` for record `id` named `name` under a fresh data key.
+  public func seal(value: SecretBytes, id: RecordID, name: String) throws -> (
+    sealedDataKey: [UInt8], sealedValue: [UInt8]
+  ) {
+    let dataKey = try SecureRandom.secret(count: 32)
+    let sealedDataKey = try dataKey.withUnsafeBytes {
+      try AESGCM.seal($0, key: masterKey, associatedData: CryptoContext.dataKey(vaultID: vaultIDHex, recordID: id))
+    }
+    let sealedValue = try value.withUnsafeBytes {
+      try AESGCM.seal(
+        $0, key: dataKey, associatedData: CryptoContext.value(vaultID: vaultIDHex, recordID: id, name: name))
+    }
+    return (sealedDataKey, sealedValue)
+  }
+
+  /// The data key of `key`.
+  func dataKey(of key: ProviderKey) throws -> SecretBytes {
+    try integrityChecked(key) {
+      try AESGCM.open(
+        key.sealedDataKey, key: masterKey, associatedData: CryptoContext.dataKey(vaultID: vaultIDHex, recordID: key.id))
+    }
+  }
+
+  /// The plaintext value of `key`.
+  public func open(_ key: ProviderKey) throws -> SecretBytes {
+    let dataKey = try dataKey(of: key)
+    return try integrityChecked(key) {
+      try AESGCM.open(
+        key.sealedValue, key: dataKey,
+        associatedData: CryptoContext.value(vaultID: vaultIDHex, recordID: key.id, name: key.name))
+    }
+  }
+
+  /// `key` with its value sealed again under its own data key for a new name: the name is bound
+  /// into the value's associated data, so a rename re-encrypts (`vault edit --name`).
+  public func renamed(_ key: ProviderKey, to name: String) throws -> ProviderKey {
+    let value = try open(key)
+    let dataKey = try dataKey(of: key)
+    var renamed = key
+    renamed.name = name
+    renamed.sealedValue = try value.withUnsafeBytes {
+      try AESGCM.seal(
+        $0, key: dataKey, associatedData: CryptoContext.value(vaultID: vaultIDHex, recordID: key.id, name: name))
+    }
+    return renamed
+  }
+
+  /// HMAC-SHA256 of the file bytes the MAC covers.
+  public func authenticationCode(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+    HMACSHA256.authenticationCode(key: macKey, message: bytes)
+  }
+
+  private func integrityChecked<Result>(_ key: ProviderKey, _ body: () throws -> Result) throws -> Result {
+    do {
+      return try body()
+    } catch VaultCryptoError.authenticationFailure {
+      throw VaultError.integrity("provider key \(key.name) does not decrypt")
+    } catch VaultCryptoError.truncatedSealedBox {
+      throw VaultError.integrity("provider key \(key.name) is truncated")
+    }
+  }
+}

@@ -1,0 +1,19 @@
+/// How a provider key's value is shown: never whole, and never half of it.
+public enum Masking {
+  /// Values this short are masked whole: showing 6 of 12 characters would be half the key.
+  public static let shortValueLimit = 12
+  /// The fixed form of a short value. Fixed, so it does not tell the value's length either.
+  public static let wholeMask = "********"
+
+  /// The first 3 and last 3 characters (Unicode scalars) with an ellipsis between,
+  /// e.g. `sk-…xyz`; `********` for a value of 12 characters or fewer.
+  public static func mask(_ value: String) -> String {
+    let scalars = Array(value.unicodeScalars)
+    guard scalars.count > shortValueLimit else { return wholeMask }
+    var view = String.UnicodeScalarView()
+    view.append(contentsOf: scalars.prefix(3))
+    view.append("\u{2026}")
+    view.append(contentsOf: scalars.suffix(3))
+    return String(view)
+  }
+}

@@ -1,0 +1,117 @@
+/// The rules for what a user may type as a key name, provider, model or environment variable.
+/// Each check throws `VaultError.invalidInput` with one line that says which rule was broken
+/// and never echoes a value.
+public enum Names {
+  /// The longest key name or environment variable name.
+  public static let maximumNameLength = 128
+
+  /// Variables that change how programs load or run. A key injected under one of these names
+  /// would let whoever controls the vault run code in every child, so they are refused outright.
+  public static let loaderVariables: Set<String> = [
+    "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV",
+    "CDPATH", "NODE_OPTIONS", "NODE_PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PERL5OPT", "PERL5LIB",
+    "RUBYOPT", "RUBYLIB", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "GCONV_PATH", "MALLOC_CONF",
+    "PS4", "PROMPT_COMMAND", "GIT_SSH_COMMAND", "EDITOR", "VISUAL", "PAGER", "TMPDIR",
+  ]
+
+  /// Prefixes of loader variables (`DYLD_INSERT_LIBRARIES`, `LD_*` ...).
+  public static let loaderVariablePrefixes = ["DYLD_", "LD_"]
+
+  /// The variables that steer `vault` itself; they are stripped from every child's environment.
+  public static let vaultControlVariables: Set<String> = [
+    "VAULT_FILE", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE", "VAULT_NEW_PASSPHRASE",
+    "VAULT_NEW_PASSPHRASE_FILE", "VAULT_AGENT_KEY", "VAULT_USER",
+  ]
+
+  /// Whether `name` is an environment-variable-safe identifier: `[A-Za-z_][A-Za-z0-9_]*`, 1 to 128 bytes.
+  public static func isIdentifier(_ name: String) -> Bool {
+    let bytes = name.utf8
+    guard let first = bytes.first, bytes.count <= maximumNameLength else { return false }
+    guard isLetterOrUnderscore(first) else { return false }
+    return bytes.allSatisfy { isLetterOrUnderscore($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+  }
+
+  /// Checks a provider key's name (also the variable it is injected under).
+  public static func validateKeyName(_ name: String) throws {
+    try validateVariable(name, role: "key name")
+  }
+
+  /// Checks a variable name a key asks to be injected under (`--env`).
+  public static func validateEnvironmentName(_ name: String) throws {
+    try validateVariable(name, role: "environment variable")
+  }
+
+  private static func validateVariable(_ name: String, role: String) throws {
+    if name.isEmpty { throw VaultError.invalidInput("\(role) is empty") }
+    if name.utf8.count > maximumNameLength {
+      throw VaultError.invalidInput("\(role) is longer than \(maximumNameLength) characters")
+    }
+    guard isIdentifier(name) else {
+      throw VaultError.invalidInput(
+        "invalid \(role) (\(firstProblem(name))): use letters, digits and _, not starting with a digit")
+    }
+    if loaderVariables.contains(name) || loaderVariablePrefixes.contains(where: { name.hasPrefix($0) }) {
+      throw VaultError.invalidInput("\(role) \(name) changes how programs load and is never injected")
+    }
+    if vaultControlVariables.contains(name) {
+      throw VaultError.invalidInput("\(role) \(name) is reserved for vault itself")
+    }
+  }
+
+  /// Normalises and checks a provider id: lowercase `[a-z0-9][a-z0-9._-]*`, at most 64 characters.
+  public static func normalizedProvider(_ provider: String) throws -> String {
+    let lowered = provider.lowercased()
+    let bytes = Array(lowered.utf8)
+    guard let first = bytes.first else { throw VaultError.invalidInput("provider is empty") }
+    guard bytes.count <= 64, isLowerAlphanumeric(first),
+      bytes.allSatisfy({
+        isLowerAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+      })
+    else {
+      throw VaultError.invalidInput("invalid provider: use up to 64 letters, digits, '.', '_' or '-'")
+    }
+    return lowered
+  }
+
+  /// Checks a model name: 1 to 128 of `A-Z a-z 0-9 . _ : / @ + -`, starting with a letter or digit.
+  public static func validateModel(_ model: String) throws {
+    let bytes = Array(model.utf8)
+    let extra = Set(Array("._:/@+-".utf8))
+    guard let first = bytes.first else { throw VaultError.invalidInput("model name is empty") }
+    guard bytes.count <= 128, isAlphanumeric(first), bytes.allSatisfy({ isAlphanumeric($0) || extra.contains($0) })
+    else {
+      throw VaultError.invalidInput(
+        "invalid model name: use up to 128 letters, digits or . _ : / @ + -, starting with a letter or digit")
+    }
+  }
+
+  /// Where a rejected name first breaks the rule, without echoing it: a mistyped name may be a
+  /// pasted secret, so errors describe it by position only.
+  static func firstProblem(_ name: String) -> String {
+    for (offset, scalar) in name.unicodeScalars.enumerated() {
+      let allowed = scalar.isASCII && isIdentifierByte(UInt8(scalar.value), first: offset == 0)
+      if !allowed {
+        return offset == 0 && scalar.isASCII && (0x30...0x39).contains(scalar.value)
+          ? "starts with a digit" : "character \(offset + 1) is not allowed"
+      }
+    }
+    return "not an identifier"
+  }
+
+  private static func isIdentifierByte(_ byte: UInt8, first: Bool) -> Bool {
+    isLetterOrUnderscore(byte) || (!first && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte))
+  }
+
+  private static func isLetterOrUnderscore(_ byte: UInt8) -> Bool {
+    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+      || byte == UInt8(ascii: "_")
+  }
+
+  private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+    isLetterOrUnderscore(byte) && byte != UInt8(ascii: "_") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+  }
+
+  private static func isLowerAlphanumeric(_ byte: UInt8) -> Bool {
+    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+  }
+}

@@ -1,0 +1,108 @@
+import VaultCrypto
+
+/// The changes a command can make to an unlocked document. Each checks its inputs first and
+/// changes nothing when it throws.
+extension VaultDocument {
+  /// Adds a new provider key.
+  public mutating func addKey(
+    name: String, value: SecretBytes, provider: String?, models: [String], environmentNames: [String],
+    keyring: Keyring, now: Timestamp
+  ) throws {
+    try Names.validateKeyName(name)
+    guard index(of: name) == nil else { throw VaultError.keyExists(name: name) }
+    let provider = try provider.map(Names.normalizedProvider)
+    let models = try Self.checkedModels(models)
+    let environmentNames = try Self.checkedEnvironmentNames(environmentNames)
+    let id = try RecordID.random()
+    let sealed = try keyring.seal(value: value, id: id, name: name)
+    keys.append(
+      ProviderKey(
+        id: id, name: name, provider: provider, models: models, environmentNames: environmentNames,
+        masked: SecretValue.masked(value), created: now, updated: now, sealedDataKey: sealed.sealedDataKey,
+        sealedValue: sealed.sealedValue))
+  }
+
+  /// Renames the key `name` to `newName`, re-sealing its value for the new name.
+  public mutating func renameKey(_ name: String, to newName: String, keyring: Keyring, now: Timestamp) throws {
+    try Names.validateKeyName(newName)
+    guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
+    guard newName != name else { return }
+    guard index(of: newName) == nil else { throw VaultError.keyExists(name: newName) }
+    keys[position] = try keyring.renamed(keys[position], to: newName)
+    keys[position].updated = now
+  }
+
+  /// Replaces the value of `name` under a fresh data key.
+  public mutating func setValue(of name: String, to value: SecretBytes, keyring: Keyring, now: Timestamp) throws {
+    guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
+    let sealed = try keyring.seal(value: value, id: keys[position].id, name: name)
+    keys[position].sealedDataKey = sealed.sealedDataKey
+    keys[position].sealedValue = sealed.sealedValue
+    keys[position].masked = SecretValue.masked(value)
+    keys[position].updated = now
+  }
+
+  /// Sets or clears (nil) the provider of `name`.
+  public mutating func setProvider(of name: String, to provider: String?, now: Timestamp) throws {
+    guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
+    keys[position].provider = try provider.map(Names.normalizedProvider)
+    keys[position].updated = now
+  }
+
+  /// Replaces the extra variable names of `name`.
+  public mutating func setEnvironmentNames(of name: String, to names: [String], now: Timestamp) throws {
+    guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
+    keys[position].environmentNames = try Self.checkedEnvironmentNames(names)
+    keys[position].updated = now
+  }
+
+  /// Links models and variable names to `name`; linking one already linked is a no-op.
+  public mutating func link(_ name: String, models: [String], environmentNames: [String], now: Timestamp) throws {
+    guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
+    let models = try Self.checkedModels(models)
+    let environmentNames = try Self.checkedEnvironmentNames(environmentNames)
+    for model in models where !keys[position].models.contains(model) { keys[position].models.append(model) }
+    for variable in environmentNames where !keys[position].environmentNames.contains(variable) {
+      keys[position].environmentNames.append(variable)
+    }
+    keys[position].updated = now
+  }
+
+  /// Unlinks models and variable names from `name`; each must be linked.
+  public mutating func unlink(_ name: String, models: [String], environmentNames: [String], now: Timestamp) throws {
+    guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
+    for model in models where !keys[position].models.contains(model) {
+      throw VaultError.invalidInput("\(name) is not linked to model \(model)")
+    }
+    for variable in environmentNames where !keys[position].environmentNames.contains(variable) {
+      throw VaultError.invalidInput("\(name) is not linked to variable \(variable)")
+    }
+    keys[position].models.removeAll { models.contains($0) }
+    keys[position].environmentNames.removeAll { environmentNames.contains($0) }
+    keys[position].updated = now
+  }
+
+  /// Deletes the key `name`.
+  public mutating func removeKey(_ name: String) throws {
+    guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
+    keys.remove(at: position)
+  }
+
+  private static func checkedModels(_ models: [String]) throws -> [String] {
+    var unique: [String] = []
+    for model in models {
+      try Names.validateModel(model)
+      if !unique.contains(model) { unique.append(model) }
+    }
+    return unique
+  }
+
+  private static func checkedEnvironmentNames(_ names: [String]) throws -> [String] {
+    var unique: [String] = []
+    for name in names {
+      try Names.validateEnvironmentName(name)
+      if !unique.contains(name) { unique.append(name) }
+    }
+    return unique
+  }
+}

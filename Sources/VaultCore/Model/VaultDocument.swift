@@ -1,0 +1,65 @@
+import VaultCrypto
+
+/// The scrypt settings a vault's passphrase is stretched with.
+public struct KDFSettings: Equatable, Sendable {
+  public var salt: [UInt8]
+  public var parameters: Scrypt.Parameters
+
+  public init(salt: [UInt8], parameters: Scrypt.Parameters) {
+    self.salt = salt
+    self.parameters = parameters
+  }
+
+  /// The default cost: N=2^17, r=8, p=1 (128 MiB, about 0.4 s here).
+  public static let defaultLogN = 17
+  /// The lowest cost `vault init` accepts: N=2^14 (16 MiB), for tests and small devices.
+  public static let minimumLogN = 14
+  /// The highest cost a file may ask for: N=2^20 (1 GiB at r=8).
+  public static let maximumLogN = 20
+}
+
+/// The vault-wide header: identity, write counter, KDF and the wrapped master key.
+public struct VaultHeader: Equatable, Sendable {
+  /// 16 random bytes fixed at `vault init`; bound into every ciphertext and the MAC key.
+  public var id: [UInt8]
+  public var created: Timestamp
+  /// Counts saves: 1 after `vault init`, one more for every write.
+  public var generation: UInt64
+  public var kdf: KDFSettings
+  /// `nonce || AES-256-GCM(KEK, master key) || tag`.
+  public var sealedMasterKey: [UInt8]
+
+  public init(id: [UInt8], created: Timestamp, generation: UInt64, kdf: KDFSettings, sealedMasterKey: [UInt8]) {
+    self.id = id
+    self.created = created
+    self.generation = generation
+    self.kdf = kdf
+    self.sealedMasterKey = sealedMasterKey
+  }
+
+  /// The id as the 32 hex digits that appear in the file and in associated data.
+  public var idHex: String { Hex.encode(id) }
+}
+
+/// Everything a vault file holds, decoded.
+public struct VaultDocument: Equatable, Sendable {
+  public var header: VaultHeader
+  /// The provider keys in file order (the order they were added).
+  public var keys: [ProviderKey]
+
+  public init(header: VaultHeader, keys: [ProviderKey]) {
+    self.header = header
+    self.keys = keys
+  }
+
+  /// The index of the key named `name` (names are case-sensitive, like environment variables).
+  public func index(of name: String) -> Int? {
+    keys.firstIndex { $0.name == name }
+  }
+
+  /// The key named `name`, or `keyNotFound`.
+  public func key(named name: String) throws -> ProviderKey {
+    guard let index = index(of: name) else { throw VaultError.keyNotFound(name: name) }
+    return keys[index]
+  }
+}

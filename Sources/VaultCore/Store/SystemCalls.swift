@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Every raw system call the store makes, each wrapped the same way: retried on `EINTR`, and a
+/// failure turned into a `VaultError` that names the operation and the path (never contents).
+enum SystemCalls {
+  /// The text of `errno` for messages.
+  static func describe(_ code: Int32) -> String {
+    String(cString: strerror(code))
+  }
+
+  static func ioError(_ what: String, _ path: String, _ code: Int32 = errno) -> VaultError {
+    if code == ENOSPC || code == EDQUOT {
+      return .io("disk full while trying to \(what) \(path); the vault file was not changed")
+    }
+    return .io("cannot \(what) \(path): \(describe(code))")
+  }
+
+  /// Retries `call` while it fails with `EINTR`.
+  static func retrying<Result: BinaryInteger>(_ call: () -> Result) -> Result {
+    while true {
+      let result = call()
+      if result == -1 && errno == EINTR { continue }
+      return result
+    }
+  }
+
+  /// The corresponding C function is `open`; always with `O_CLOEXEC`.
+  static func open(_ path: String, _ flags: Int32, mode: mode_t = 0o600) -> Int32 {
+    retrying { Glibc.open(path, flags | O_CLOEXEC, mode) }
+  }
+
+  /// Writes every byte or fails; the corresponding C function is `write`, called until done.
+  static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32? {
+    var offset = 0
+    while offset < bytes.count {
+      let written = bytes.withUnsafeBytes { buffer in
+        retrying { Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset) }
+      }
+      if written < 0 { return errno }
+      offset += written
+    }
+    return nil
+  }
+
+  /// Reads to end of file, refusing more than `limit` bytes.
+  static func readAll(_ descriptor: Int32, limit: Int) -> Result<[UInt8], ReadFailure> {
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { buffer in
+        retrying { Glibc.read(descriptor, buffer.baseAddress, buffer.count) }
+      }
+      if count < 0 { return .failure(.system(errno)) }
+      if count == 0 { return .success(bytes) }
+      bytes.append(contentsOf: chunk[0..<count])
+      if bytes.count > limit { return .failure(.tooLarge) }
+    }
+  }
+
+  enum ReadFailure: Error {
+    case system(Int32)
+    case tooLarge
+  }
+
+  static func fsync(_ descriptor: Int32) -> Int32 {
+    retrying { Glibc.fsync(descriptor) }
+  }
+
+  static func close(_ descriptor: Int32) {
+    // close is not retried on EINTR: on Linux the descriptor is gone either way.
+    _ = Glibc.close(descriptor)
+  }
+
+  static func fileStatus(_ descriptor: Int32) -> stat? {
+    var status = stat()
+    return fstat(descriptor, &status) == 0 ? status : nil
+  }
+
+  static func pathStatus(_ path: String, followLinks: Bool = true) -> stat? {
+    var status = stat()
+    let result = followLinks ? stat(path, &status) : lstat(path, &status)
+    return result == 0 ? status : nil
+  }
+
+  static func isRegular(_ status: stat) -> Bool { status.st_mode & S_IFMT == S_IFREG }
+  static func isDirectory(_ status: stat) -> Bool { status.st_mode & S_IFMT == S_IFDIR }
+
+  /// The absolute path with every symbolic link resolved, or nil when it does not exist.
+  static func realPath(_ path: String) -> String? {
+    guard let resolved = realpath(path, nil) else { return nil }
+    defer { free(resolved) }
+    return String(cString: resolved)
+  }
+
+  /// The parent directory of `path` (`.` for a bare file name).
+  static func directory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    if slash == path.startIndex { return "/" }
+    return String(path[..<slash])
+  }
+
+  static func baseName(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return path }
+    return String(path[path.index(after: slash)...])
+  }
+
+  /// Creates `path` and any missing parents with mode 0700 (`mkdir -p`, private by default).
+  static func makeDirectories(_ path: String) throws {
+    if let status = pathStatus(path) {
+      guard isDirectory(status) else { throw VaultError.io("cannot create directory \(path): a file is in the way") }
+      return
+    }
+    let parent = directory(of: path)
+    if parent != path, parent != "." { try makeDirectories(parent) }
+    if mkdir(path, 0o700) != 0 && errno != EEXIST { throw ioError("create directory", path) }
+  }
+}

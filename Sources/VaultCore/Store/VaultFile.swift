@@ -1,0 +1,109 @@
+import VaultCrypto
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Reading and durably replacing the vault file's bytes. Knows nothing of the format.
+public enum VaultFile {
+  /// The largest file read: far above 10,000 keys (about 5 MB), far below what would hurt.
+  public static let maximumByteCount = 256 << 20
+
+  /// The file's bytes, after checking that it is a regular file owned by this user and not
+  /// writable by group or others.
+  public static func read(_ path: String) throws -> [UInt8] {
+    // O_NONBLOCK: opening a FIFO planted at the path must not hang; it is refused below.
+    let descriptor = SystemCalls.open(path, O_RDONLY | O_NONBLOCK)
+    guard descriptor >= 0 else {
+      let code = errno
+      if code == ENOENT { throw VaultError.vaultNotFound(path: path) }
+      throw SystemCalls.ioError("open", path, code)
+    }
+    defer { SystemCalls.close(descriptor) }
+    guard let status = SystemCalls.fileStatus(descriptor) else { throw SystemCalls.ioError("stat", path) }
+    try checkSafe(status, path: path)
+    switch SystemCalls.readAll(descriptor, limit: maximumByteCount) {
+    case .success(let bytes): return bytes
+    case .failure(.tooLarge): throw VaultError.integrity("the file is larger than \(maximumByteCount >> 20) MiB")
+    case .failure(.system(let code)): throw SystemCalls.ioError("read", path, code)
+    }
+  }
+
+  static func checkSafe(_ status: stat, path: String) throws {
+    if SystemCalls.isDirectory(status) {
+      throw VaultError.insecureFile(
+        "\(path) is a directory, not a vault file", hint: "pass the file's path with --file")
+    }
+    guard SystemCalls.isRegular(status) else {
+      throw VaultError.insecureFile("\(path) is not a regular file", hint: "point --file at a vault file")
+    }
+    guard status.st_uid == geteuid() else {
+      throw VaultError.insecureFile(
+        "vault file \(path) belongs to another user", hint: "use your own vault, or chown it to yourself")
+    }
+    guard status.st_mode & 0o022 == 0 else {
+      throw VaultError.insecureFile(
+        "vault file \(path) is writable by group or others", hint: "run: chmod 600 \(path)")
+    }
+  }
+
+  /// Replaces the file at `path` with `bytes`, so that readers and a crash at any instant see
+  /// either the old file or the new one: write a 0600 temp file in the same directory, fsync
+  /// it, rename it over the target, fsync the directory so the rename itself is durable.
+  public static func replace(_ path: String, with bytes: [UInt8]) throws {
+    let directory = SystemCalls.directory(of: path)
+    let temporary = try temporaryPath(for: path)
+    // O_EXCL | O_NOFOLLOW: never write through a file or symlink someone planted; the mode is
+    // set at creation, before any byte exists.
+    let descriptor = SystemCalls.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+    guard descriptor >= 0 else { throw SystemCalls.ioError("create a temporary file in", directory) }
+    var renamed = false
+    defer { if !renamed { unlink(temporary) } }
+    do {
+      defer { SystemCalls.close(descriptor) }
+      // The umask may have cleared bits but never adds any; make the mode exact regardless.
+      guard fchmod(descriptor, 0o600) == 0 else { throw SystemCalls.ioError("set the mode of", temporary) }
+      if let code = SystemCalls.writeAll(descriptor, bytes) { throw SystemCalls.ioError("write", path, code) }
+      guard SystemCalls.fsync(descriptor) == 0 else { throw SystemCalls.ioError("flush", path) }
+    }
+    guard rename(temporary, path) == 0 else { throw SystemCalls.ioError("replace", path) }
+    renamed = true
+    try syncDirectory(directory)
+  }
+
+  /// Creates `path` with `bytes` only if nothing is there yet (`vault init`).
+  public static func create(_ path: String, with bytes: [UInt8]) throws {
+    if SystemCalls.pathStatus(path, followLinks: false) != nil { throw VaultError.vaultExists(path: path) }
+    try replace(path, with: bytes)
+  }
+
+  /// Removes temp files a killed writer left behind. Called only under the lock, when no
+  /// other writer can be using one.
+  public static func removeStaleTemporaries(for path: String) {
+    let directory = SystemCalls.directory(of: path)
+    let prefix = "." + SystemCalls.baseName(of: path) + ".tmp-"
+    guard let stream = opendir(directory) else { return }
+    defer { closedir(stream) }
+    while let entry = readdir(stream) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name.hasPrefix(prefix) { unlink(directory + "/" + name) }
+    }
+  }
+
+  private static func temporaryPath(for path: String) throws -> String {
+    let directory = SystemCalls.directory(of: path)
+    let name = SystemCalls.baseName(of: path)
+    // O_EXCL makes a clash an error, not a hazard; the random part makes it unlikely.
+    let random = Hex.encode(try SecureRandom.bytes(count: 8))
+    return "\(directory)/.\(name).tmp-\(getpid())-\(random)"
+  }
+
+  private static func syncDirectory(_ directory: String) throws {
+    let descriptor = SystemCalls.open(directory, O_RDONLY | O_DIRECTORY)
+    guard descriptor >= 0 else { throw SystemCalls.ioError("open directory", directory) }
+    defer { SystemCalls.close(descriptor) }
+    guard SystemCalls.fsync(descriptor) == 0 else { throw SystemCalls.ioError("flush directory", directory) }
+  }
+}

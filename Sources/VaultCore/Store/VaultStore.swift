@@ -1,0 +1,98 @@
+import VaultCrypto
+
+/// A vault file read without a key: its metadata is usable, its MAC not yet checked.
+public struct LockedVault: Sendable {
+  public var bytes: [UInt8]
+  public var decoded: VaultCodec.Decoded
+  public var document: VaultDocument { decoded.document }
+}
+
+/// A vault file whose master key is open and whose MAC has been checked.
+public struct UnlockedVault: Sendable {
+  public var document: VaultDocument
+  public var keyring: Keyring
+}
+
+/// The vault at one path: read it, unlock it, or change it under the write lock.
+public struct VaultStore: Sendable {
+  /// The path as the user gave it (for messages).
+  public let path: String
+  /// How long a writer waits for another writer before giving up with `busy`.
+  public var lockTimeout: Double
+
+  public init(path: String, lockTimeout: Double = 10) {
+    self.path = path
+    self.lockTimeout = lockTimeout
+  }
+
+  /// The file actually written: the user's symlink is followed so a save replaces its target,
+  /// not the link.
+  var targetPath: String { SystemCalls.realPath(path) ?? path }
+  var lockPath: String { targetPath + ".lock" }
+
+  /// Reads and decodes the file: everything `list`, `search` and `show` need.
+  public func read() throws -> LockedVault {
+    let bytes = try VaultFile.read(targetPath)
+    return LockedVault(bytes: bytes, decoded: try VaultCodec.decode(bytes))
+  }
+
+  /// Reads, unlocks and checks the whole-file MAC.
+  public func unlock(passphrase: () throws -> SecretBytes) throws -> UnlockedVault {
+    try unlock(try read(), passphrase: passphrase)
+  }
+
+  /// Unlocks a file already read, so a command that looked at the metadata first reads once.
+  public func unlock(_ locked: LockedVault, passphrase: () throws -> SecretBytes) throws -> UnlockedVault {
+    let kek = try Keyring.deriveKEK(passphrase: try passphrase(), kdf: locked.document.header.kdf)
+    return try open(locked, kek: kek)
+  }
+
+  private func open(_ locked: LockedVault, kek: SecretBytes) throws -> UnlockedVault {
+    let keyring = try Keyring.unlock(header: locked.document.header, kek: kek)
+    try VaultCodec.verifyMAC(locked.decoded, bytes: locked.bytes, keyring: keyring)
+    return UnlockedVault(document: locked.document, keyring: keyring)
+  }
+
+  /// Creates a new vault; refuses when a file is already there.
+  public func create(passphrase: SecretBytes, logN: Int, createDirectory: Bool) throws {
+    let directory = SystemCalls.directory(of: path)
+    if createDirectory || SystemCalls.pathStatus(directory) == nil { try SystemCalls.makeDirectories(directory) }
+    if SystemCalls.pathStatus(path, followLinks: false) != nil { throw VaultError.vaultExists(path: path) }
+    let (keyring, header) = try Keyring.create(passphrase: passphrase, logN: logN, now: Timestamp.now())
+    var document = VaultDocument(header: header, keys: [])
+    document.header.generation = 1
+    let lock = try FileLock(path: path + ".lock", timeout: lockTimeout)
+    try withExtendedLifetime(lock) {
+      try VaultFile.create(path, with: VaultCodec.encode(document, keyring: keyring))
+    }
+  }
+
+  /// Unlocks the vault and applies `change` under the write lock, then saves durably. The
+  /// passphrase is stretched before the lock is taken (scrypt takes most of a second), so
+  /// writers queue only for the short read-modify-write. If `change` throws, nothing is written.
+  @discardableResult
+  public func update<Result>(
+    passphrase: () throws -> SecretBytes, _ change: (inout VaultDocument, Keyring) throws -> Result
+  ) throws -> Result {
+    let before = try read()
+    let secret = try passphrase()
+    var kdf = before.document.header.kdf
+    var kek = try Keyring.deriveKEK(passphrase: secret, kdf: kdf)
+    let lock = try FileLock(path: lockPath, timeout: lockTimeout)
+    return try withExtendedLifetime(lock) {
+      let current = try read()
+      if current.document.header.kdf != kdf {
+        // Another process changed the passphrase meanwhile; stretch again with the new salt.
+        kdf = current.document.header.kdf
+        kek = try Keyring.deriveKEK(passphrase: secret, kdf: kdf)
+      }
+      let unlocked = try open(current, kek: kek)
+      var document = unlocked.document
+      let result = try change(&document, unlocked.keyring)
+      document.header.generation += 1
+      VaultFile.removeStaleTemporaries(for: targetPath)
+      try VaultFile.replace(targetPath, with: VaultCodec.encode(document, keyring: unlocked.keyring))
+      return result
+    }
+  }
+}

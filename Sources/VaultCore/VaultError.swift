@@ -1,0 +1,70 @@
+/// Every failure the vault reports. Each case says what happened in one line (`message`) and,
+/// where it helps, what to do next (`hint`). No case carries a secret value: names, paths and
+/// counts only.
+public enum VaultError: Error, Equatable, Sendable {
+  /// The command line itself is wrong (unknown flag, missing argument).
+  case usage(String)
+  /// An input breaks a rule (name, value, provider, model, .env line).
+  case invalidInput(String)
+  /// No vault file at the path.
+  case vaultNotFound(path: String)
+  /// `vault init` found a file already there.
+  case vaultExists(path: String)
+  /// No provider key of that name.
+  case keyNotFound(name: String)
+  /// A provider key of that name exists already.
+  case keyExists(name: String)
+  /// The passphrase does not open the master key.
+  case wrongPassphrase
+  /// No passphrase source: no terminal, and neither VAULT_PASSPHRASE_FILE nor VAULT_PASSPHRASE.
+  case passphraseUnavailable
+  /// The file is damaged or was edited: a checksum, MAC, tag or structure check failed.
+  case integrity(String)
+  /// The file was written by a format version this build does not read.
+  case unsupportedFormat(String)
+  /// Another process holds the vault's lock for longer than we wait.
+  case busy(path: String)
+  /// The file's type, owner or mode makes it unsafe to use.
+  case insecureFile(String, hint: String)
+  /// A destructive command was not confirmed.
+  case notConfirmed(String)
+  /// The operating system refused a read or write.
+  case io(String)
+
+  /// One line: what happened.
+  public var message: String {
+    switch self {
+    case .usage(let text), .invalidInput(let text): return text
+    case .vaultNotFound(let path): return "no vault at \(path)"
+    case .vaultExists(let path): return "a vault already exists at \(path)"
+    case .keyNotFound(let name): return "no provider key named \(name)"
+    case .keyExists(let name): return "a provider key named \(name) already exists"
+    case .wrongPassphrase: return "wrong passphrase"
+    case .passphraseUnavailable: return "a passphrase is needed and there is no terminal to ask on"
+    case .integrity(let text): return "vault file failed its integrity check: \(text)"
+    case .unsupportedFormat(let text): return text
+    case .busy(let path): return "vault is busy: another vault process holds \(path)"
+    case .insecureFile(let text, _): return text
+    case .notConfirmed(let text): return text
+    case .io(let text): return text
+    }
+  }
+
+  /// What to do next, when there is something to say.
+  public var hint: String? {
+    switch self {
+    case .vaultNotFound: return "create one with 'vault init', or point --file / VAULT_FILE at an existing vault"
+    case .vaultExists: return "choose another path with --file, or remove the old vault first"
+    case .keyNotFound: return "'vault list' shows the names in this vault"
+    case .keyExists: return "choose another name, or change the value with 'vault edit NAME --value'"
+    case .wrongPassphrase: return "check VAULT_PASSPHRASE_FILE / VAULT_PASSPHRASE, or type it again"
+    case .passphraseUnavailable: return "set VAULT_PASSPHRASE_FILE to a 0600 file holding it, or run on a terminal"
+    case .integrity: return "the file is damaged or was edited; restore it from a backup"
+    case .unsupportedFormat: return "use a vault build that reads this format"
+    case .busy: return "try again when the other vault command has finished"
+    case .insecureFile(_, let hint): return hint
+    case .notConfirmed: return "pass --yes to confirm from a script"
+    default: return nil
+    }
+  }
+}

@@ -1,0 +1,141 @@
+import VaultCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// What every command needs from its surroundings: the environment, the vault, the terminal,
+/// and the secrets it may have to ask for.
+struct Context {
+  let environment: [String: String]
+  let arguments: ParsedArguments
+  let location: VaultLocation
+
+  init(environment: [String: String], arguments: ParsedArguments) throws {
+    self.environment = environment
+    self.arguments = arguments
+    self.location = try VaultLocation.resolve(fileOption: arguments.value("file"), environment: environment)
+  }
+
+  var store: VaultStore {
+    var store = VaultStore(path: location.path)
+    if let text = environment["VAULT_LOCK_TIMEOUT"], let seconds = Double(text), seconds >= 0 {
+      store.lockTimeout = seconds
+    }
+    return store
+  }
+
+  /// The vault's passphrase: `VAULT_PASSPHRASE_FILE`, else `VAULT_PASSPHRASE`, else a no-echo
+  /// prompt on the terminal. Never an argument.
+  func passphrase() throws -> SecretBytes {
+    try PassphraseSource(
+      environment: environment, fileVariable: "VAULT_PASSPHRASE_FILE", valueVariable: "VAULT_PASSPHRASE"
+    )
+    .read(prompt: "Passphrase for \(location.path): ", confirm: false)
+  }
+
+  /// A passphrase being set: from `VAULT_NEW_PASSPHRASE_FILE` / `VAULT_NEW_PASSPHRASE` when
+  /// `forChange`, else from the usual variables; on a terminal it is asked twice.
+  func newPassphrase(forChange: Bool) throws -> SecretBytes {
+    let source =
+      forChange
+      ? PassphraseSource(
+        environment: environment, fileVariable: "VAULT_NEW_PASSPHRASE_FILE", valueVariable: "VAULT_NEW_PASSPHRASE")
+      : PassphraseSource(
+        environment: environment, fileVariable: "VAULT_PASSPHRASE_FILE", valueVariable: "VAULT_PASSPHRASE")
+    return try source.read(prompt: "New passphrase: ", confirm: true)
+  }
+
+  /// A provider key's value: from stdin when it is not a terminal (one trailing newline
+  /// dropped), else from a no-echo prompt.
+  func readValue(for name: String) throws -> SecretBytes {
+    if !Console.stdinIsTerminal {
+      // One byte more than a value may hold plus CRLF, so an oversized value is caught here.
+      var bytes = try readStandardInput(limit: SecretValue.maximumByteCount + 3)
+      defer { for index in bytes.indices { bytes[index] = 0 } }
+      return try SecretValue.validated(SecretValue.droppingTrailingNewline(bytes))
+    }
+    guard let terminal = Terminal.open() else { throw VaultError.usage("no value on stdin and no terminal to ask on") }
+    let typed = try terminal.readSecret(prompt: "Value for \(name): ")
+    return try typed.withUnsafeBytes { try SecretValue.validated(Array($0)) }
+  }
+
+  /// Asks before a destructive change: `--yes` answers for scripts; without it and without a
+  /// terminal the answer is no.
+  func confirm(_ question: String, refusal: String) throws {
+    if arguments.flag("yes") { return }
+    guard let terminal = Terminal.open() else { throw VaultError.notConfirmed(refusal) }
+    guard try terminal.confirm(question) else { throw VaultError.notConfirmed("not confirmed; nothing was changed") }
+  }
+
+  /// Whether to print colour: only to a terminal, and never when `NO_COLOR` is set.
+  var useColour: Bool {
+    Console.stdoutIsTerminal && environment["NO_COLOR"].map(\.isEmpty) ?? true
+  }
+}
+
+/// Reads all of stdin, refusing more than `limit` bytes.
+func readStandardInput(limit: Int) throws -> [UInt8] {
+  var bytes: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 4096)
+  defer { for index in chunk.indices { chunk[index] = 0 } }
+  while true {
+    let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+    if count < 0 {
+      if errno == EINTR { continue }
+      throw VaultError.io("cannot read standard input")
+    }
+    if count == 0 { return bytes }
+    bytes.append(contentsOf: chunk[0..<count])
+    if bytes.count > limit {
+      for index in bytes.indices { bytes[index] = 0 }
+      throw VaultError.invalidInput("the value is longer than 64 KiB")
+    }
+  }
+}
+
+/// One way a passphrase can arrive, in order of preference: a file named by a variable, the
+/// variable itself, or the terminal.
+struct PassphraseSource {
+  let environment: [String: String]
+  let fileVariable: String
+  let valueVariable: String
+
+  func read(prompt: String, confirm: Bool) throws -> SecretBytes {
+    if let path = environment[fileVariable], !path.isEmpty {
+      let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+      guard descriptor >= 0 else {
+        throw VaultError.io("cannot read \(fileVariable) (\(path)): \(String(cString: strerror(errno)))")
+      }
+      defer { close(descriptor) }
+      var bytes = [UInt8]()
+      defer { for index in bytes.indices { bytes[index] = 0 } }
+      var chunk = [UInt8](repeating: 0, count: 1024)
+      defer { for index in chunk.indices { chunk[index] = 0 } }
+      while true {
+        let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        guard count >= 0 else { throw VaultError.io("cannot read \(fileVariable) (\(path))") }
+        if count == 0 { break }
+        bytes.append(contentsOf: chunk[0..<count])
+        guard bytes.count <= 4096 else { throw VaultError.invalidInput("\(fileVariable) holds more than 4 KiB") }
+      }
+      return try checked(SecretValue.droppingTrailingNewline(bytes))
+    }
+    if let value = environment[valueVariable], !value.isEmpty {
+      return try checked(Array(value.utf8))
+    }
+    guard let terminal = Terminal.open() else { throw VaultError.passphraseUnavailable }
+    let first = try terminal.readSecret(prompt: prompt)
+    if confirm {
+      let second = try terminal.readSecret(prompt: "Repeat the passphrase: ")
+      guard first.copyBytes() == second.copyBytes() else { throw VaultError.invalidInput("the two passphrases differ") }
+    }
+    return try first.withUnsafeBytes { try checked(Array($0)) }
+  }
+
+  private func checked(_ bytes: [UInt8]) throws -> SecretBytes {
+    guard !bytes.isEmpty else { throw VaultError.invalidInput("the passphrase is empty") }
+    return SecretBytes(copying: bytes)
+  }
+}

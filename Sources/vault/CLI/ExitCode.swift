@@ -1,0 +1,43 @@
+import VaultCore
+
+/// The documented exit codes (README, "Exit codes"). Stable: scripts branch on them.
+enum ExitCode: Int32 {
+  case success = 0
+  /// An I/O error, a full disk, anything not listed below.
+  case failure = 1
+  /// No such provider key, or no vault file.
+  case notFound = 3
+  /// The name or vault exists already.
+  case alreadyExists = 4
+  case wrongPassphrase = 5
+  /// The file is damaged or was edited.
+  case integrity = 6
+  /// The file was written by a format version this build does not read.
+  case unsupportedFormat = 7
+  /// Another vault process held the lock too long.
+  case busy = 8
+  /// The file's type, owner or mode is unsafe.
+  case unsafeFile = 9
+  /// A destructive command was not confirmed.
+  case notConfirmed = 10
+  /// The command line is wrong, or no passphrase source is available.
+  case usage = 64
+  /// An input breaks a rule: name, value, provider, model, .env line.
+  case invalidInput = 65
+
+  init(_ error: VaultError) {
+    switch error {
+    case .usage, .passphraseUnavailable: self = .usage
+    case .invalidInput: self = .invalidInput
+    case .vaultNotFound, .keyNotFound: self = .notFound
+    case .vaultExists, .keyExists: self = .alreadyExists
+    case .wrongPassphrase: self = .wrongPassphrase
+    case .integrity: self = .integrity
+    case .unsupportedFormat: self = .unsupportedFormat
+    case .busy: self = .busy
+    case .insecureFile: self = .unsafeFile
+    case .notConfirmed: self = .notConfirmed
+    case .io: self = .failure
+    }
+  }
+}

@@ -1,0 +1,83 @@
+import VaultCore
+
+/// How provider keys look on screen and in `--json`: metadata and the masked value only.
+enum KeyPresentation {
+  static func table(_ keys: [ProviderKey], colour: Bool) -> String {
+    let header = ["NAME", "VALUE", "PROVIDER", "MODELS", "UPDATED"]
+    let rows = keys.map { key in
+      [
+        key.name, key.masked, key.provider ?? "-", key.models.isEmpty ? "-" : key.models.joined(separator: ","),
+        key.updated.day,
+      ]
+    }
+    return Table.render(header: header, rows: rows, colour: colour)
+  }
+
+  static func json(_ key: ProviderKey, into writer: inout JSONWriter) {
+    writer.raw("{\"name\":")
+    writer.string(key.name)
+    writer.raw(",\"value\":")
+    writer.string(key.masked)
+    writer.raw(",\"provider\":")
+    writer.optionalString(key.provider)
+    writer.raw(",\"models\":")
+    writer.stringArray(key.models)
+    writer.raw(",\"env\":")
+    writer.stringArray(key.environmentNames)
+    writer.raw(",\"created\":")
+    writer.string(key.created.rfc3339)
+    writer.raw(",\"updated\":")
+    writer.string(key.updated.rfc3339)
+    writer.raw("}")
+  }
+
+  /// A JSON array, one key per line, for scripts (`jq`).
+  static func jsonList(_ keys: [ProviderKey]) -> [UInt8] {
+    var writer = JSONWriter(reservingCapacity: keys.count * 200 + 4)
+    writer.raw("[")
+    for (index, key) in keys.enumerated() {
+      writer.raw(index == 0 ? "\n" : ",\n")
+      json(key, into: &writer)
+    }
+    writer.raw(keys.isEmpty ? "]\n" : "\n]\n")
+    return writer.bytes
+  }
+
+  static func details(_ key: ProviderKey) -> String {
+    let rows: [(String, String)] = [
+      ("Name", key.name),
+      ("Value", key.masked),
+      ("Provider", key.provider ?? "-"),
+      ("Models", key.models.isEmpty ? "-" : key.models.joined(separator: ", ")),
+      (
+        "Env",
+        key.environmentNames.isEmpty ? "(the provider's usual names)" : key.environmentNames.joined(separator: ", ")
+      ),
+      ("Created", key.created.rfc3339),
+      ("Updated", key.updated.rfc3339),
+    ]
+    return rows.map { "\($0.0):" + String(repeating: " ", count: 10 - $0.0.count) + $0.1 + "\n" }.joined()
+  }
+}
+
+/// Plain-text columns, two spaces apart; a bold header only when colour is allowed.
+enum Table {
+  static func render(header: [String], rows: [[String]], colour: Bool) -> String {
+    var widths = header.map(\.count)
+    for row in rows {
+      for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
+    }
+    func line(_ cells: [String]) -> String {
+      var text = ""
+      for (column, cell) in cells.enumerated() {
+        let isLast = column == cells.count - 1
+        text += isLast ? cell : cell + String(repeating: " ", count: widths[column] - cell.count + 2)
+      }
+      return text + "\n"
+    }
+    let head = line(header)
+    var text = colour ? "\u{1B}[1m" + head.dropLast() + "\u{1B}[0m\n" : head
+    for row in rows { text += line(row) }
+    return text
+  }
+}

@@ -1,0 +1,109 @@
+import VaultCore
+
+/// A subcommand: its spec (for parsing and help) and what it does.
+protocol Command {
+  static var spec: CommandSpec { get }
+  static func run(_ context: Context) throws
+}
+
+/// The entry point: picks the subcommand, parses, runs, and turns every error into one line on
+/// stderr and a documented exit code.
+enum VaultCLI {
+  static let version = "0.1.0"
+
+  static let commands: [any Command.Type] = [
+    InitCommand.self, AddCommand.self, ListCommand.self, SearchCommand.self, ShowCommand.self, GetCommand.self,
+    EditCommand.self, LinkCommand.self, UnlinkCommand.self, RemoveCommand.self, ImportCommand.self,
+    PasswdCommand.self, VerifyCommand.self,
+  ]
+
+  static func command(named name: String) -> (any Command.Type)? {
+    commands.first { $0.spec.name == name }
+  }
+
+  static func run(_ arguments: [String], environment: [String: String]) -> ExitCode {
+    var arguments = arguments
+    // Global options before the subcommand: `vault --file X list` is `vault list --file X`.
+    var leading: [String] = []
+    while let first = arguments.first, first == "--file" || first.hasPrefix("--file=") {
+      leading.append(arguments.removeFirst())
+      if first == "--file", let path = arguments.first {
+        leading.append(path)
+        arguments.removeFirst()
+      }
+    }
+    guard let name = arguments.first else {
+      Console.err(overview)
+      return .usage
+    }
+    switch name {
+    case "--help", "-h":
+      Console.out(overview)
+      return .success
+    case "--version":
+      Console.out("vault \(version)\n")
+      return .success
+    case "help":
+      return help(Array(arguments.dropFirst()))
+    default:
+      break
+    }
+    guard let command = command(named: name) else {
+      let shown = name.hasPrefix("-") ? "option '\(name)'" : "command '\(name)'"
+      return report(UsageError("unknown \(shown)", command: nil))
+    }
+    do {
+      let parsed = try ParsedArguments.parse(leading + Array(arguments.dropFirst()), spec: command.spec)
+      if parsed.flag("help") {
+        Console.out(command.spec.help)
+        return .success
+      }
+      try command.run(try Context(environment: environment, arguments: parsed))
+      return .success
+    } catch let error as UsageError {
+      return report(error)
+    } catch let error as VaultError {
+      Console.error(error.message, hint: error.hint)
+      return ExitCode(error)
+    } catch {
+      Console.error("unexpected failure: \(error)")
+      return .failure
+    }
+  }
+
+  private static func help(_ topics: [String]) -> ExitCode {
+    guard let topic = topics.first else {
+      Console.out(overview)
+      return .success
+    }
+    guard let command = command(named: topic), topics.count == 1 else {
+      return report(UsageError("no help for '\(topics.joined(separator: " "))'", command: nil))
+    }
+    Console.out(command.spec.help)
+    return .success
+  }
+
+  private static func report(_ error: UsageError) -> ExitCode {
+    Console.error(error.message, hint: error.command.map { "see 'vault help \($0)'" } ?? "see 'vault --help'")
+    return .usage
+  }
+
+  static var overview: String {
+    var text = """
+      OVERVIEW: A local, encrypted vault for the API keys of LLM providers.
+
+      USAGE: vault [--file <path>] <subcommand>
+
+      OPTIONS:
+
+      """
+    text += CommandSpec.row(
+      "--file <path>", "The vault file (default: $VAULT_FILE, else $XDG_DATA_HOME/llm-vault/vault.json).")
+    text += CommandSpec.row("--version", "Show the version.")
+    text += CommandSpec.row("-h, --help", "Show help information.")
+    text += "\nSUBCOMMANDS:\n"
+    for command in commands { text += CommandSpec.row(command.spec.name, command.spec.summary) }
+    text += "\n  See 'vault help <subcommand>' for detailed help.\n"
+    return text
+  }
+}

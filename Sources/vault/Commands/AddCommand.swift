@@ -1,0 +1,35 @@
+import VaultCore
+
+enum AddCommand: Command {
+  static let spec = CommandSpec(
+    name: "add",
+    summary: "Store a new provider key.",
+    arguments: [
+      .init(name: "name", help: "The key's name, e.g. MY_API: letters, digits and _, not starting with a digit.")
+    ],
+    options: [
+      .init(name: "provider", value: "<provider>", help: "The provider it belongs to, e.g. openai."),
+      .init(name: "model", value: "<model>", repeatable: true, help: "A model it serves, e.g. gpt-4o."),
+      .init(
+        name: "env", value: "<variable>", repeatable: true,
+        help: "A variable to inject it under instead of the provider's usual ones."),
+    ],
+    discussion: """
+      The value is read from standard input when it is not a terminal (one trailing newline is
+      dropped), otherwise from a no-echo prompt. Never pass a value as an argument.
+        echo "$KEY" | vault add MY_API --provider openai --model gpt-4o
+      """)
+
+  static func run(_ context: Context) throws {
+    let name = context.arguments.positionals[0]
+    try Names.validateKeyName(name)
+    let provider = try context.arguments.value("provider").map(Names.normalizedProvider)
+    let value = try context.readValue(for: name)
+    try context.store.update(passphrase: context.passphrase) { document, keyring in
+      try document.addKey(
+        name: name, value: value, provider: provider, models: context.arguments.values("model"),
+        environmentNames: context.arguments.values("env"), keyring: keyring, now: .now())
+    }
+    Console.err("vault: added \(name)\n")
+  }
+}

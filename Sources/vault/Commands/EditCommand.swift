@@ -1,0 +1,47 @@
+import VaultCore
+
+enum EditCommand: Command {
+  static let spec = CommandSpec(
+    name: "edit",
+    summary: "Rename a provider key, replace its value, or change its provider or variables.",
+    arguments: [.init(name: "name", help: "The key's name.")],
+    options: [
+      .init(name: "name", value: "<new-name>", help: "Rename the key."),
+      .init(name: "value", help: "Read a new value from standard input (or a no-echo prompt)."),
+      .init(name: "provider", value: "<provider>", help: "Link it to this provider ('none' to unlink)."),
+      .init(
+        name: "env", value: "<variable>", repeatable: true,
+        help: "Inject it under these variables instead of the provider's usual ones."),
+      .init(name: "clear-env", help: "Go back to the provider's usual variables."),
+    ],
+    discussion: "A new value is read like 'vault add' reads one: one trailing newline from standard input is dropped.")
+
+  static func run(_ context: Context) throws {
+    let arguments = context.arguments
+    let name = arguments.positionals[0]
+    let newName = arguments.value("name")
+    let environmentNames = arguments.values("env")
+    guard
+      newName != nil || arguments.flag("value") || arguments.value("provider") != nil || !environmentNames.isEmpty
+        || arguments.flag("clear-env")
+    else { throw VaultError.usage("nothing to change: give --name, --value, --provider, --env or --clear-env") }
+    if !environmentNames.isEmpty && arguments.flag("clear-env") {
+      throw VaultError.usage("--env and --clear-env contradict each other")
+    }
+    if let newName { try Names.validateKeyName(newName) }
+    let provider = try arguments.value("provider").map { $0 == "none" ? nil : try Names.normalizedProvider($0) }
+    for variable in environmentNames { try Names.validateEnvironmentName(variable) }
+    _ = try context.store.read().document.key(named: name)
+    let value = arguments.flag("value") ? try context.readValue(for: name) : nil
+    try context.store.update(passphrase: context.passphrase) { document, keyring in
+      let now = Timestamp.now()
+      if let value { try document.setValue(of: name, to: value, keyring: keyring, now: now) }
+      if let provider { try document.setProvider(of: name, to: provider, now: now) }
+      if !environmentNames.isEmpty || arguments.flag("clear-env") {
+        try document.setEnvironmentNames(of: name, to: environmentNames, now: now)
+      }
+      if let newName { try document.renameKey(name, to: newName, keyring: keyring, now: now) }
+    }
+    Console.err("vault: updated \(newName ?? name)\n")
+  }
+}

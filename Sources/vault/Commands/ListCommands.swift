@@ -1,0 +1,55 @@
+import VaultCore
+
+private let jsonOption = CommandSpec.Option(name: "json", help: "Print JSON for scripts.")
+
+enum ListCommand: Command {
+  static let spec = CommandSpec(
+    name: "list", summary: "List provider keys, values masked. No passphrase needed.", options: [jsonOption])
+
+  static func run(_ context: Context) throws {
+    let keys = try context.store.read().document.keys
+    try printKeys(keys, context: context)
+  }
+}
+
+enum SearchCommand: Command {
+  static let spec = CommandSpec(
+    name: "search",
+    summary: "Find provider keys by name, provider or model (case-insensitive). No passphrase needed.",
+    arguments: [.init(name: "term", help: "Text to look for.")],
+    options: [jsonOption])
+
+  static func run(_ context: Context) throws {
+    let term = context.arguments.positionals[0]
+    let keys = try context.store.read().document.keys.filter { $0.matches(search: term) }
+    try printKeys(keys, context: context)
+  }
+}
+
+enum ShowCommand: Command {
+  static let spec = CommandSpec(
+    name: "show", summary: "Show one provider key's details, value masked. No passphrase needed.",
+    arguments: [.init(name: "name", help: "The key's name.")], options: [jsonOption])
+
+  static func run(_ context: Context) throws {
+    let key = try context.store.read().document.key(named: context.arguments.positionals[0])
+    if context.arguments.flag("json") {
+      var writer = JSONWriter()
+      KeyPresentation.json(key, into: &writer)
+      writer.raw("\n")
+      Console.outBytes(writer.bytes)
+    } else {
+      Console.out(KeyPresentation.details(key))
+    }
+  }
+}
+
+private func printKeys(_ keys: [ProviderKey], context: Context) throws {
+  if context.arguments.flag("json") {
+    Console.outBytes(KeyPresentation.jsonList(keys))
+  } else if keys.isEmpty {
+    Console.err("vault: no provider keys\n")
+  } else {
+    Console.out(KeyPresentation.table(keys, colour: context.useColour))
+  }
+}

@@ -1,0 +1,37 @@
+import VaultCore
+
+enum PasswdCommand: Command {
+  static let spec = CommandSpec(
+    name: "passwd", summary: "Change the passphrase (re-wraps the master key only).",
+    options: [
+      .init(
+        name: "scrypt-log-n", value: "<n>",
+        help: "A new scrypt cost as log2(N), 14 to 20 (default: keep the current one).")
+    ],
+    discussion: """
+      The current passphrase comes from the usual places (VAULT_PASSPHRASE_FILE, VAULT_PASSPHRASE,
+      the terminal); the new one from VAULT_NEW_PASSPHRASE_FILE or VAULT_NEW_PASSPHRASE, else it is
+      asked twice on the terminal.
+      """)
+
+  static func run(_ context: Context) throws {
+    var requestedLogN: Int? = nil
+    if let text = context.arguments.value("scrypt-log-n") {
+      guard let value = Int(text), (KDFSettings.minimumLogN...KDFSettings.maximumLogN).contains(value) else {
+        throw VaultError.usage("--scrypt-log-n must be \(KDFSettings.minimumLogN) to \(KDFSettings.maximumLogN)")
+      }
+      requestedLogN = value
+    }
+    let store = context.store
+    _ = try store.read()
+    let current = try context.passphrase()
+    // Check the current passphrase before asking for a new one.
+    _ = try store.unlock(passphrase: { current })
+    let new = try context.newPassphrase(forChange: true)
+    try store.update(passphrase: { current }) { document, keyring in
+      let logN = requestedLogN ?? document.header.kdf.parameters.n.trailingZeroBitCount
+      document.header = try keyring.rewrap(document.header, passphrase: new, logN: logN)
+    }
+    Console.err("vault: passphrase changed\n")
+  }
+}
