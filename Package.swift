@@ -22,7 +22,8 @@ let package = Package(
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "VaultCrypto"]),
-    .testTarget(name: "VaultCLITests", dependencies: ["VaultCore"]),
+    // Depends on the executable so `swift test` builds the real `vault` the tests run.
+    .testTarget(name: "VaultCLITests", dependencies: ["vault", "VaultCore", "VaultCrypto"]),
   ],
   swiftLanguageModes: [.v6]
 )
