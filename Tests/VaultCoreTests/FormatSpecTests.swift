@@ -44,7 +44,8 @@ final class FormatSpecTests: XCTestCase {
     let macKey = try HKDF.deriveKey(
       inputKeyMaterial: masterKey, salt: try XCTUnwrap(unhex(vid)), info: Array("llm-vault/v1/file-mac".utf8),
       length: 32)
-    XCTAssertEqual(root["mac"] as? String, hex(HMACSHA256.authenticationCode(key: macKey, message: covered)))
+    XCTAssertEqual(
+      root["mac"] as? String, hex(HMACSHA256.authenticationCode(key: macKey, message: SHA256.hash(covered))))
 
     var values: [String: String] = [:]
     for case let record as [String: Any] in try XCTUnwrap(root["keys"] as? [Any]) {

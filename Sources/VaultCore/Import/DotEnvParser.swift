@@ -42,7 +42,14 @@ public enum DotEnvParser {
     guard let quote = text.first, quote == "'" || quote == "\"" else {
       // A bare value ends at a comment introduced by whitespace and '#'.
       var value = text
-      if let comment = text.range(of: " #") ?? text.range(of: "\t#") { value = text[..<comment.lowerBound] }
+      var previous: Character? = nil
+      for index in text.indices {
+        if text[index] == "#", previous == " " || previous == "\t" {
+          value = text[..<index]
+          break
+        }
+        previous = text[index]
+      }
       return String(trimmed(value))
     }
     var result = ""

@@ -110,7 +110,7 @@ public final class Keyring: Sendable {
     return renamed
   }
 
-  /// HMAC-SHA256 of the file bytes the MAC covers.
+  /// HMAC-SHA256 under the file's MAC key (of the file's checksum).
   public func authenticationCode(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
     HMACSHA256.authenticationCode(key: macKey, message: bytes)
   }

@@ -1,17 +1,77 @@
-import Foundation
-
 /// Standard base64 (RFC 4648 section 4, with padding), as the file writes sealed boxes and salts.
+/// Ours rather than Foundation's so decoding is strict in one pass: only the canonical spelling
+/// (the one `encode` writes, with zero padding bits) is accepted, so a file has exactly one
+/// spelling and a flipped padding bit is caught like any other edit.
 public enum Base64 {
+  private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+  private static let values: [UInt8] = {
+    var table = [UInt8](repeating: 0xFF, count: 256)
+    for (index, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(index) }
+    return table
+  }()
+
   public static func encode(_ bytes: [UInt8]) -> String {
-    Data(bytes).base64EncodedString()
+    var text = [UInt8]()
+    text.reserveCapacity((bytes.count + 2) / 3 * 4)
+    var index = 0
+    while index + 3 <= bytes.count {
+      let group = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+      text.append(alphabet[Int(group >> 18 & 63)])
+      text.append(alphabet[Int(group >> 12 & 63)])
+      text.append(alphabet[Int(group >> 6 & 63)])
+      text.append(alphabet[Int(group & 63)])
+      index += 3
+    }
+    let rest = bytes.count - index
+    if rest > 0 {
+      let group = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+      text.append(alphabet[Int(group >> 18 & 63)])
+      text.append(alphabet[Int(group >> 12 & 63)])
+      text.append(rest == 2 ? alphabet[Int(group >> 6 & 63)] : UInt8(ascii: "="))
+      text.append(UInt8(ascii: "="))
+    }
+    return String(decoding: text, as: UTF8.self)
   }
 
-  /// Decodes canonical base64 only: the text must be exactly what `encode` writes for the bytes,
-  /// so a file has one spelling and a changed padding bit is caught like any other edit.
+  /// The bytes of canonical base64 `text`, or nil.
   public static func decode(_ text: String) -> [UInt8]? {
-    guard let data = Data(base64Encoded: text) else { return nil }
-    let bytes = [UInt8](data)
-    guard encode(bytes) == text else { return nil }
+    var text = text
+    return text.withUTF8 { decode($0) }
+  }
+
+  private static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    guard text.count % 4 == 0 else { return nil }
+    var padding = 0
+    if text.count >= 4 {
+      if text[text.count - 1] == UInt8(ascii: "=") { padding += 1 }
+      if text[text.count - 2] == UInt8(ascii: "=") { padding += 1 }
+    }
+    var bytes = [UInt8]()
+    bytes.reserveCapacity(text.count / 4 * 3)
+    var index = 0
+    while index < text.count {
+      let isLast = index + 4 == text.count
+      var group: UInt32 = 0
+      for offset in 0..<4 {
+        let byte = text[index + offset]
+        if isLast && offset >= 4 - padding {
+          group <<= 6
+          continue
+        }
+        let value = values[Int(byte)]
+        guard value != 0xFF else { return nil }
+        group = group << 6 | UInt32(value)
+      }
+      bytes.append(UInt8(group >> 16 & 0xFF))
+      if !(isLast && padding == 2) { bytes.append(UInt8(group >> 8 & 0xFF)) }
+      if !(isLast && padding >= 1) { bytes.append(UInt8(group & 0xFF)) }
+      if isLast {
+        // Canonical: the bits the padding stands for must be zero.
+        if padding == 1 && group & 0xFF != 0 { return nil }
+        if padding == 2 && group & 0xFFFF != 0 { return nil }
+      }
+      index += 4
+    }
     return bytes
   }
 }

@@ -60,18 +60,24 @@ public enum Names {
 
   /// Normalises and checks a provider id: lowercase `[a-z0-9][a-z0-9._-]*`, at most 64 characters.
   public static func normalizedProvider(_ provider: String) throws -> String {
+    guard !provider.isEmpty else { throw VaultError.invalidInput("provider is empty") }
     let lowered = provider.lowercased()
-    let bytes = Array(lowered.utf8)
-    guard let first = bytes.first else { throw VaultError.invalidInput("provider is empty") }
-    guard bytes.count <= 64, isLowerAlphanumeric(first),
-      bytes.allSatisfy({
-        isLowerAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
-      })
-    else {
+    guard isProviderID(lowered) else {
       throw VaultError.invalidInput("invalid provider: use up to 64 letters, digits, '.', '_' or '-'")
     }
     return lowered
   }
+
+  /// Whether `text` is a provider id as stored: lowercase `[a-z0-9][a-z0-9._-]*`, 1 to 64 bytes.
+  public static func isProviderID(_ text: String) -> Bool {
+    let bytes = text.utf8
+    guard let first = bytes.first, bytes.count <= 64, isLowerAlphanumeric(first) else { return false }
+    return bytes.allSatisfy {
+      isLowerAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+    }
+  }
+
+  private static let modelPunctuation: Set<UInt8> = Set("._:/@+-".utf8)
 
   /// Checks a model name: 1 to 128 of `A-Z a-z 0-9 . _ : / @ + -`, starting with a letter or digit.
   public static func validateModel(_ model: String) throws {

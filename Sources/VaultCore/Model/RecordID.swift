@@ -3,15 +3,35 @@ import VaultCrypto
 /// A record's random 128-bit identity, written as 32 lowercase hex digits. It never changes,
 /// so renaming a key keeps its identity, and it is bound into every ciphertext of the record.
 public struct RecordID: Hashable, Sendable, CustomStringConvertible {
-  public let bytes: [UInt8]
+  // Two words rather than an array: ids are hashed once per record on every read.
+  private let high: UInt64
+  private let low: UInt64
 
+  public var bytes: [UInt8] {
+    withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
+  }
+
+  /// Parses exactly 32 lowercase hex digits, the only spelling the file uses.
   public init?(hex: String) {
-    guard hex.utf8.count == 32, let bytes = Hex.decode(hex), Hex.encode(bytes) == hex else { return nil }
-    self.bytes = bytes
+    let digits = hex.utf8
+    guard digits.count == 32 else { return nil }
+    var words: (UInt64, UInt64) = (0, 0)
+    for (index, digit) in digits.enumerated() {
+      let value: UInt8
+      switch digit {
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): value = digit - UInt8(ascii: "0")
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): value = digit - UInt8(ascii: "a") + 10
+      default: return nil
+      }
+      if index < 16 { words.0 = words.0 << 4 | UInt64(value) } else { words.1 = words.1 << 4 | UInt64(value) }
+    }
+    high = words.0
+    low = words.1
   }
 
   private init(bytes: [UInt8]) {
-    self.bytes = bytes
+    high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
+    low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
   }
 
   /// A fresh random identity.
@@ -19,7 +39,17 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
     RecordID(bytes: try SecureRandom.bytes(count: 16))
   }
 
-  public var description: String { Hex.encode(bytes) }
+  public var description: String {
+    let digits = Self.hexDigits
+    var text = [UInt8](repeating: 0, count: 32)
+    for index in 0..<16 {
+      text[15 - index] = digits[Int(high >> (4 * UInt64(index)) & 0xF)]
+      text[31 - index] = digits[Int(low >> (4 * UInt64(index)) & 0xF)]
+    }
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 /// Lowercase hexadecimal, as the file writes ids, checksums and MACs.

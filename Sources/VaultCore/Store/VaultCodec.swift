@@ -2,7 +2,7 @@ import VaultCrypto
 
 /// The vault file's byte layout, format version 1 (docs/FORMAT.md is the specification; keep
 /// the two in step). The file is one JSON object whose last 152 bytes are a fixed-shape suffix
-/// holding a SHA-256 checksum and an HMAC-SHA256 over every byte before that suffix.
+/// holding a SHA-256 checksum of every byte before that suffix and an HMAC-SHA256 of that checksum.
 public enum VaultCodec {
   /// The `format` member, naming what the file is.
   public static let formatName = "llm-vault"
@@ -18,8 +18,10 @@ public enum VaultCodec {
   /// A file that parsed and whose checksum matched; its MAC is checked once a key is at hand.
   public struct Decoded: Sendable {
     public var document: VaultDocument
-    /// How many leading bytes of the file the checksum and MAC cover.
-    public var authenticatedByteCount: Int
+    /// How many leading bytes of the file the checksum covers.
+    public var coveredByteCount: Int
+    /// SHA-256 of the covered bytes, already checked against the file.
+    public var checksum: [UInt8]
     public var mac: [UInt8]
   }
 
@@ -58,7 +60,7 @@ public enum VaultCodec {
     var bytes = writer.bytes
     let covered = bytes.count
     let checksum = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<covered])) }
-    let mac = bytes.withUnsafeBytes { keyring.authenticationCode(UnsafeRawBufferPointer(rebasing: $0[0..<covered])) }
+    let mac = checksum.withUnsafeBytes { keyring.authenticationCode($0) }
     bytes.append(contentsOf: checksumPrefix)
     bytes.append(contentsOf: Array(Hex.encode(checksum).utf8))
     bytes.append(contentsOf: macPrefix)
@@ -118,7 +120,7 @@ public enum VaultCodec {
     }
     let suffix = try splitSuffix(bytes)
     guard checksumMatches(bytes, suffix) else { throw VaultError.integrity("checksum mismatch") }
-    let (covered, mac) = (suffix.covered, suffix.mac)
+    let (covered, checksum, mac) = (suffix.covered, suffix.checksum, suffix.mac)
     try expectNames(root, ["format", "version", "vault", "keys", "checksum", "mac"], in: "the file")
     let header = try decodeHeader(root["vault"])
     guard case .array(let elements)? = root["keys"] else { throw VaultError.integrity("'keys' is not an array") }
@@ -132,14 +134,15 @@ public enum VaultCodec {
       guard names.insert(key.name).inserted else { throw VaultError.integrity("name \(key.name) appears twice") }
       keys.append(key)
     }
-    return Decoded(document: VaultDocument(header: header, keys: keys), authenticatedByteCount: covered, mac: mac)
+    return Decoded(
+      document: VaultDocument(header: header, keys: keys), coveredByteCount: covered, checksum: checksum, mac: mac)
   }
 
-  /// Checks the MAC of a decoded file with the unlocked keyring.
-  public static func verifyMAC(_ decoded: Decoded, bytes: [UInt8], keyring: Keyring) throws {
-    let expected = bytes.withUnsafeBytes {
-      keyring.authenticationCode(UnsafeRawBufferPointer(rebasing: $0[0..<decoded.authenticatedByteCount]))
-    }
+  /// Checks the MAC of a decoded file with the unlocked keyring. The MAC is taken over the
+  /// checksum (the SHA-256 of the covered bytes), which `decode` has already recomputed, so the
+  /// file is hashed once, not twice; SHA-256's collision resistance carries the binding.
+  public static func verifyMAC(_ decoded: Decoded, keyring: Keyring) throws {
+    let expected = decoded.checksum.withUnsafeBytes { keyring.authenticationCode($0) }
     guard constantTimeEquals(expected, decoded.mac) else { throw VaultError.integrity("MAC mismatch") }
   }
 
@@ -172,7 +175,7 @@ public enum VaultCodec {
   }
 
   private static func expectNames(_ object: JSONObject, _ expected: [String], in place: String) throws {
-    guard object.names == expected else {
+    guard object.members.count == expected.count, zip(object.members, expected).allSatisfy({ $0.name == $1 }) else {
       throw VaultError.integrity(
         "\(place) must have exactly the members \(expected.joined(separator: ", ")) in that order")
     }
@@ -228,7 +231,7 @@ public enum VaultCodec {
     let provider: String?
     switch object["provider"] {
     case .null?: provider = nil
-    case .string(let text)? where (try? Names.normalizedProvider(text)) == text: provider = text
+    case .string(let text)? where Names.isProviderID(text): provider = text
     default: throw VaultError.integrity("\(place).provider is not a provider id or null")
     }
     let models = try stringArray(object["models"], "\(place).models")

@@ -49,7 +49,7 @@ public struct VaultStore: Sendable {
 
   private func open(_ locked: LockedVault, kek: SecretBytes) throws -> UnlockedVault {
     let keyring = try Keyring.unlock(header: locked.document.header, kek: kek)
-    try VaultCodec.verifyMAC(locked.decoded, bytes: locked.bytes, keyring: keyring)
+    try VaultCodec.verifyMAC(locked.decoded, keyring: keyring)
     return UnlockedVault(document: locked.document, keyring: keyring)
   }
 
@@ -80,7 +80,10 @@ public struct VaultStore: Sendable {
     var kek = try Keyring.deriveKEK(passphrase: secret, kdf: kdf)
     let lock = try FileLock(path: lockPath, timeout: lockTimeout)
     return try withExtendedLifetime(lock) {
-      let current = try read()
+      // Under the lock, read again: another writer may have saved since. Unchanged bytes (the
+      // usual case) reuse the first parse, which is most of a large vault's cost.
+      let bytes = try VaultFile.read(targetPath)
+      let current = bytes == before.bytes ? before : LockedVault(bytes: bytes, decoded: try VaultCodec.decode(bytes))
       if current.document.header.kdf != kdf {
         // Another process changed the passphrase meanwhile; stretch again with the new salt.
         kdf = current.document.header.kdf

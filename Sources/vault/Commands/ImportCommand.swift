@@ -61,6 +61,13 @@ enum ImportCommand: Command {
     }
   }
 
+  /// The names, or the first ten of them and a count, so a large import stays one short line.
+  private static func summary(_ names: [String]) -> String {
+    guard !names.isEmpty else { return "" }
+    let shown = names.prefix(10).joined(separator: ", ")
+    return ": " + shown + (names.count > 10 ? " and \(names.count - 10) more" : "")
+  }
+
   private static func readFile(_ path: String) throws -> [UInt8] {
     if path == "-" { return try readStandardInput(limit: 16 << 20) }
     let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
