@@ -8,6 +8,7 @@ final class ModelRulesTests: XCTestCase {
     XCTAssertEqual(Masking.mask("123456789012"), "********")
     XCTAssertEqual(Masking.mask("a"), "********")
     XCTAssertEqual(Masking.mask("ééé-middle-part-ççç"), "ééé…ççç")
+    XCTAssertEqual(Masking.mask("\u{1B}[1sk-middle-part-\t\r\n"), "?[1…???")
   }
 
   func testTimestampRoundTripsAndRejectsImpossibleDates() throws {

@@ -10,15 +10,18 @@ public enum DotEnvParser {
   }
 
   public static func parse(_ bytes: [UInt8]) throws -> [Entry] {
-    guard let text = String(validating: bytes, as: UTF8.self) else {
+    guard String(validating: bytes, as: UTF8.self) != nil else {
       throw VaultError.invalidInput(".env file is not UTF-8 text")
     }
     var entries: [Entry] = []
     var seen = Set<String>()
-    for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+    // Split on the LF byte, not on Characters: Swift counts CRLF as one Character, so a
+    // Windows file would otherwise be one long line whose first value swallows the rest.
+    for (offset, rawLine) in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
       let lineNumber = offset + 1
-      var line = Substring(rawLine)
-      if line.hasSuffix("\r") { line = line.dropLast() }
+      var lineBytes = rawLine
+      if lineBytes.last == 0x0D { lineBytes = lineBytes.dropLast() }
+      var line = Substring(String(decoding: lineBytes, as: UTF8.self))
       line = trimmed(line)
       if line.isEmpty || line.hasPrefix("#") { continue }
       if line.hasPrefix("export ") { line = trimmed(line.dropFirst("export ".count)) }

@@ -27,9 +27,11 @@ public struct AgentToken: Sendable {
   public static func generate() throws -> AgentToken {
     let id = try SecureRandom.bytes(count: idByteCount)
     let secret = try SecureRandom.secret(count: secretByteCount)
-    let body = prefix + Base62.encode(id, width: idWidth) + secret.withUnsafeBytes {
-      Base62.encode(Array($0), width: secretWidth)
-    }
+    let body =
+      prefix + Base62.encode(id, width: idWidth)
+      + secret.withUnsafeBytes {
+        Base62.encode(Array($0), width: secretWidth)
+      }
     let checksum = CRC32.checksum(body.utf8)
     let text = body + Base62.encode(withUnsafeBytes(of: checksum.bigEndian) { Array($0) }, width: checksumWidth)
     return AgentToken(id: Hex.encode(id), secret: secret, text: SecretBytes(copying: Array(text.utf8)))

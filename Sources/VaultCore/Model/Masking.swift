@@ -6,14 +6,20 @@ public enum Masking {
   public static let wholeMask = "********"
 
   /// The first 3 and last 3 characters (Unicode scalars) with an ellipsis between,
-  /// e.g. `sk-…xyz`; `********` for a value of 12 characters or fewer.
+  /// e.g. `sk-…xyz`; `********` for a value of 12 characters or fewer. A control character
+  /// among the six shown becomes `?`, so a mask never breaks a table row or reaches the
+  /// terminal as an escape sequence.
   public static func mask(_ value: String) -> String {
     let scalars = Array(value.unicodeScalars)
     guard scalars.count > shortValueLimit else { return wholeMask }
     var view = String.UnicodeScalarView()
-    view.append(contentsOf: scalars.prefix(3))
+    view.append(contentsOf: scalars.prefix(3).map(printable))
     view.append("\u{2026}")
-    view.append(contentsOf: scalars.suffix(3))
+    view.append(contentsOf: scalars.suffix(3).map(printable))
     return String(view)
+  }
+
+  private static func printable(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
+    scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? "?" : scalar
   }
 }

@@ -86,6 +86,17 @@ enum SystemCalls {
 
   static func isRegular(_ status: stat) -> Bool { status.st_mode & S_IFMT == S_IFREG }
   static func isDirectory(_ status: stat) -> Bool { status.st_mode & S_IFMT == S_IFDIR }
+  static func isSymbolicLink(_ status: stat) -> Bool { status.st_mode & S_IFMT == S_IFLNK }
+
+  /// The text of the symbolic link at `path`. The corresponding C function is `readlink`.
+  static func linkTarget(_ path: String) -> String? {
+    var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+    let count = buffer.withUnsafeMutableBytes {
+      readlink(path, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1)
+    }
+    guard count > 0 else { return nil }
+    return String(decoding: buffer[0..<count], as: UTF8.self)
+  }
 
   /// The absolute path with every symbolic link resolved, or nil when it does not exist.
   static func realPath(_ path: String) -> String? {

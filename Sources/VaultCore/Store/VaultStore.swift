@@ -53,17 +53,31 @@ public struct VaultStore: Sendable {
     return UnlockedVault(document: locked.document, keyring: keyring)
   }
 
+  /// Where `vault init` will write: the path itself, or the target of a symlink the user made
+  /// that points at no file yet. Refuses when a vault, a directory or any other file is there.
+  public func creationTarget() throws -> String {
+    guard let link = SystemCalls.pathStatus(path, followLinks: false) else { return path }
+    if SystemCalls.isSymbolicLink(link), SystemCalls.pathStatus(path) == nil {
+      guard let target = SystemCalls.linkTarget(path) else { throw SystemCalls.ioError("read the link", path) }
+      return target.hasPrefix("/") ? target : SystemCalls.directory(of: path) + "/" + target
+    }
+    guard let status = SystemCalls.pathStatus(path) else { return path }
+    if SystemCalls.isRegular(status) { throw VaultError.vaultExists(path: path) }
+    try VaultFile.checkSafe(status, path: path)
+    throw VaultError.vaultExists(path: path)
+  }
+
   /// Creates a new vault; refuses when a file is already there.
   public func create(passphrase: SecretBytes, logN: Int, createDirectory: Bool) throws {
-    let directory = SystemCalls.directory(of: path)
+    let target = try creationTarget()
+    let directory = SystemCalls.directory(of: target)
     if createDirectory || SystemCalls.pathStatus(directory) == nil { try SystemCalls.makeDirectories(directory) }
-    if SystemCalls.pathStatus(path, followLinks: false) != nil { throw VaultError.vaultExists(path: path) }
     let (keyring, header) = try Keyring.create(passphrase: passphrase, logN: logN, now: Timestamp.now())
     var document = VaultDocument(header: header, keys: [])
     document.header.generation = 1
-    let lock = try FileLock(path: path + ".lock", timeout: lockTimeout)
+    let lock = try FileLock(path: target + ".lock", timeout: lockTimeout)
     try withExtendedLifetime(lock) {
-      try VaultFile.create(path, with: VaultCodec.encode(document, keyring: keyring))
+      try VaultFile.create(target, with: VaultCodec.encode(document, keyring: keyring))
     }
   }
 

@@ -27,11 +27,11 @@ enum ImportCommand: Command {
     let provider = try context.arguments.value("provider").map(Names.normalizedProvider)
     var values: [(entry: DotEnvParser.Entry, value: SecretBytes)] = []
     for entry in entries {
-      try Names.validateKeyName(entry.name)
       do {
+        try Names.validateKeyName(entry.name)
         values.append((entry, try SecretValue.validated(entry.value)))
       } catch let error as VaultError {
-        throw VaultError.invalidInput(".env line \(entry.line) (\(entry.name)): \(error.message)")
+        throw VaultError.invalidInput(".env line \(entry.line): \(error.message)")
       }
     }
     let skipExisting = context.arguments.flag("skip-existing")

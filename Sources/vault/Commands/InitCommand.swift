@@ -25,7 +25,7 @@ enum InitCommand: Command {
     }
     let store = context.store
     // Refuse before asking for a passphrase that would be thrown away.
-    if (try? store.read()) != nil { throw VaultError.vaultExists(path: context.location.path) }
+    _ = try store.creationTarget()
     let passphrase = try context.newPassphrase(forChange: false)
     if logN < KDFSettings.defaultLogN {
       Console.warning(
