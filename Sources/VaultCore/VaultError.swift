@@ -14,6 +14,16 @@ public enum VaultError: Error, Equatable, Sendable {
   case keyNotFound(name: String)
   /// A provider key of that name exists already.
   case keyExists(name: String)
+  /// No agent key of that name.
+  case agentNotFound(name: String)
+  /// An agent key of that name exists already.
+  case agentExists(name: String)
+  /// Creating one more active agent key would pass the vault's limit.
+  case agentLimitReached(limit: Int)
+  /// The token cannot be used: malformed, unknown, revoked or expired.
+  case accessNotPermitted(AgentAccessError)
+  /// The token is valid but the provider key asked for is outside its scope.
+  case permissionDenied(String)
   /// The passphrase does not open the master key.
   case wrongPassphrase
   /// No passphrase source: no terminal, and neither VAULT_PASSPHRASE_FILE nor VAULT_PASSPHRASE.
@@ -39,6 +49,17 @@ public enum VaultError: Error, Equatable, Sendable {
     case .vaultExists(let path): return "a vault already exists at \(path)"
     case .keyNotFound(let name): return "no provider key named \(name)"
     case .keyExists(let name): return "a provider key named \(name) already exists"
+    case .agentNotFound(let name): return "no agent key named \(name)"
+    case .agentExists(let name): return "an agent key named \(name) already exists"
+    case .agentLimitReached(let limit): return "this vault already has \(limit) active agent keys, its limit"
+    case .accessNotPermitted(let reason):
+      switch reason {
+      case .malformed: return "access not permitted: the agent key is malformed (mistyped or truncated)"
+      case .unknown: return "access not permitted: no such agent key in this vault"
+      case .revoked(let date): return "access not permitted: the agent key was revoked on \(date.rfc3339)"
+      case .expired(let date): return "access not permitted: the agent key expired on \(date.rfc3339)"
+      }
+    case .permissionDenied(let text): return "permission denied: \(text)"
     case .wrongPassphrase: return "wrong passphrase"
     case .passphraseUnavailable: return "a passphrase is needed and there is no terminal to ask on"
     case .integrity(let text): return "vault file failed its integrity check: \(text)"
@@ -57,6 +78,15 @@ public enum VaultError: Error, Equatable, Sendable {
     case .vaultExists: return "choose another path with --file, or remove the old vault first"
     case .keyNotFound: return "'vault list' shows the names in this vault"
     case .keyExists: return "choose another name, or change the value with 'vault edit NAME --value'"
+    case .agentNotFound: return "'vault agent-key list' shows the agent keys in this vault"
+    case .agentExists: return "choose another name, or 'vault agent-key rotate NAME' for a new token"
+    case .agentLimitReached:
+      return
+        "revoke or remove an agent key ('vault agent-key revoke NAME'), or raise the limit with 'vault config set agent-keys.limit N'"
+    case .accessNotPermitted(.malformed):
+      return "check that the whole token was copied; it starts with vk_ and has 63 characters"
+    case .accessNotPermitted: return "ask the vault's owner for a new agent key"
+    case .permissionDenied: return "the agent key's scope does not include it; 'vault agent-key verify' shows the scope"
     case .wrongPassphrase: return "check VAULT_PASSPHRASE_FILE / VAULT_PASSPHRASE, or type it again"
     case .passphraseUnavailable: return "set VAULT_PASSPHRASE_FILE to a 0600 file holding it, or run on a terminal"
     case .integrity: return "the file is damaged or was edited; restore it from a backup"

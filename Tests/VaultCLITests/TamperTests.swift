@@ -197,7 +197,7 @@ final class TamperTests: XCTestCase {
       planned.append((span.label, Robust.recomputingChecksum(tampered), name))
     }
     let cases = planned
-    XCTAssertEqual(cases.count, 9 + 30, "every header and record field is edited once")
+    XCTAssertEqual(cases.count, 10 + 30, "every header (with settings.agentKeyLimit) and record field is edited once")
 
     let sandbox = Robust.Unchecked(value: fixture.sandbox)
     let secrets = fixture.values

@@ -68,16 +68,19 @@ final class FormatSpecTests: XCTestCase {
     try vault.add("A_KEY", "value-number-one-abcdef")
     let lines = String(decoding: try vault.bytes(), as: UTF8.self).split(
       separator: "\n", omittingEmptySubsequences: false)
-    XCTAssertEqual(lines.count, 7)
+    XCTAssertEqual(lines.count, 9)
     XCTAssertEqual(lines[0], "{\"format\":\"llm-vault\",\"version\":1,")
     XCTAssertTrue(lines[1].hasPrefix("\"vault\":{\"id\":\""))
     XCTAssertTrue(lines[1].contains(",\"kdf\":{\"name\":\"scrypt\",\"n\":16384,\"r\":8,\"p\":1,\"salt\":\""))
     XCTAssertEqual(lines[2], "\"keys\":[")
     XCTAssertTrue(lines[3].hasPrefix("{\"id\":\"") && lines[3].contains("\"name\":\"A_KEY\",\"provider\":null"))
     XCTAssertTrue(lines[3].contains("\"masked\":\"val…def\""))
+    XCTAssertTrue(lines[1].hasSuffix(",\"settings\":{\"agentKeyLimit\":10}},"))
     XCTAssertEqual(lines[4], "],")
-    XCTAssertTrue(lines[5].hasPrefix("\"checksum\":\"") && lines[5].hasSuffix("\"}"))
-    XCTAssertEqual(lines[6], "")
+    XCTAssertEqual(lines[5], "\"agents\":[")
+    XCTAssertEqual(lines[6], "],")
+    XCTAssertTrue(lines[7].hasPrefix("\"checksum\":\"") && lines[7].hasSuffix("\"}"))
+    XCTAssertEqual(lines[8], "")
   }
 
   private func base64(_ value: Any?) throws -> [UInt8] {

@@ -16,4 +16,25 @@ enum CryptoContext {
   }
 
   static let fileMACInfo = Array("llm-vault/v1/file-mac".utf8)
+
+  /// A credential's slot key sealed under the master key, for the owner.
+  static func slotKey(vaultID: String, agentID: String, tokenID: String) -> [UInt8] {
+    Array("llm-vault/v1/agent-slot-key|\(vaultID)|\(agentID)|\(tokenID)".utf8)
+  }
+
+  /// HKDF info for the key that wraps a credential's slot key under the token's secret.
+  static func slotWrapInfo(tokenID: String) -> [UInt8] {
+    Array("llm-vault/v1/agent-slot|\(tokenID)".utf8)
+  }
+
+  /// The slot: binds the expiry and the scope, so editing either in the file breaks it.
+  static func slot(vaultID: String, agentID: String, tokenID: String, notAfter: Timestamp, scope: AgentScope) -> [UInt8]
+  {
+    Array("llm-vault/v1/agent-slot|\(vaultID)|\(agentID)|\(tokenID)|\(notAfter.rfc3339)|\(scope.canonicalText)".utf8)
+  }
+
+  /// A provider key's data key sealed under a credential's slot key.
+  static func grant(vaultID: String, agentID: String, tokenID: String, recordID: RecordID) -> [UInt8] {
+    Array("llm-vault/v1/grant|\(vaultID)|\(agentID)|\(tokenID)|\(recordID)".utf8)
+  }
 }

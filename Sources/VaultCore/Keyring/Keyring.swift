@@ -4,8 +4,8 @@ import VaultCrypto
 /// holds a `Keyring` can read a value or write a file that verifies.
 public final class Keyring: Sendable {
   public let vaultID: [UInt8]
-  private let vaultIDHex: String
-  private let masterKey: SecretBytes
+  let vaultIDHex: String
+  let masterKey: SecretBytes
   private let macKey: SecretBytes
 
   private init(vaultID: [UInt8], masterKey: SecretBytes) throws {

@@ -77,6 +77,23 @@ public enum Names {
     }
   }
 
+  /// Whether `name` is an agent key name: `[A-Za-z0-9][A-Za-z0-9._-]*`, 1 to 64 characters.
+  public static func isAgentName(_ name: String) -> Bool {
+    let bytes = name.utf8
+    guard let first = bytes.first, bytes.count <= 64, isAlphanumeric(first) else { return false }
+    return bytes.allSatisfy {
+      isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+    }
+  }
+
+  /// Checks an agent key name.
+  public static func validateAgentName(_ name: String) throws {
+    guard isAgentName(name) else {
+      throw VaultError.invalidInput(
+        "invalid agent key name: use up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    }
+  }
+
   private static let modelPunctuation: Set<UInt8> = Set("._:/@+-".utf8)
 
   /// Checks a model name: 1 to 128 of `A-Z a-z 0-9 . _ : / @ + -`, starting with a letter or digit.

@@ -40,6 +40,8 @@ extension VaultDocument {
     keys[position].sealedValue = sealed.sealedValue
     keys[position].masked = SecretValue.masked(value)
     keys[position].updated = now
+    // A new data key: grants of the old one are stale; maintainAgents grants the new one.
+    dropGrants(for: [keys[position].id])
   }
 
   /// Sets or clears (nil) the provider of `name`.
@@ -85,6 +87,7 @@ extension VaultDocument {
   /// Deletes the key `name`.
   public mutating func removeKey(_ name: String) throws {
     guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
+    dropGrants(for: [keys[position].id])
     keys.remove(at: position)
   }
 

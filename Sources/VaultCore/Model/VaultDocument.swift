@@ -28,13 +28,18 @@ public struct VaultHeader: Equatable, Sendable {
   public var kdf: KDFSettings
   /// `nonce || AES-256-GCM(KEK, master key) || tag`.
   public var sealedMasterKey: [UInt8]
+  public var settings: VaultSettings
 
-  public init(id: [UInt8], created: Timestamp, generation: UInt64, kdf: KDFSettings, sealedMasterKey: [UInt8]) {
+  public init(
+    id: [UInt8], created: Timestamp, generation: UInt64, kdf: KDFSettings, sealedMasterKey: [UInt8],
+    settings: VaultSettings = VaultSettings()
+  ) {
     self.id = id
     self.created = created
     self.generation = generation
     self.kdf = kdf
     self.sealedMasterKey = sealedMasterKey
+    self.settings = settings
   }
 
   /// The id as the 32 hex digits that appear in the file and in associated data.
@@ -46,15 +51,29 @@ public struct VaultDocument: Equatable, Sendable {
   public var header: VaultHeader
   /// The provider keys in file order (the order they were added).
   public var keys: [ProviderKey]
+  /// The agent keys in file order (the order they were created).
+  public var agents: [AgentKey]
 
-  public init(header: VaultHeader, keys: [ProviderKey]) {
+  public init(header: VaultHeader, keys: [ProviderKey], agents: [AgentKey] = []) {
     self.header = header
     self.keys = keys
+    self.agents = agents
   }
 
   /// The index of the key named `name` (names are case-sensitive, like environment variables).
   public func index(of name: String) -> Int? {
     keys.firstIndex { $0.name == name }
+  }
+
+  /// The index of the agent key named `name`.
+  public func agentIndex(of name: String) -> Int? {
+    agents.firstIndex { $0.name == name }
+  }
+
+  /// The agent key named `name`, or `agentNotFound`.
+  public func agent(named name: String) throws -> AgentKey {
+    guard let index = agentIndex(of: name) else { throw VaultError.agentNotFound(name: name) }
+    return agents[index]
   }
 
   /// The key named `name`, or `keyNotFound`.

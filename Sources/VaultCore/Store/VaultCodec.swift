@@ -9,11 +9,9 @@ public enum VaultCodec {
   /// The only version this build writes and reads.
   public static let formatVersion: Int64 = 1
 
-  /// `"checksum":"` + 64 hex + `","mac":"` + 64 hex + `"}` + LF.
-  static let suffixByteCount = 12 + 64 + 9 + 64 + 3
-  private static let checksumPrefix = Array("\"checksum\":\"".utf8)
-  private static let macPrefix = Array("\",\"mac\":\"".utf8)
-  private static let suffixEnd = Array("\"}\n".utf8)
+  private static let checksumPrefix = VaultFileSuffix.checksumPrefix
+  private static let macPrefix = VaultFileSuffix.macPrefix
+  private static let suffixEnd = VaultFileSuffix.end
 
   /// A file that parsed and whose checksum matched; its MAC is checked once a key is at hand.
   public struct Decoded: Sendable {
@@ -51,10 +49,17 @@ public enum VaultCodec {
     writer.string(Base64.encode(header.kdf.salt))
     writer.raw("},\"masterKey\":")
     writer.string(Base64.encode(header.sealedMasterKey))
-    writer.raw("},\n\"keys\":[\n")
+    writer.raw(",\"settings\":{\"agentKeyLimit\":")
+    writer.integer(header.settings.agentKeyLimit)
+    writer.raw("}},\n\"keys\":[\n")
     for (index, key) in document.keys.enumerated() {
       writeKey(key, to: &writer)
       writer.raw(index == document.keys.count - 1 ? "\n" : ",\n")
+    }
+    writer.raw("],\n\"agents\":[\n")
+    for (index, agent) in document.agents.enumerated() {
+      writeAgent(agent, to: &writer)
+      writer.raw(index == document.agents.count - 1 ? "\n" : ",\n")
     }
     writer.raw("],\n")
     var bytes = writer.bytes
@@ -93,49 +98,138 @@ public enum VaultCodec {
     writer.raw("}")
   }
 
+  private static func writeAgent(_ agent: AgentKey, to writer: inout JSONWriter) {
+    writer.raw("{\"id\":")
+    writer.string(agent.id)
+    writer.raw(",\"name\":")
+    writer.string(agent.name)
+    writer.raw(",\"createdBy\":")
+    writer.string(agent.createdBy)
+    writer.raw(",\"created\":")
+    writer.string(agent.created.rfc3339)
+    writer.raw(",\"revoked\":")
+    writer.optionalString(agent.revoked?.rfc3339)
+    writer.raw(",\"scope\":{\"all\":")
+    writer.bool(agent.scope.all)
+    writer.raw(",\"keys\":")
+    writer.stringArray(agent.scope.keys.map(\.description))
+    writer.raw(",\"providers\":")
+    writer.stringArray(agent.scope.providers)
+    writer.raw(",\"models\":")
+    writer.stringArray(agent.scope.models)
+    writer.raw("},\"tokens\":[")
+    for (index, credential) in agent.credentials.enumerated() {
+      if index > 0 { writer.raw(",") }
+      writer.raw("{\"id\":")
+      writer.string(credential.id)
+      writer.raw(",\"display\":")
+      writer.string(credential.display)
+      writer.raw(",\"hash\":")
+      writer.string(Hex.encode(credential.secretHash))
+      writer.raw(",\"notAfter\":")
+      writer.string(credential.notAfter.rfc3339)
+      writer.raw(",\"retireAt\":")
+      writer.optionalString(credential.retireAt?.rfc3339)
+      writer.raw(",\"slotKey\":")
+      writer.optionalString(credential.sealedSlotKeyForOwner.map(Base64.encode))
+      writer.raw(",\"slot\":")
+      writer.optionalString(credential.slot.map(Base64.encode))
+      writer.raw(",\"grants\":[")
+      for (grantIndex, grant) in credential.grants.enumerated() {
+        if grantIndex > 0 { writer.raw(",") }
+        writer.raw("{\"key\":")
+        writer.string(grant.key.description)
+        writer.raw(",\"dataKey\":")
+        writer.string(Base64.encode(grant.sealedDataKey))
+        writer.raw("}")
+      }
+      writer.raw("]}")
+    }
+    writer.raw("]}")
+  }
+
   // MARK: Reading
 
-  /// Parses and checks everything that needs no key: the suffix, the checksum, the JSON, every
-  /// member's type and rule. A file that passes is well-formed; only its MAC is left to check.
+  /// Parses and checks everything that needs no key: the layout, the checksum, every member's
+  /// type and rule. A file that passes is well-formed; only its MAC is left to check.
   public static func decode(_ bytes: [UInt8]) throws -> Decoded {
+    let layout = try checkedLayout(bytes)
+    let header = try decodeHeader(bytes, layout.header)
+    var keys: [ProviderKey] = []
+    keys.reserveCapacity(layout.keyLines.count)
+    var ids = Set<RecordID>()
+    var names = Set<String>()
+    for (index, range) in layout.keyLines.enumerated() {
+      let key = try decodeKey(bytes, range, index: index)
+      guard ids.insert(key.id).inserted else { throw VaultError.integrity("record id \(key.id) appears twice") }
+      guard names.insert(key.name).inserted else { throw VaultError.integrity("name \(key.name) appears twice") }
+      keys.append(key)
+    }
+    let agents = try decodeAgents(bytes, layout)
+    return Decoded(
+      document: VaultDocument(header: header, keys: keys, agents: agents), coveredByteCount: layout.covered,
+      checksum: layout.checksum, mac: layout.mac)
+  }
+
+  /// The layout of a version-1 file whose checksum matches. The version comes first: a newer
+  /// format may lay out everything after its first line differently.
+  static func checkedLayout(_ bytes: [UInt8]) throws -> VaultFileLayout {
     if bytes.isEmpty { throw VaultError.integrity("the file is empty") }
-    let value: JSONValue
-    do {
-      value = try JSONParser.parse(bytes)
-    } catch {
-      throw VaultError.integrity("not valid JSON at byte \(error.offset): \(error.reason)")
+    let versionPrefix = Array("{\"format\":\"llm-vault\",\"version\":".utf8)
+    guard bytes.starts(with: versionPrefix) else {
+      throw VaultError.integrity("this is not an llm-vault file (it does not start with {\"format\":\"llm-vault\")")
     }
-    guard case .object(let root) = value else { throw VaultError.integrity("the file is not a JSON object") }
-    guard case .string(let name)? = root["format"], name == formatName else {
-      throw VaultError.integrity("this is not an llm-vault file (no \"format\": \"llm-vault\")")
+    let digits = bytes[versionPrefix.count...].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    guard !digits.isEmpty, digits.count <= 9, let version = Int(String(decoding: digits, as: UTF8.self)) else {
+      throw VaultError.integrity("'version' is not a number")
     }
-    guard case .integer(let version)? = root["version"] else { throw VaultError.integrity("'version' is missing") }
     guard version == formatVersion else {
-      // A version-1 layout whose checksum fails is a damaged file, not a newer one.
-      if let suffix = try? splitSuffix(bytes), !checksumMatches(bytes, suffix) {
+      // A version-1 suffix whose checksum fails is a damaged file, not a newer one.
+      if let suffix = try? VaultFileSuffix(bytes),
+        !VaultFileSuffix.checksumMatches(bytes, covered: suffix.covered, checksum: suffix.checksum)
+      {
         throw VaultError.integrity("checksum mismatch")
       }
       throw VaultError.unsupportedFormat(
         "vault file format version \(version) is not supported (this build reads version \(formatVersion))")
     }
-    let suffix = try splitSuffix(bytes)
-    guard checksumMatches(bytes, suffix) else { throw VaultError.integrity("checksum mismatch") }
-    let (covered, checksum, mac) = (suffix.covered, suffix.checksum, suffix.mac)
-    try expectNames(root, ["format", "version", "vault", "keys", "checksum", "mac"], in: "the file")
-    let header = try decodeHeader(root["vault"])
-    guard case .array(let elements)? = root["keys"] else { throw VaultError.integrity("'keys' is not an array") }
-    var keys: [ProviderKey] = []
-    keys.reserveCapacity(elements.count)
-    var ids = Set<RecordID>()
-    var names = Set<String>()
-    for (index, element) in elements.enumerated() {
-      let key = try decodeKey(element, index: index)
-      guard ids.insert(key.id).inserted else { throw VaultError.integrity("record id \(key.id) appears twice") }
-      guard names.insert(key.name).inserted else { throw VaultError.integrity("name \(key.name) appears twice") }
-      keys.append(key)
+    let suffix = try VaultFileSuffix(bytes)
+    guard VaultFileSuffix.checksumMatches(bytes, covered: suffix.covered, checksum: suffix.checksum) else {
+      throw VaultError.integrity("checksum mismatch")
     }
-    return Decoded(
-      document: VaultDocument(header: header, keys: keys), coveredByteCount: covered, checksum: checksum, mac: mac)
+    return try VaultFileLayout(bytes)
+  }
+
+  /// Parses one line's JSON object.
+  static func object(_ bytes: [UInt8], _ range: Range<Int>, _ place: String) throws -> JSONObject {
+    let value: JSONValue
+    do {
+      value = try JSONParser.parse(Array(bytes[range]))
+    } catch {
+      throw VaultError.integrity(
+        "\(place) is not valid JSON at byte \(range.lowerBound + error.offset): \(error.reason)")
+    }
+    guard case .object(let object) = value else { throw VaultError.integrity("\(place) is not an object") }
+    return object
+  }
+
+  static func decodeAgents(_ bytes: [UInt8], _ layout: VaultFileLayout) throws -> [AgentKey] {
+    var agents: [AgentKey] = []
+    var ids = Set<String>()
+    var names = Set<String>()
+    var tokenIDs = Set<String>()
+    for (index, range) in layout.agentLines.enumerated() {
+      let agent = try decodeAgent(bytes, range, index: index)
+      guard ids.insert(agent.id).inserted else { throw VaultError.integrity("agent id \(agent.id) appears twice") }
+      guard names.insert(agent.name).inserted else {
+        throw VaultError.integrity("agent name \(agent.name) appears twice")
+      }
+      for credential in agent.credentials where !tokenIDs.insert(credential.id).inserted {
+        throw VaultError.integrity("token id \(credential.id) appears twice")
+      }
+      agents.append(agent)
+    }
+    return agents
   }
 
   /// Checks the MAC of a decoded file with the unlocked keyring. The MAC is taken over the
@@ -144,28 +238,6 @@ public enum VaultCodec {
   public static func verifyMAC(_ decoded: Decoded, keyring: Keyring) throws {
     let expected = decoded.checksum.withUnsafeBytes { keyring.authenticationCode($0) }
     guard constantTimeEquals(expected, decoded.mac) else { throw VaultError.integrity("MAC mismatch") }
-  }
-
-  private static func splitSuffix(_ bytes: [UInt8]) throws -> (covered: Int, checksum: [UInt8], mac: [UInt8]) {
-    guard bytes.count > suffixByteCount else { throw VaultError.integrity("the file is truncated") }
-    let start = bytes.count - suffixByteCount
-    let checksumStart = start + checksumPrefix.count
-    let macPrefixStart = checksumStart + 64
-    let macStart = macPrefixStart + macPrefix.count
-    let endStart = macStart + 64
-    guard bytes[start..<checksumStart].elementsEqual(checksumPrefix),
-      bytes[macPrefixStart..<macStart].elementsEqual(macPrefix), bytes[endStart...].elementsEqual(suffixEnd),
-      let checksum = lowercaseHex(bytes[checksumStart..<macPrefixStart]),
-      let mac = lowercaseHex(bytes[macStart..<endStart])
-    else { throw VaultError.integrity("the file does not end with its checksum and MAC; it may be truncated") }
-    return (start, checksum, mac)
-  }
-
-  private static func checksumMatches(_ bytes: [UInt8], _ suffix: (covered: Int, checksum: [UInt8], mac: [UInt8]))
-    -> Bool
-  {
-    let actual = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<suffix.covered])) }
-    return constantTimeEquals(actual, suffix.checksum)
   }
 
   private static func lowercaseHex(_ digits: ArraySlice<UInt8>) -> [UInt8]? {
@@ -181,9 +253,9 @@ public enum VaultCodec {
     }
   }
 
-  private static func decodeHeader(_ value: JSONValue?) throws -> VaultHeader {
-    guard case .object(let object)? = value else { throw VaultError.integrity("'vault' is not an object") }
-    try expectNames(object, ["id", "created", "generation", "kdf", "masterKey"], in: "'vault'")
+  static func decodeHeader(_ bytes: [UInt8], _ range: Range<Int>) throws -> VaultHeader {
+    let object = try object(bytes, range, "'vault'")
+    try expectNames(object, ["id", "created", "generation", "kdf", "masterKey", "settings"], in: "'vault'")
     guard case .string(let idHex)? = object["id"], idHex.utf8.count == 32, let id = lowercaseHex(ArraySlice(idHex.utf8))
     else {
       throw VaultError.integrity("'vault.id' is not 32 lowercase hex digits")
@@ -209,18 +281,25 @@ public enum VaultCodec {
     guard sealedMasterKey.count == AESGCM.nonceByteCount + 32 + AESGCM.tagByteCount else {
       throw VaultError.integrity("'vault.masterKey' has the wrong length")
     }
+    guard case .object(let settings)? = object["settings"] else {
+      throw VaultError.integrity("'vault.settings' is not an object")
+    }
+    try expectNames(settings, ["agentKeyLimit"], in: "'vault.settings'")
+    guard case .integer(let limit)? = settings["agentKeyLimit"],
+      (0...Int64(VaultSettings.maximumAgentKeyLimit)).contains(limit)
+    else { throw VaultError.integrity("'vault.settings.agentKeyLimit' is out of range") }
     return VaultHeader(
       id: id, created: created, generation: UInt64(generation), kdf: KDFSettings(salt: salt, parameters: parameters),
-      sealedMasterKey: sealedMasterKey)
+      sealedMasterKey: sealedMasterKey, settings: VaultSettings(agentKeyLimit: Int(limit)))
   }
 
   private static let keyMembers = [
     "id", "name", "provider", "models", "env", "masked", "created", "updated", "dataKey", "value",
   ]
 
-  private static func decodeKey(_ value: JSONValue, index: Int) throws -> ProviderKey {
+  static func decodeKey(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> ProviderKey {
     let place = "keys[\(index)]"
-    guard case .object(let object) = value else { throw VaultError.integrity("\(place) is not an object") }
+    let object = try object(bytes, range, place)
     try expectNames(object, keyMembers, in: place)
     guard case .string(let idHex)? = object["id"], let id = RecordID(hex: idHex) else {
       throw VaultError.integrity("\(place).id is not 32 lowercase hex digits")
@@ -258,6 +337,109 @@ public enum VaultCodec {
       created: try timestamp(object["created"], "\(place).created"),
       updated: try timestamp(object["updated"], "\(place).updated"), sealedDataKey: sealedDataKey,
       sealedValue: sealedValue)
+  }
+
+  private static let agentMembers = ["id", "name", "createdBy", "created", "revoked", "scope", "tokens"]
+  private static let credentialMembers = [
+    "id", "display", "hash", "notAfter", "retireAt", "slotKey", "slot", "grants",
+  ]
+
+  static func decodeAgent(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> AgentKey {
+    let place = "agents[\(index)]"
+    let object = try object(bytes, range, place)
+    try expectNames(object, agentMembers, in: place)
+    guard case .string(let id)? = object["id"], RecordID(hex: id) != nil else {
+      throw VaultError.integrity("\(place).id is not 32 lowercase hex digits")
+    }
+    guard case .string(let name)? = object["name"], Names.isAgentName(name) else {
+      throw VaultError.integrity("\(place).name is not a valid agent name")
+    }
+    guard case .string(let createdBy)? = object["createdBy"], !createdBy.isEmpty, createdBy.utf8.count <= 256 else {
+      throw VaultError.integrity("\(place).createdBy is not a user name")
+    }
+    let created = try timestamp(object["created"], "\(place).created")
+    let revoked = try optionalTimestamp(object["revoked"], "\(place).revoked")
+    guard case .object(let scopeObject)? = object["scope"] else {
+      throw VaultError.integrity("\(place).scope is not an object")
+    }
+    try expectNames(scopeObject, ["all", "keys", "providers", "models"], in: "\(place).scope")
+    guard case .bool(let all)? = scopeObject["all"] else {
+      throw VaultError.integrity("\(place).scope.all is not a boolean")
+    }
+    let scopeKeys = try stringArray(scopeObject["keys"], "\(place).scope.keys").map { text in
+      guard let id = RecordID(hex: text) else { throw VaultError.integrity("\(place).scope.keys holds an invalid id") }
+      return id
+    }
+    let providers = try stringArray(scopeObject["providers"], "\(place).scope.providers")
+    let models = try stringArray(scopeObject["models"], "\(place).scope.models")
+    guard providers.allSatisfy(Names.isProviderID), models.allSatisfy({ (try? Names.validateModel($0)) != nil }) else {
+      throw VaultError.integrity("\(place).scope holds an invalid provider or model")
+    }
+    guard case .array(let tokenValues)? = object["tokens"], (1...2).contains(tokenValues.count) else {
+      throw VaultError.integrity("\(place).tokens must hold one or two tokens")
+    }
+    let credentials = try tokenValues.enumerated().map { offset, value in
+      try decodeCredential(value, place: "\(place).tokens[\(offset)]")
+    }
+    return AgentKey(
+      id: id, name: name, createdBy: createdBy, created: created, revoked: revoked,
+      scope: AgentScope(all: all, keys: scopeKeys, providers: providers, models: models), credentials: credentials)
+  }
+
+  private static func decodeCredential(_ value: JSONValue, place: String) throws -> AgentCredential {
+    guard case .object(let object) = value else { throw VaultError.integrity("\(place) is not an object") }
+    try expectNames(object, credentialMembers, in: place)
+    guard case .string(let id)? = object["id"], id.utf8.count == 16, lowercaseHex(ArraySlice(id.utf8)) != nil else {
+      throw VaultError.integrity("\(place).id is not 16 lowercase hex digits")
+    }
+    guard case .string(let display)? = object["display"], display.unicodeScalars.count == 9 else {
+      throw VaultError.integrity("\(place).display is not a token's display form")
+    }
+    guard case .string(let hashHex)? = object["hash"], hashHex.utf8.count == 64,
+      let hash = lowercaseHex(ArraySlice(hashHex.utf8))
+    else { throw VaultError.integrity("\(place).hash is not 64 lowercase hex digits") }
+    let notAfter = try timestamp(object["notAfter"], "\(place).notAfter")
+    let retireAt = try optionalTimestamp(object["retireAt"], "\(place).retireAt")
+    let slotKey = try optionalSealed(object["slotKey"], "\(place).slotKey", plaintextCount: 32)
+    let slot = try optionalSealed(object["slot"], "\(place).slot", plaintextCount: 32)
+    guard (slotKey == nil) == (slot == nil) else {
+      throw VaultError.integrity("\(place) has a slot key without a slot, or the reverse")
+    }
+    guard case .array(let grantValues)? = object["grants"] else {
+      throw VaultError.integrity("\(place).grants is not an array")
+    }
+    guard slot != nil || grantValues.isEmpty else { throw VaultError.integrity("\(place) has grants but no slot") }
+    var seen = Set<RecordID>()
+    let grants = try grantValues.map { value -> Grant in
+      guard case .object(let grant) = value else { throw VaultError.integrity("\(place).grants holds a non-object") }
+      try expectNames(grant, ["key", "dataKey"], in: "\(place).grants[]")
+      guard case .string(let keyText)? = grant["key"], let key = RecordID(hex: keyText), seen.insert(key).inserted
+      else {
+        throw VaultError.integrity("\(place).grants holds an invalid or repeated key id")
+      }
+      guard let sealed = try optionalSealed(grant["dataKey"], "\(place).grants[].dataKey", plaintextCount: 32) else {
+        throw VaultError.integrity("\(place).grants[].dataKey is missing")
+      }
+      return Grant(key: key, sealedDataKey: sealed)
+    }
+    return AgentCredential(
+      id: id, display: display, secretHash: hash, notAfter: notAfter, retireAt: retireAt,
+      sealedSlotKeyForOwner: slotKey, slot: slot, grants: grants)
+  }
+
+  private static func optionalTimestamp(_ value: JSONValue?, _ place: String) throws -> Timestamp? {
+    if case .null? = value { return nil }
+    return try timestamp(value, place)
+  }
+
+  /// A sealed 32-byte key (60 bytes decoded), or nil for JSON null.
+  private static func optionalSealed(_ value: JSONValue?, _ place: String, plaintextCount: Int) throws -> [UInt8]? {
+    if case .null? = value { return nil }
+    let bytes = try base64(value, place)
+    guard bytes.count == AESGCM.nonceByteCount + plaintextCount + AESGCM.tagByteCount else {
+      throw VaultError.integrity("'\(place)' has the wrong length")
+    }
+    return bytes
   }
 
   private static func timestamp(_ value: JSONValue?, _ place: String) throws -> Timestamp {

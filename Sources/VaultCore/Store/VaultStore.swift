@@ -106,6 +106,8 @@ public struct VaultStore: Sendable {
       let unlocked = try open(current, kek: kek)
       var document = unlocked.document
       let result = try change(&document, unlocked.keyring)
+      // Every owner write purges stopped agent slots and re-grants live scopes.
+      try document.maintainAgents(keyring: unlocked.keyring, now: .now())
       document.header.generation += 1
       VaultFile.removeStaleTemporaries(for: targetPath)
       try VaultFile.replace(targetPath, with: VaultCodec.encode(document, keyring: unlocked.keyring))

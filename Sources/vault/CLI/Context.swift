@@ -60,6 +60,43 @@ struct Context {
     return try typed.withUnsafeBytes { try SecretValue.validated(Array($0)) }
   }
 
+  /// The agent key token: `VAULT_AGENT_KEY`, else `--agent-key-file`, else standard input when
+  /// it is not a terminal, else a no-echo prompt. Malformed input is "access not permitted".
+  func agentToken() throws -> AgentToken {
+    if let text = environment["VAULT_AGENT_KEY"], !text.isEmpty {
+      return try parseToken(Array(text.utf8))
+    }
+    if let path = arguments.value("agent-key-file") {
+      let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+      guard descriptor >= 0 else {
+        throw VaultError.io("cannot read the agent key file \(path): \(String(cString: strerror(errno)))")
+      }
+      defer { close(descriptor) }
+      var bytes = [UInt8](repeating: 0, count: 256)
+      defer { for index in bytes.indices { bytes[index] = 0 } }
+      let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      guard count >= 0 else { throw VaultError.io("cannot read the agent key file \(path)") }
+      return try parseToken(Array(bytes[0..<count]))
+    }
+    if !Console.stdinIsTerminal {
+      var bytes = try readStandardInput(limit: 256)
+      defer { for index in bytes.indices { bytes[index] = 0 } }
+      return try parseToken(bytes)
+    }
+    guard let terminal = Terminal.open() else {
+      throw VaultError.usage("no agent key: set VAULT_AGENT_KEY or pass --agent-key-file")
+    }
+    return try terminal.readSecret(prompt: "Agent key: ").withUnsafeBytes { try parseToken(Array($0)) }
+  }
+
+  private func parseToken(_ bytes: [UInt8]) throws -> AgentToken {
+    do {
+      return try AgentToken.parse(bytes)
+    } catch let error as AgentAccessError {
+      throw VaultError.accessNotPermitted(error)
+    }
+  }
+
   /// Asks before a destructive change: `--yes` answers for scripts; without it and without a
   /// terminal the answer is no.
   func confirm(_ question: String, refusal: String) throws {

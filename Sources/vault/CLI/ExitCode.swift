@@ -20,6 +20,12 @@ enum ExitCode: Int32 {
   case unsafeFile = 9
   /// A destructive command was not confirmed.
   case notConfirmed = 10
+  /// The agent key cannot be used: malformed, unknown, revoked or expired.
+  case accessNotPermitted = 11
+  /// The agent key is valid, but what was asked for is outside its scope.
+  case permissionDenied = 12
+  /// The vault's limit of active agent keys is reached.
+  case limitReached = 13
   /// The command line is wrong, or no passphrase source is available.
   case usage = 64
   /// An input breaks a rule: name, value, provider, model, .env line.
@@ -29,8 +35,11 @@ enum ExitCode: Int32 {
     switch error {
     case .usage, .passphraseUnavailable: self = .usage
     case .invalidInput: self = .invalidInput
-    case .vaultNotFound, .keyNotFound: self = .notFound
-    case .vaultExists, .keyExists: self = .alreadyExists
+    case .vaultNotFound, .keyNotFound, .agentNotFound: self = .notFound
+    case .vaultExists, .keyExists, .agentExists: self = .alreadyExists
+    case .accessNotPermitted: self = .accessNotPermitted
+    case .permissionDenied: self = .permissionDenied
+    case .agentLimitReached: self = .limitReached
     case .wrongPassphrase: self = .wrongPassphrase
     case .integrity: self = .integrity
     case .unsupportedFormat: self = .unsupportedFormat

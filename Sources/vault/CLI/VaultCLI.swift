@@ -16,9 +16,30 @@ enum VaultCLI {
     EditCommand.self, LinkCommand.self, UnlinkCommand.self, RemoveCommand.self, ImportCommand.self,
     PasswdCommand.self, VerifyCommand.self,
   ]
+  /// Commands with subcommands, shown as one line each in the overview.
+  static let groups: [(name: String, summary: String, overview: String, commands: [any Command.Type])] = [
+    (
+      "agent-key", "Issue, list, rotate and revoke agent keys.", AgentKeyCommands.overview, AgentKeyCommands.subcommands
+    ),
+    (
+      "config", "Read or change a vault setting (agent-keys.limit).", configOverview,
+      [ConfigGetCommand.self, ConfigSetCommand.self]
+    ),
+  ]
+
+  static let configOverview = """
+    OVERVIEW: Vault settings.
+
+    USAGE: vault config get <setting>
+           vault config set <setting> <value>
+
+    SETTINGS:
+      agent-keys.limit          How many agent keys may be active at once (default: 10).
+
+    """
 
   static func command(named name: String) -> (any Command.Type)? {
-    commands.first { $0.spec.name == name }
+    (commands + groups.flatMap(\.commands)).first { $0.spec.name == name }
   }
 
   static func run(_ arguments: [String], environment: [String: String]) -> ExitCode {
@@ -48,12 +69,24 @@ enum VaultCLI {
     default:
       break
     }
-    guard let command = command(named: name) else {
+    if let group = groups.first(where: { $0.name == name }) {
+      let rest = Array(arguments.dropFirst())
+      guard let sub = rest.first, !sub.hasPrefix("-") || sub == "--help" || sub == "-h" else {
+        Console.err(group.overview)
+        return .usage
+      }
+      if sub == "--help" || sub == "-h" || sub == "help" {
+        Console.out(group.overview)
+        return .success
+      }
+      arguments = ["\(name) \(sub)"] + rest.dropFirst()
+    }
+    guard let command = command(named: arguments[0]) else {
       let shown = name.hasPrefix("-") ? "option '\(name)'" : "command '\(name)'"
       return report(UsageError("unknown \(shown)", command: nil))
     }
     do {
-      let parsed = try ParsedArguments.parse(leading + Array(arguments.dropFirst()), spec: command.spec)
+      let parsed = try ParsedArguments.parse(Array(arguments.dropFirst()) + leading, spec: command.spec)
       if parsed.flag("help") {
         Console.out(command.spec.help)
         return .success
@@ -76,7 +109,11 @@ enum VaultCLI {
       Console.out(overview)
       return .success
     }
-    guard let command = command(named: topic), topics.count == 1 else {
+    if let group = groups.first(where: { $0.name == topic }), topics.count == 1 {
+      Console.out(group.overview)
+      return .success
+    }
+    guard let command = command(named: topics.joined(separator: " ")) else {
       return report(UsageError("no help for '\(topics.joined(separator: " "))'", command: nil))
     }
     Console.out(command.spec.help)
@@ -103,6 +140,7 @@ enum VaultCLI {
     text += CommandSpec.row("-h, --help", "Show help information.")
     text += "\nSUBCOMMANDS:\n"
     for command in commands { text += CommandSpec.row(command.spec.name, command.spec.summary) }
+    for group in groups { text += CommandSpec.row(group.name, group.summary) }
     text += "\n  See 'vault help <subcommand>' for detailed help.\n"
     return text
   }

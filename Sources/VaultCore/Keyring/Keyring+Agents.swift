@@ -1,0 +1,129 @@
+import VaultCrypto
+
+/// The owner's side of agent keys: minting credentials, granting data keys, re-keying.
+extension Keyring {
+  /// A new token for agent `agentID` and its credential: a fresh slot key sealed for the owner
+  /// (under the master key) and for the token (under a key derived from its secret), bound to
+  /// `notAfter` and `scope`. Grants are added by `VaultDocument.maintainAgents`.
+  func newCredential(agentID: String, scope: AgentScope, notAfter: Timestamp) throws -> (AgentToken, AgentCredential) {
+    let token = try AgentToken.generate()
+    let slotKey = try SecureRandom.secret(count: 32)
+    let wrapKey = try AgentKeyring.slotWrapKey(secret: token.secret, vaultID: vaultID, tokenID: token.id)
+    let sealedForOwner = try slotKey.withUnsafeBytes {
+      try AESGCM.seal(
+        $0, key: masterKey,
+        associatedData: CryptoContext.slotKey(vaultID: vaultIDHex, agentID: agentID, tokenID: token.id))
+    }
+    let slot = try slotKey.withUnsafeBytes {
+      try AESGCM.seal(
+        $0, key: wrapKey,
+        associatedData: CryptoContext.slot(
+          vaultID: vaultIDHex, agentID: agentID, tokenID: token.id, notAfter: notAfter, scope: scope))
+    }
+    let credential = AgentCredential(
+      id: token.id, display: token.display, secretHash: token.secretHash, notAfter: notAfter, retireAt: nil,
+      sealedSlotKeyForOwner: sealedForOwner, slot: slot, grants: [])
+    return (token, credential)
+  }
+
+  /// The slot key of a live credential, opened with the master key.
+  func slotKey(of credential: AgentCredential, agentID: String) throws -> SecretBytes {
+    guard let sealed = credential.sealedSlotKeyForOwner else {
+      throw VaultError.integrity("agent token \(credential.id) has no slot key")
+    }
+    do {
+      return try AESGCM.open(
+        sealed, key: masterKey,
+        associatedData: CryptoContext.slotKey(vaultID: vaultIDHex, agentID: agentID, tokenID: credential.id))
+    } catch VaultCryptoError.authenticationFailure {
+      throw VaultError.integrity("the slot key of agent token \(credential.id) does not decrypt")
+    }
+  }
+
+  /// `key`'s data key sealed under a credential's slot key.
+  func grant(_ key: ProviderKey, slotKey: SecretBytes, agentID: String, tokenID: String) throws -> Grant {
+    let dataKey = try dataKey(of: key)
+    let sealed = try dataKey.withUnsafeBytes {
+      try AESGCM.seal(
+        $0, key: slotKey,
+        associatedData: CryptoContext.grant(vaultID: vaultIDHex, agentID: agentID, tokenID: tokenID, recordID: key.id))
+    }
+    return Grant(key: key.id, sealedDataKey: sealed)
+  }
+
+  /// `key` under a fresh data key, its value re-encrypted: what a revoked agent may have kept
+  /// of the old data key then decrypts nothing written from now on.
+  func rekeyed(_ key: ProviderKey) throws -> ProviderKey {
+    let value = try open(key)
+    let sealed = try seal(value: value, id: key.id, name: key.name)
+    var rekeyed = key
+    rekeyed.sealedDataKey = sealed.sealedDataKey
+    rekeyed.sealedValue = sealed.sealedValue
+    return rekeyed
+  }
+}
+
+/// The agent's side: a token's slot key, opened without the passphrase, and the values of its
+/// grants. Offline and with no slow KDF: the token carries 256 random bits, so HKDF suffices.
+public final class AgentKeyring: Sendable {
+  public let agent: AgentKey
+  public let credential: AgentCredential
+  private let vaultIDHex: String
+  private let slotKey: SecretBytes
+
+  /// The key that wraps a credential's slot key: HKDF-SHA256 of the token's secret, salted with
+  /// the vault id, with the token id in `info`.
+  static func slotWrapKey(secret: SecretBytes, vaultID: [UInt8], tokenID: String) throws -> SecretBytes {
+    try HKDF.deriveKey(
+      inputKeyMaterial: secret, salt: vaultID, info: CryptoContext.slotWrapInfo(tokenID: tokenID), length: 32)
+  }
+
+  /// Checks `token` against `agent`'s credential and opens its slot. Every refusal is "access
+  /// not permitted" with its reason; a slot that does not open means the file was edited.
+  public init(token: AgentToken, agent: AgentKey, header: VaultHeader, now: Timestamp) throws {
+    guard let credential = agent.credentials.first(where: { $0.id == token.id }),
+      constantTimeEquals(token.secretHash, credential.secretHash)
+    else { throw VaultError.accessNotPermitted(.unknown) }
+    if let revoked = agent.revoked { throw VaultError.accessNotPermitted(.revoked(on: revoked)) }
+    guard now < credential.effectiveExpiry else {
+      throw VaultError.accessNotPermitted(.expired(on: credential.effectiveExpiry))
+    }
+    guard let slot = credential.slot else {
+      throw VaultError.accessNotPermitted(.expired(on: credential.effectiveExpiry))
+    }
+    let wrapKey = try Self.slotWrapKey(secret: token.secret, vaultID: header.id, tokenID: token.id)
+    do {
+      slotKey = try AESGCM.open(
+        slot, key: wrapKey,
+        associatedData: CryptoContext.slot(
+          vaultID: header.idHex, agentID: agent.id, tokenID: token.id, notAfter: credential.notAfter, scope: agent.scope
+        ))
+    } catch VaultCryptoError.authenticationFailure {
+      throw VaultError.integrity("agent key \(agent.name)'s slot does not verify: its expiry or scope was edited")
+    }
+    self.agent = agent
+    self.credential = credential
+    self.vaultIDHex = header.idHex
+  }
+
+  /// The record ids this token can read.
+  public var grantedKeys: [RecordID] { credential.grants.map(\.key) }
+
+  /// The value of `key`, which must have a grant for this token.
+  public func open(_ key: ProviderKey) throws -> SecretBytes {
+    guard let grant = credential.grants.first(where: { $0.key == key.id }) else {
+      throw VaultError.permissionDenied("\(key.name) is outside agent key \(agent.name)'s scope")
+    }
+    do {
+      let dataKey = try AESGCM.open(
+        grant.sealedDataKey, key: slotKey,
+        associatedData: CryptoContext.grant(
+          vaultID: vaultIDHex, agentID: agent.id, tokenID: credential.id, recordID: key.id))
+      return try AESGCM.open(
+        key.sealedValue, key: dataKey,
+        associatedData: CryptoContext.value(vaultID: vaultIDHex, recordID: key.id, name: key.name))
+    } catch VaultCryptoError.authenticationFailure {
+      throw VaultError.integrity("provider key \(key.name) does not decrypt with agent key \(agent.name)")
+    }
+  }
+}

@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A vault opened with an agent key alone: no passphrase, no master key, and no MAC check
+/// (the MAC key derives from the master key). What the agent reads is checked by its own
+/// slot and grants (AES-GCM), and the file's checksum still catches accidental damage.
+/// Only the header, the agent's own record and the provider keys it asks for are parsed.
+public struct AgentSession: Sendable {
+  public let header: VaultHeader
+  public let keyring: AgentKeyring
+  private let bytes: [UInt8]
+  private let keyLines: [RecordID: Range<Int>]
+
+  init(bytes: [UInt8], token: AgentToken, now: Timestamp) throws {
+    let layout = try VaultCodec.checkedLayout(bytes)
+    header = try VaultCodec.decodeHeader(bytes, layout.header)
+    // Find the agent by its token id without parsing every agent: only a line that holds the
+    // quoted id can be it.
+    let needle = Array("\"\(token.id)\"".utf8)
+    var found: AgentKey? = nil
+    for (index, range) in layout.agentLines.enumerated() where Self.contains(bytes, range, needle) {
+      let agent = try VaultCodec.decodeAgent(bytes, range, index: index)
+      if agent.credentials.contains(where: { $0.id == token.id }) {
+        found = agent
+        break
+      }
+    }
+    guard let agent = found else { throw VaultError.accessNotPermitted(.unknown) }
+    keyring = try AgentKeyring(token: token, agent: agent, header: header, now: now)
+    self.bytes = bytes
+    // Every key line starts with {"id":"<32 hex>", so the index needs no parsing.
+    var lines: [RecordID: Range<Int>] = [:]
+    let idStart = Array("{\"id\":\"".utf8).count
+    for range in layout.keyLines where range.count > idStart + 32 {
+      let hex = String(decoding: bytes[(range.lowerBound + idStart)..<(range.lowerBound + idStart + 32)], as: UTF8.self)
+      if let id = RecordID(hex: hex) { lines[id] = range }
+    }
+    keyLines = lines
+  }
+
+  public var agent: AgentKey { keyring.agent }
+
+  /// The provider keys with these ids, parsed from their lines; an id with no line is skipped.
+  public func keys(_ ids: [RecordID]) throws -> [ProviderKey] {
+    try ids.enumerated().compactMap { offset, id in
+      guard let range = keyLines[id] else { return nil }
+      let key = try VaultCodec.decodeKey(bytes, range, index: offset)
+      guard key.id == id else { throw VaultError.integrity("provider key \(id) is not where its line says") }
+      return key
+    }
+  }
+
+  /// The provider keys this token can read, in file order.
+  public func grantedKeys() throws -> [ProviderKey] {
+    let granted = Set(keyring.grantedKeys)
+    let ordered = keyLines.filter { granted.contains($0.key) }.sorted { $0.value.lowerBound < $1.value.lowerBound }
+    return try keys(ordered.map(\.key))
+  }
+
+  /// Whether `needle` occurs in `bytes[range]`: memchr for its first byte, then memcmp
+  /// (glibc's memmem is not visible to Swift without _GNU_SOURCE).
+  private static func contains(_ bytes: [UInt8], _ range: Range<Int>, _ needle: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { buffer in
+      needle.withUnsafeBytes { pattern in
+        guard let base = buffer.baseAddress, let first = pattern.first else { return false }
+        var start = range.lowerBound
+        let last = range.upperBound - pattern.count
+        while start <= last, let hit = memchr(base + start, Int32(first), last - start + 1) {
+          let offset = UnsafeRawPointer(hit) - base
+          if memcmp(base + offset, pattern.baseAddress!, pattern.count) == 0 { return true }
+          start = offset + 1
+        }
+        return false
+      }
+    }
+  }
+}
+
+extension VaultStore {
+  /// Opens the vault with `token` alone.
+  public func openAgent(token: AgentToken, now: Timestamp = .now()) throws -> AgentSession {
+    try AgentSession(bytes: try VaultFile.read(targetPath), token: token, now: now)
+  }
+}
