@@ -109,16 +109,25 @@ public final class AgentKeyring: Sendable {
   /// The record ids this token can read.
   public var grantedKeys: [RecordID] { credential.grants.map(\.key) }
 
-  /// The value of `key`, which must have a grant for this token.
-  public func open(_ key: ProviderKey) throws -> SecretBytes {
+  /// The data key of `key`, which must have a grant for this token.
+  func dataKey(of key: ProviderKey) throws -> SecretBytes {
     guard let grant = credential.grants.first(where: { $0.key == key.id }) else {
       throw VaultError.permissionDenied("\(key.name) is outside agent key \(agent.name)'s scope")
     }
     do {
-      let dataKey = try AESGCM.open(
+      return try AESGCM.open(
         grant.sealedDataKey, key: slotKey,
         associatedData: CryptoContext.grant(
           vaultID: vaultIDHex, agentID: agent.id, tokenID: credential.id, recordID: key.id))
+    } catch VaultCryptoError.authenticationFailure {
+      throw VaultError.integrity("the grant of \(key.name) to agent key \(agent.name) does not decrypt")
+    }
+  }
+
+  /// The value of `key`, which must have a grant for this token.
+  public func open(_ key: ProviderKey) throws -> SecretBytes {
+    let dataKey = try dataKey(of: key)
+    do {
       return try AESGCM.open(
         key.sealedValue, key: dataKey,
         associatedData: CryptoContext.value(vaultID: vaultIDHex, recordID: key.id, name: key.name))
