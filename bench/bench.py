@@ -60,6 +60,25 @@ def make_vault(directory, count, log_n):
     return env
 
 
+def make_agent_vault(directory):
+    """10,000 provider keys and 1,000 agent-key records: 10 active, 990 expired."""
+    env = make_vault(directory, 0, 14)
+    run([VAULT, "config", "set", "agent-keys.limit", "1000"], env)
+    for index in range(990):
+        run([VAULT, "agent-key", "create", f"expired-{index}", "--provider", "openai", "--expires", "1s"], env)
+    time.sleep(1.5)
+    run([VAULT, "config", "set", "agent-keys.limit", "10"], env)
+    tokens = []
+    for index in range(10):
+        lines = "".join(f"GROUP{index}_KEY_{i:02d}=sk-bench-{os.urandom(16).hex()}\n" for i in range(10))
+        run([VAULT, "import", "-", "--provider", f"bench-{index}"], env, lines.encode())
+        token = run([VAULT, "agent-key", "create", f"active-{index}", "--provider", f"bench-{index}"], env).stdout
+        tokens.append(token.decode().strip())
+    lines = "".join(f"BULK_KEY_{i:05d}=sk-bench-{os.urandom(16).hex()}\n" for i in range(9_900))
+    run([VAULT, "import", "-", "--provider", "openai"], env, lines.encode())
+    return env, tokens
+
+
 def main():
     with tempfile.TemporaryDirectory(prefix="vault-bench-") as root:
         baseline = ["env", "A=1", "true"]
@@ -86,8 +105,17 @@ def main():
                 b"sk-bench-added-value-0123456789\n",
             )
 
+        agent_env, tokens = make_agent_vault(os.path.join(root, "agents"))
+        agent_env = dict(agent_env, VAULT_AGENT_KEY=tokens[3])
+        del agent_env["VAULT_PASSPHRASE_FILE"]
+        figure("agent-key verify, 10,000 keys, 1,000 agent keys", lambda _: [VAULT, "agent-key", "verify"], agent_env)
+        agent_size = os.path.getsize(agent_env["VAULT_FILE"])
+
         print(f"vault benchmark: median of {RUNS} runs each, wall clock, this machine ({os.cpu_count()} cores)")
-        print(f"vault file sizes: 1,000 keys {sizes[1_000] / 1e6:.2f} MB, 10,000 keys {sizes[10_000] / 1e6:.2f} MB")
+        print(
+            f"vault file sizes: 1,000 keys {sizes[1_000] / 1e6:.2f} MB, 10,000 keys {sizes[10_000] / 1e6:.2f} MB, "
+            f"10,000 keys + 1,000 agent keys {agent_size / 1e6:.2f} MB"
+        )
         print(f"{'figure':<52} {'median':>10} {'baseline':>10} {'ratio':>7}")
         for label, value, base in rows:
             print(f"{label:<52} {value:>8.1f}ms {base:>8.2f}ms {value / base:>6.1f}x")

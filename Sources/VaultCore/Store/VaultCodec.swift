@@ -236,8 +236,12 @@ public enum VaultCodec {
   /// checksum (the SHA-256 of the covered bytes), which `decode` has already recomputed, so the
   /// file is hashed once, not twice; SHA-256's collision resistance carries the binding.
   public static func verifyMAC(_ decoded: Decoded, keyring: Keyring) throws {
-    let expected = decoded.checksum.withUnsafeBytes { keyring.authenticationCode($0) }
-    guard constantTimeEquals(expected, decoded.mac) else { throw VaultError.integrity("MAC mismatch") }
+    try verifyMAC(checksum: decoded.checksum, mac: decoded.mac, keyring: keyring)
+  }
+
+  static func verifyMAC(checksum: [UInt8], mac: [UInt8], keyring: Keyring) throws {
+    let expected = checksum.withUnsafeBytes { keyring.authenticationCode($0) }
+    guard constantTimeEquals(expected, mac) else { throw VaultError.integrity("MAC mismatch") }
   }
 
   private static func lowercaseHex(_ digits: ArraySlice<UInt8>) -> [UInt8]? {

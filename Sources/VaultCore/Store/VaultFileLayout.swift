@@ -26,7 +26,7 @@ struct VaultFileLayout {
   let mac: [UInt8]
 
   /// Splits `bytes` into lines and checks the skeleton and the suffix; `checksum` is read, not
-  /// verified (see `checksumMatches`).
+  /// verified (`VaultCodec.checkedLayout` verifies it).
   init(_ bytes: [UInt8]) throws {
     let suffix = try VaultFileSuffix(bytes)
     covered = suffix.covered
@@ -80,6 +80,18 @@ struct VaultFileLayout {
       if start < end { lines.append(start..<end) }
     }
     return lines
+  }
+
+  /// The line of the provider key named `name`, found without parsing: every key line starts
+  /// with `{"id":"<32 hex>","name":"` and names never need escaping.
+  func keyLine(named name: String, in bytes: [UInt8]) -> (index: Int, range: Range<Int>)? {
+    let prefix = Array("{\"id\":\"".utf8).count + 32 + Array("\",\"name\":\"".utf8).count
+    let wanted = Array(name.utf8) + [UInt8(ascii: "\"")]
+    for (index, range) in keyLines.enumerated() where range.count > prefix + wanted.count {
+      let start = range.lowerBound + prefix
+      if bytes[start..<(start + wanted.count)].elementsEqual(wanted) { return (index, range) }
+    }
+    return nil
   }
 
   func checksumMatches(_ bytes: [UInt8]) -> Bool {

@@ -115,3 +115,21 @@ public struct VaultStore: Sendable {
     }
   }
 }
+
+extension VaultStore {
+  /// One provider key's value, reading only what it needs: the layout, the checksum, the
+  /// header and that key's line; the MAC still covers the whole file. `vault get` in a vault of
+  /// 10,000 keys then costs the KDF plus one line, not a parse of every record.
+  public func value(named name: String, passphrase: () throws -> SecretBytes) throws -> SecretBytes {
+    let bytes = try VaultFile.read(targetPath)
+    let layout = try VaultCodec.checkedLayout(bytes)
+    let header = try VaultCodec.decodeHeader(bytes, layout.header)
+    guard let (index, range) = layout.keyLine(named: name, in: bytes) else { throw VaultError.keyNotFound(name: name) }
+    let kek = try Keyring.deriveKEK(passphrase: try passphrase(), kdf: header.kdf)
+    let keyring = try Keyring.unlock(header: header, kek: kek)
+    try VaultCodec.verifyMAC(checksum: layout.checksum, mac: layout.mac, keyring: keyring)
+    let key = try VaultCodec.decodeKey(bytes, range, index: index)
+    guard key.name == name else { throw VaultError.integrity("keys[\(index)] is not the key its line names") }
+    return try keyring.open(key)
+  }
+}

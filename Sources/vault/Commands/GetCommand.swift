@@ -9,11 +9,8 @@ enum GetCommand: Command {
 
   static func run(_ context: Context) throws {
     let name = context.arguments.positionals[0]
-    let locked = try context.store.read()
-    // Fail on an unknown name before asking for the passphrase.
-    _ = try locked.document.key(named: name)
-    let unlocked = try context.store.unlock(locked, passphrase: context.passphrase)
-    let value = try unlocked.keyring.open(try unlocked.document.key(named: name))
+    // An unknown name fails before the passphrase is asked for.
+    let value = try context.store.value(named: name, passphrase: context.passphrase)
     value.withUnsafeBytes { Console.outRaw($0) }
     if Console.stdoutIsTerminal { Console.out("\n") }
   }
