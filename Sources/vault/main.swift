@@ -1,8 +1,8 @@
-import Foundation
-
 #if canImport(Glibc)
   import Glibc
 #endif
 
-let code = VaultCLI.run(Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+// No Foundation here or below: loading it (and its ICU data) cost several milliseconds at every
+// start, which `vault run` pays on every agent launch.
+let code = VaultCLI.run(Array(CommandLine.arguments.dropFirst()), environment: ProcessEnvironment.current())
 exit(code.rawValue)
