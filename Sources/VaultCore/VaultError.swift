@@ -24,6 +24,11 @@ public enum VaultError: Error, Equatable, Sendable {
   case accessNotPermitted(AgentAccessError)
   /// The token is valid but the provider key asked for is outside its scope.
   case permissionDenied(String)
+  /// Two keys claim one environment variable in a run.
+  case injectionConflict(String)
+  /// The command to run could not be started: not found (127) or not executable (126).
+  case commandNotFound(String)
+  case commandNotExecutable(String)
   /// The passphrase does not open the master key.
   case wrongPassphrase
   /// No passphrase source: no terminal, and neither VAULT_PASSPHRASE_FILE nor VAULT_PASSPHRASE.
@@ -60,6 +65,9 @@ public enum VaultError: Error, Equatable, Sendable {
       case .expired(let date): return "access not permitted: the agent key expired on \(date.rfc3339)"
       }
     case .permissionDenied(let text): return "permission denied: \(text)"
+    case .injectionConflict(let text): return text
+    case .commandNotFound(let command): return "command not found: \(command)"
+    case .commandNotExecutable(let command): return "cannot execute \(command): permission denied or not a program"
     case .wrongPassphrase: return "wrong passphrase"
     case .passphraseUnavailable: return "a passphrase is needed and there is no terminal to ask on"
     case .integrity(let text): return "vault file failed its integrity check: \(text)"

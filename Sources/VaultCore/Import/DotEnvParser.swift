@@ -72,6 +72,7 @@ public enum DotEnvParser {
         switch text[index] {
         case "n": result.append("\n")
         case "t": result.append("\t")
+        case "r": result.append("\r")
         case "\"": result.append("\"")
         case "\\": result.append("\\")
         default:

@@ -51,6 +51,12 @@ public struct AgentSession: Sendable {
     }
   }
 
+  /// Every provider key's id and name (metadata only; values stay sealed), so a selector can
+  /// tell a key outside the scope from one that does not exist.
+  public func allKeyNames() throws -> [ProviderKey] {
+    try keys(keyLines.sorted { $0.value.lowerBound < $1.value.lowerBound }.map(\.key))
+  }
+
   /// The provider keys this token can read, in file order.
   public func grantedKeys() throws -> [ProviderKey] {
     let granted = Set(keyring.grantedKeys)

@@ -15,6 +15,8 @@ struct CommandSpec {
     var name: String
     var help: String
     var optional = false
+    /// Takes every remaining argument (only the last one may).
+    var variadic = false
   }
 
   var name: String
@@ -44,7 +46,10 @@ struct CommandSpec {
 
   var usageLine: String {
     var parts = ["vault", name]
-    for argument in arguments { parts.append(argument.optional ? "[<\(argument.name)>]" : "<\(argument.name)>") }
+    for argument in arguments {
+      let spelled = "<\(argument.name)>" + (argument.variadic ? " ..." : "")
+      parts.append(argument.optional ? "[\(spelled)]" : spelled)
+    }
     for option in options {
       let spelled = "--\(option.name)" + (option.value.map { " \($0)" } ?? "")
       parts.append("[\(spelled)\(option.repeatable ? " ..." : "")]")
@@ -147,7 +152,7 @@ struct ParsedArguments {
       let missing = spec.arguments[parsed.positionals.count]
       throw UsageError("missing argument <\(missing.name)>", command: spec.name)
     }
-    if parsed.positionals.count > spec.arguments.count {
+    if parsed.positionals.count > spec.arguments.count, spec.arguments.last?.variadic != true {
       // Not echoed: a stray argument may be a pasted secret, and argv is already too public.
       let takes = spec.arguments.isEmpty ? "no arguments" : spec.arguments.map { "<\($0.name)>" }.joined(separator: " ")
       throw UsageError("too many arguments: 'vault \(spec.name)' takes \(takes)", command: spec.name)

@@ -26,6 +26,12 @@ enum ExitCode: Int32 {
   case permissionDenied = 12
   /// The vault's limit of active agent keys is reached.
   case limitReached = 13
+  /// Two keys claim one environment variable.
+  case conflict = 14
+  /// `vault run`: the command was found but cannot be executed (as env(1)).
+  case commandNotExecutable = 126
+  /// `vault run`: the command was not found (as env(1)).
+  case commandNotFound = 127
   /// The command line is wrong, or no passphrase source is available.
   case usage = 64
   /// An input breaks a rule: name, value, provider, model, .env line.
@@ -40,6 +46,9 @@ enum ExitCode: Int32 {
     case .accessNotPermitted: self = .accessNotPermitted
     case .permissionDenied: self = .permissionDenied
     case .agentLimitReached: self = .limitReached
+    case .injectionConflict: self = .conflict
+    case .commandNotFound: self = .commandNotFound
+    case .commandNotExecutable: self = .commandNotExecutable
     case .wrongPassphrase: self = .wrongPassphrase
     case .integrity: self = .integrity
     case .unsupportedFormat: self = .unsupportedFormat

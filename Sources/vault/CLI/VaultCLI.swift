@@ -14,7 +14,7 @@ enum VaultCLI {
   static let commands: [any Command.Type] = [
     InitCommand.self, AddCommand.self, ListCommand.self, SearchCommand.self, ShowCommand.self, GetCommand.self,
     EditCommand.self, LinkCommand.self, UnlinkCommand.self, RemoveCommand.self, ImportCommand.self,
-    PasswdCommand.self, VerifyCommand.self,
+    PasswdCommand.self, VerifyCommand.self, RunCommand.self, EnvCommand.self, InjectCommand.self,
   ]
   /// Commands with subcommands, shown as one line each in the overview.
   static let groups: [(name: String, summary: String, overview: String, commands: [any Command.Type])] = [
@@ -42,7 +42,18 @@ enum VaultCLI {
     (commands + groups.flatMap(\.commands)).first { $0.spec.name == name }
   }
 
-  static func run(_ arguments: [String], environment: [String: String]) -> ExitCode {
+  /// Runs the command line; the process exit status (a child's own under `vault run --mask`).
+  static func run(_ arguments: [String], environment: [String: String]) -> Int32 {
+    do {
+      return try dispatch(arguments, environment: environment).rawValue
+    } catch let exit as ChildExit {
+      return exit.code
+    } catch {
+      return ExitCode.failure.rawValue
+    }
+  }
+
+  private static func dispatch(_ arguments: [String], environment: [String: String]) throws -> ExitCode {
     var arguments = arguments
     // Global options before the subcommand: `vault --file X list` is `vault list --file X`.
     var leading: [String] = []
@@ -86,13 +97,15 @@ enum VaultCLI {
       return report(UsageError("unknown \(shown)", command: nil))
     }
     do {
-      let parsed = try ParsedArguments.parse(Array(arguments.dropFirst()) + leading, spec: command.spec)
+      let parsed = try ParsedArguments.parse(leading + Array(arguments.dropFirst()), spec: command.spec)
       if parsed.flag("help") {
         Console.out(command.spec.help)
         return .success
       }
       try command.run(try Context(environment: environment, arguments: parsed))
       return .success
+    } catch let exit as ChildExit {
+      throw exit
     } catch let error as UsageError {
       return report(error)
     } catch let error as VaultError {

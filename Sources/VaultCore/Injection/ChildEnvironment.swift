@@ -1,0 +1,46 @@
+/// The environment a child gets: the inherited one (or a minimal one with `--clean-env`),
+/// without vault's own credentials, plus the plan's values.
+public enum ChildEnvironment {
+  /// What `--clean-env` keeps.
+  public static let minimalVariables = ["PATH", "HOME", "USER", "LANG", "TERM", "TZ"]
+  /// Never passed on: they would hand the child the keys to the whole vault.
+  public static let removedVariables = [
+    "VAULT_AGENT_KEY", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE", "VAULT_NEW_PASSPHRASE", "VAULT_NEW_PASSPHRASE_FILE",
+  ]
+
+  public struct Options: Sendable {
+    public var clean = false
+    /// Keep an inherited value instead of the vault's.
+    public var keepInherited = false
+
+    public init(clean: Bool = false, keepInherited: Bool = false) {
+      self.clean = clean
+      self.keepInherited = keepInherited
+    }
+  }
+
+  /// The child's variables as `NAME=value` byte strings, and the plan entries skipped because
+  /// `keepInherited` kept an inherited value.
+  public static func build(
+    inherited: [String: String], plan: InjectionPlan, values: [RecordID: SecretBytes], options: Options
+  ) -> (variables: [[UInt8]], kept: [String]) {
+    var base = inherited
+    if options.clean { base = base.filter { minimalVariables.contains($0.key) } }
+    for name in removedVariables { base[name] = nil }
+    var injected: [String: SecretBytes] = [:]
+    var kept: [String] = []
+    for entry in plan.entries {
+      if options.keepInherited, base[entry.variable] != nil {
+        kept.append(entry.variable)
+        continue
+      }
+      base[entry.variable] = nil
+      injected[entry.variable] = values[entry.key.id]
+    }
+    var variables = base.sorted { $0.key < $1.key }.map { Array("\($0.key)=\($0.value)".utf8) }
+    for (name, value) in injected.sorted(by: { $0.key < $1.key }) {
+      variables.append(Array("\(name)=".utf8) + value.copyBytes())
+    }
+    return (variables, kept)
+  }
+}

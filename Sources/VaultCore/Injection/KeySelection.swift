@@ -1,0 +1,66 @@
+/// Which provider keys a run gets: every readable key, or those the selectors name. Each
+/// chosen key comes with the reason it was chosen, for `--dry-run`.
+public struct KeySelectors: Sendable {
+  public var keys: [String]
+  public var providers: [String]
+  public var models: [String]
+
+  public init(keys: [String] = [], providers: [String] = [], models: [String] = []) {
+    self.keys = keys
+    self.providers = providers
+    self.models = models
+  }
+
+  public var isEmpty: Bool { keys.isEmpty && providers.isEmpty && models.isEmpty }
+}
+
+public struct SelectedKey: Sendable {
+  public var key: ProviderKey
+  public var reason: String
+}
+
+public enum KeySelection {
+  /// Chooses from `keys` (all provider keys in the vault). `readable` is nil for the owner
+  /// (everything) or the ids an agent key may read: a selector that matches only keys outside
+  /// it is "permission denied"; one that matches nothing at all is "not found".
+  public static func select(from keys: [ProviderKey], readable: Set<RecordID>?, selectors: KeySelectors) throws
+    -> [SelectedKey]
+  {
+    func canRead(_ key: ProviderKey) -> Bool { readable?.contains(key.id) ?? true }
+    guard !selectors.isEmpty else {
+      let reason = readable == nil ? "every key (passphrase)" : "in the agent key's scope"
+      return keys.filter(canRead).map { SelectedKey(key: $0, reason: reason) }
+    }
+    var chosen: [SelectedKey] = []
+    func add(_ matches: [ProviderKey], reason: String, what: String) throws {
+      guard !matches.isEmpty else { throw VaultError.keyNotFound(name: what) }
+      let allowed = matches.filter(canRead)
+      guard !allowed.isEmpty else {
+        throw VaultError.permissionDenied("\(what) is outside the agent key's scope")
+      }
+      for key in allowed where !chosen.contains(where: { $0.key.id == key.id }) {
+        chosen.append(SelectedKey(key: key, reason: reason))
+      }
+    }
+    for name in selectors.keys {
+      try add(keys.filter { $0.name == name }, reason: "--key \(name)", what: name)
+    }
+    for provider in selectors.providers {
+      try add(keys.filter { $0.provider == provider }, reason: "--provider \(provider)", what: "provider \(provider)")
+    }
+    for model in selectors.models {
+      let linked = keys.filter { $0.models.contains(model) }
+      if !linked.isEmpty {
+        try add(linked, reason: "--model \(model) (linked)", what: "model \(model)")
+      } else if let provider = ProviderCatalogue.provider(forModel: model) {
+        try add(
+          keys.filter { $0.provider == provider },
+          reason: "--model \(model) (provider \(provider) by the model name; no key is linked to it)",
+          what: "model \(model) (provider \(provider))")
+      } else {
+        throw VaultError.keyNotFound(name: "model \(model)")
+      }
+    }
+    return chosen
+  }
+}

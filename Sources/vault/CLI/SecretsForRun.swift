@@ -1,0 +1,85 @@
+import VaultCore
+
+/// The keys a `run`, `env` or `inject` reads, their values, and whose credential opened them:
+/// the agent key alone when `VAULT_AGENT_KEY` or `--agent-key-file` is given, else the
+/// passphrase.
+struct SecretsForRun {
+  var plan: InjectionPlan
+  var values: [RecordID: SecretBytes]
+  /// The agent key used, if any.
+  var agent: AgentKey?
+  var expires: Timestamp?
+
+  /// Whether an agent key rather than the passphrase is the credential.
+  static func usesAgentKey(_ context: Context) -> Bool {
+    !(context.environment["VAULT_AGENT_KEY"] ?? "").isEmpty || context.arguments.value("agent-key-file") != nil
+  }
+
+  /// Selects, checks the plan, and (unless `decrypt` is false, for `--dry-run`) decrypts.
+  static func load(_ context: Context, selectors: KeySelectors, decrypt: Bool) throws -> SecretsForRun {
+    let now = Timestamp.now()
+    if usesAgentKey(context) {
+      let session = try context.store.openAgent(token: try context.agentToken(), now: now)
+      let granted = try session.grantedKeys()
+      let readable = Set(granted.map(\.id))
+      let selected: [SelectedKey]
+      do {
+        selected = try KeySelection.select(from: granted, readable: readable, selectors: selectors)
+      } catch VaultError.keyNotFound {
+        // Only now parse every key's metadata, to tell "outside the scope" from "not found".
+        _ = try KeySelection.select(from: try session.allKeyNames(), readable: readable, selectors: selectors)
+        throw VaultError.keyNotFound(name: "the selected key")
+      }
+      let plan = try InjectionPlan(selected)
+      var values: [RecordID: SecretBytes] = [:]
+      if decrypt { for key in plan.keys { values[key.id] = try session.keyring.open(key) } }
+      return SecretsForRun(
+        plan: plan, values: values, agent: session.agent, expires: session.keyring.credential.effectiveExpiry)
+    }
+    let store = context.store
+    let locked = try store.read()
+    let selected = try KeySelection.select(from: locked.document.keys, readable: nil, selectors: selectors)
+    let plan = try InjectionPlan(selected)
+    var values: [RecordID: SecretBytes] = [:]
+    if decrypt {
+      let unlocked = try store.unlock(locked, passphrase: context.passphrase)
+      for key in plan.keys { values[key.id] = try unlocked.keyring.open(key) }
+    }
+    return SecretsForRun(plan: plan, values: values, agent: nil, expires: nil)
+  }
+
+  /// Records the use in the state file and warns when the agent key is close to expiry. A state
+  /// file that cannot be written is a warning, never a failed run.
+  func recordUse(_ context: Context) {
+    do {
+      try context.store.recordUse(agentID: agent?.id, keyIDs: plan.keys.map(\.id))
+    } catch let error as VaultError {
+      Console.warning("could not record this use: \(error.message)")
+    } catch {
+      Console.warning("could not record this use")
+    }
+    if let agent, let expires, expires.secondsSinceEpoch - Timestamp.now().secondsSinceEpoch < 7 * 86_400 {
+      Console.warning(
+        "agent key \(agent.name) expires \(Lifetime.remaining(until: expires, from: .now())) (\(expires.rfc3339))")
+    }
+  }
+
+  static func selectors(_ context: Context) throws -> KeySelectors {
+    let arguments = context.arguments
+    for model in arguments.values("model") { try Names.validateModel(model) }
+    return KeySelectors(
+      keys: arguments.values("key"), providers: try arguments.values("provider").map(Names.normalizedProvider),
+      models: arguments.values("model"))
+  }
+
+  static let options: [CommandSpec.Option] = [
+    .init(name: "key", value: "<name>", repeatable: true, help: "Only this provider key."),
+    .init(name: "provider", value: "<provider>", repeatable: true, help: "Only the keys of this provider."),
+    .init(
+      name: "model", value: "<model>", repeatable: true, help: "Only the key linked to this model (or of its provider)."
+    ),
+    .init(
+      name: "agent-key-file", value: "<file>", help: "Unlock with the agent key in this file instead of the passphrase."
+    ),
+  ]
+}

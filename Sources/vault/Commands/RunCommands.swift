@@ -1,0 +1,171 @@
+import VaultCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Thrown to end `vault` with a supervised child's exit status.
+struct ChildExit: Error {
+  var code: Int32
+}
+
+enum RunCommand: Command {
+  static let spec = CommandSpec(
+    name: "run",
+    summary: "Run a program with provider keys in its environment, under the names its SDK expects.",
+    arguments: [
+      .init(name: "command", help: "The program and its arguments, after --.", optional: true, variadic: true)
+    ],
+    options: SecretsForRun.options + [
+      .init(name: "dry-run", help: "Print which variables would be set, from which key and why; run nothing."),
+      .init(name: "mask", help: "Supervise the program and mask every injected value in its output."),
+      .init(name: "clean-env", help: "Start from PATH, HOME, USER, LANG, TERM and TZ only."),
+      .init(name: "no-override", help: "Keep a variable the environment already has instead of the vault's value."),
+    ],
+    discussion: """
+      With VAULT_AGENT_KEY (or --agent-key-file) the agent key alone unlocks its scope; otherwise
+      the passphrase unlocks every key. Each key is set under its own name and its provider's
+      variables (OPENAI_API_KEY, ...), or under its own --env names. VAULT_AGENT_KEY,
+      VAULT_PASSPHRASE and VAULT_PASSPHRASE_FILE never reach the program. Without --mask, vault
+      replaces itself with the program: its exit status, signals and terminal are the program's.
+      Exit status: the program's; 127 when it is not found, 126 when it cannot be executed.
+        vault run -- python agent.py
+        VAULT_AGENT_KEY=vk_... vault run --model gpt-4o -- ./eval.sh
+      """)
+
+  static func run(_ context: Context) throws {
+    let arguments = context.arguments
+    let command = arguments.positionals
+    let dryRun = arguments.flag("dry-run")
+    guard !command.isEmpty || dryRun else { throw VaultError.usage("missing the command to run, after --") }
+    let secrets = try SecretsForRun.load(context, selectors: try SecretsForRun.selectors(context), decrypt: !dryRun)
+    if dryRun {
+      printPlan(secrets.plan, context: context)
+      return
+    }
+    let options = ChildEnvironment.Options(
+      clean: arguments.flag("clean-env"), keepInherited: arguments.flag("no-override"))
+    let (environment, kept) = ChildEnvironment.build(
+      inherited: context.environment, plan: secrets.plan, values: secrets.values, options: options)
+    let childPath = options.clean || context.environment["PATH"] != nil ? context.environment["PATH"] : nil
+    let executable = try ChildProcess.resolve(command[0], path: childPath)
+    for variable in kept { Console.err("vault: kept the inherited \(variable) (--no-override)\n") }
+    secrets.recordUse(context)
+    if arguments.flag("mask") {
+      let masks = secrets.plan.keys.compactMap { key in
+        secrets.values[key.id].map { (value: $0.copyBytes(), mask: Array(key.masked.utf8)) }
+      }
+      throw ChildExit(
+        code: try ChildProcess.supervise(executable, arguments: command, environment: environment, secrets: masks))
+    }
+    throw ChildProcess.exec(executable, arguments: command, environment: environment)
+  }
+
+  private static func printPlan(_ plan: InjectionPlan, context: Context) {
+    guard !plan.entries.isEmpty else {
+      Console.err("vault: no provider keys selected; nothing would be set\n")
+      return
+    }
+    let rows = plan.entries.map { [$0.variable, $0.key.name, $0.key.masked, $0.reason] }
+    Console.out(Table.render(header: ["VARIABLE", "KEY", "VALUE", "WHY"], rows: rows, colour: context.useColour))
+  }
+}
+
+enum EnvCommand: Command {
+  static let spec = CommandSpec(
+    name: "env",
+    summary: "Print the variables 'vault run' would set, as dotenv, shell or JSON.",
+    options: SecretsForRun.options + [
+      .init(name: "format", value: "<format>", help: "dotenv (default), shell (quoted for eval) or json."),
+      .init(name: "reveal", help: "Print the values even when standard output is a terminal."),
+    ],
+    discussion: """
+      The values are secrets: vault env refuses to print them to a terminal without --reveal.
+        vault env --format dotenv > .env.local
+        eval "$(vault env --format shell)"
+      """)
+
+  static func run(_ context: Context) throws {
+    let formatName = context.arguments.value("format") ?? "dotenv"
+    guard let format = EnvironmentFormat(rawValue: formatName) else {
+      throw VaultError.usage("unknown format '\(formatName)': use dotenv, shell or json")
+    }
+    try refuseTerminal(context)
+    let secrets = try SecretsForRun.load(context, selectors: try SecretsForRun.selectors(context), decrypt: true)
+    let variables = secrets.plan.entries.compactMap { entry in
+      secrets.values[entry.key.id].map { (name: entry.variable, value: $0.copyBytes()) }
+    }
+    var text = format.render(variables)
+    defer { for index in text.indices { text[index] = 0 } }
+    text.withUnsafeBytes { Console.outRaw($0) }
+    secrets.recordUse(context)
+  }
+}
+
+enum InjectCommand: Command {
+  static let spec = CommandSpec(
+    name: "inject",
+    summary: "Fill {{ vault://NAME }} references in a template with provider key values.",
+    options: [
+      .init(name: "in", short: "i", value: "<template>", help: "The template file ('-' for standard input)."),
+      .init(
+        name: "out", short: "o", value: "<file>",
+        help: "Write here (mode 0600, replaced atomically); default: standard output."),
+      .init(
+        name: "agent-key-file", value: "<file>",
+        help: "Unlock with the agent key in this file instead of the passphrase."),
+      .init(name: "reveal", help: "Print to standard output even when it is a terminal."),
+    ],
+    discussion: """
+      An unknown or out-of-scope reference is an error, and then no output file is written.
+        vault inject -i litellm.template.yaml -o litellm.yaml
+      """)
+
+  static func run(_ context: Context) throws {
+    guard let input = context.arguments.value("in") else { throw VaultError.usage("missing -i <template>") }
+    let output = context.arguments.value("out")
+    if output == nil { try refuseTerminal(context) }
+    var templateBytes = try readTemplate(input)
+    defer { for index in templateBytes.indices { templateBytes[index] = 0 } }
+    let template = try Template(templateBytes)
+    let secrets = try SecretsForRun.load(context, selectors: KeySelectors(keys: template.references), decrypt: true)
+    var values: [String: SecretBytes] = [:]
+    for key in secrets.plan.keys { values[key.name] = secrets.values[key.id] }
+    var rendered = template.render(values)
+    defer { for index in rendered.indices { rendered[index] = 0 } }
+    if let output {
+      try VaultFile.replace(output, with: rendered)
+      Console.err(
+        "vault: wrote \(output) (\(template.references.count) reference\(template.references.count == 1 ? "" : "s"))\n")
+    } else {
+      rendered.withUnsafeBytes { Console.outRaw($0) }
+    }
+    secrets.recordUse(context)
+  }
+
+  private static func readTemplate(_ path: String) throws -> [UInt8] {
+    if path == "-" { return try readStandardInput(limit: 16 << 20) }
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard descriptor >= 0 else {
+      throw VaultError.invalidInput("cannot read the template \(path): \(String(cString: strerror(errno)))")
+    }
+    defer { close(descriptor) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      guard count >= 0 else { throw VaultError.io("cannot read the template \(path)") }
+      if count == 0 { return bytes }
+      bytes += chunk[0..<count]
+      guard bytes.count <= 16 << 20 else { throw VaultError.invalidInput("the template is larger than 16 MiB") }
+    }
+  }
+}
+
+/// Values must not land on a screen (or in a terminal's scrollback) by accident.
+private func refuseTerminal(_ context: Context) throws {
+  if Console.stdoutIsTerminal && !context.arguments.flag("reveal") {
+    throw VaultError.usage("refusing to print secret values to a terminal; redirect the output or pass --reveal")
+  }
+}
