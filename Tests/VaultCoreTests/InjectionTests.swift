@@ -1,0 +1,147 @@
+import VaultCore
+import XCTest
+
+/// The pure parts of `vault run`, `env` and `inject`: selection, naming, masking, formats.
+final class InjectionTests: XCTestCase {
+  private func key(
+    _ name: String, provider: String?, models: [String] = [], env: [String] = [],
+    value: String = "sk-value-000000000000"
+  ) throws -> ProviderKey {
+    ProviderKey(
+      id: try RecordID.random(), name: name, provider: provider, models: models, environmentNames: env,
+      masked: Masking.mask(value), created: .now(), updated: .now(), sealedDataKey: [], sealedValue: [])
+  }
+
+  func testEachKeyGoesInUnderItsNameAndItsProvidersVariables() throws {
+    let google = try key("GEMINI_MAIN", provider: "google")
+    let custom = try key("CUSTOM", provider: "openai", env: ["MY_VAR"])
+    let plan = try InjectionPlan(KeySelection.select(from: [google, custom], readable: nil, selectors: KeySelectors()))
+    XCTAssertEqual(
+      plan.entries.map(\.variable), ["GEMINI_MAIN", "GOOGLE_API_KEY", "GEMINI_API_KEY", "CUSTOM", "MY_VAR"])
+  }
+
+  func testTwoKeysClaimingOneVariableAreAConflictNamingBoth() throws {
+    let first = try key("OPENAI_A", provider: "openai")
+    let second = try key("OPENAI_B", provider: "openai")
+    XCTAssertThrowsError(
+      try InjectionPlan(KeySelection.select(from: [first, second], readable: nil, selectors: KeySelectors()))
+    ) { error in
+      guard case VaultError.injectionConflict(let message) = error else { return XCTFail("\(error)") }
+      XCTAssertTrue(message.contains("OPENAI_A") && message.contains("OPENAI_B") && message.contains("--key"), message)
+    }
+    let resolved = try InjectionPlan(
+      KeySelection.select(from: [first, second], readable: nil, selectors: KeySelectors(keys: ["OPENAI_B"])))
+    XCTAssertEqual(resolved.entries.map(\.key.name), ["OPENAI_B", "OPENAI_B"])
+  }
+
+  func testSelectorsOutsideTheScopeAreDeniedAndUnknownOnesNotFound() throws {
+    let inside = try key("INSIDE", provider: "openai", models: ["gpt-4o"])
+    let outside = try key("OUTSIDE", provider: "anthropic")
+    let readable: Set<RecordID> = [inside.id]
+    XCTAssertEqual(
+      try KeySelection.select(from: [inside, outside], readable: readable, selectors: KeySelectors(models: ["gpt-4o"]))
+        .map(\.key.name), ["INSIDE"])
+    XCTAssertThrowsError(
+      try KeySelection.select(from: [inside, outside], readable: readable, selectors: KeySelectors(keys: ["OUTSIDE"]))
+    ) { error in
+      guard case VaultError.permissionDenied = error else { return XCTFail("\(error)") }
+    }
+    XCTAssertThrowsError(
+      try KeySelection.select(from: [inside, outside], readable: readable, selectors: KeySelectors(keys: ["NOPE"]))
+    ) { XCTAssertEqual($0 as? VaultError, .keyNotFound(name: "NOPE")) }
+    // An unlinked model of a known family picks its provider's keys; an unknown one is an error.
+    XCTAssertEqual(
+      try KeySelection.select(
+        from: [inside, outside], readable: nil, selectors: KeySelectors(models: ["claude-sonnet-4"])
+      )
+      .map(\.key.name), ["OUTSIDE"])
+    XCTAssertThrowsError(
+      try KeySelection.select(from: [inside, outside], readable: nil, selectors: KeySelectors(models: ["llama-3"])))
+  }
+
+  func testModelFamiliesMapToProvidersAndExplicitPrefixesWin() {
+    XCTAssertEqual(ProviderCatalogue.provider(forModel: "gpt-4o-mini"), "openai")
+    XCTAssertEqual(ProviderCatalogue.provider(forModel: "o3-mini"), "openai")
+    XCTAssertEqual(ProviderCatalogue.provider(forModel: "claude-opus-4"), "anthropic")
+    XCTAssertEqual(ProviderCatalogue.provider(forModel: "gemini-2.5-pro"), "google")
+    XCTAssertEqual(ProviderCatalogue.provider(forModel: "gemini/gemini-1.5-flash"), "google")
+    XCTAssertEqual(ProviderCatalogue.provider(forModel: "bedrock/claude-3"), "bedrock")
+    XCTAssertEqual(ProviderCatalogue.provider(forModel: "grok-2"), "xai")
+    XCTAssertNil(ProviderCatalogue.provider(forModel: "llama-3.3-70b"))
+  }
+
+  func testTheChildEnvironmentDropsVaultCredentialsAndHonoursPrecedence() throws {
+    let apiKey = try key("MY_API", provider: "openai")
+    let plan = try InjectionPlan(KeySelection.select(from: [apiKey], readable: nil, selectors: KeySelectors()))
+    let values = [apiKey.id: SecretBytes(copying: Array("from-vault".utf8))]
+    let inherited = [
+      "PATH": "/bin", "OPENAI_API_KEY": "inherited", "VAULT_AGENT_KEY": "vk_x", "VAULT_PASSPHRASE": "p",
+      "VAULT_PASSPHRASE_FILE": "/f", "EDITOR": "vi",
+    ]
+    func text(_ options: ChildEnvironment.Options) -> Set<String> {
+      Set(
+        ChildEnvironment.build(inherited: inherited, plan: plan, values: values, options: options).variables.map {
+          String(decoding: $0, as: UTF8.self)
+        })
+    }
+    XCTAssertEqual(
+      text(.init()), ["PATH=/bin", "EDITOR=vi", "OPENAI_API_KEY=from-vault", "MY_API=from-vault"])
+    XCTAssertEqual(
+      text(.init(keepInherited: true)), ["PATH=/bin", "EDITOR=vi", "OPENAI_API_KEY=inherited", "MY_API=from-vault"])
+    XCTAssertEqual(text(.init(clean: true)), ["PATH=/bin", "OPENAI_API_KEY=from-vault", "MY_API=from-vault"])
+  }
+
+  func testMaskingSurvivesEverySplitOfTheStream() {
+    let secret = Array("sk-secret-value-123456".utf8)
+    let stream = Array("before sk-secret-value-123456 middle sk-secret-value-12345 after sk-secret-value-123456".utf8)
+    let expected = Array("before sk-…456 middle sk-secret-value-12345 after sk-…456".utf8)
+    for split in 0...stream.count {
+      var masker = OutputMasker(secrets: [(secret, Array("sk-…456".utf8))])
+      let output = masker.feed(Array(stream[0..<split])) + masker.feed(Array(stream[split...])) + masker.finish()
+      XCTAssertEqual(output, expected, "split at \(split)")
+    }
+    var bytewise = OutputMasker(secrets: [(secret, Array("sk-…456".utf8))])
+    let output = stream.flatMap { bytewise.feed([$0]) } + bytewise.finish()
+    XCTAssertEqual(output, expected)
+  }
+
+  func testMaskingPassesBinaryThroughUntouched() {
+    let binary = (0..<4096).map { UInt8($0 % 256) }
+    var masker = OutputMasker(secrets: [(Array("sk-not-in-there".utf8), Array("sk-…ere".utf8))])
+    XCTAssertEqual(masker.feed(binary) + masker.finish(), binary)
+  }
+
+  func testEnvironmentFormatsRoundTrip() throws {
+    let tricky = "a 'quoted' \"value\" with $HOME, `ticks`, back\\slash,\ttab\nand a newline #hash"
+    let variables: [(name: String, value: [UInt8])] = [
+      ("PLAIN", Array("sk-plain-123".utf8)), ("TRICKY", Array(tricky.utf8)),
+    ]
+    let dotenv = try DotEnvParser.parse(EnvironmentFormat.dotenv.render(variables))
+    XCTAssertEqual(dotenv.map(\.name), ["PLAIN", "TRICKY"])
+    XCTAssertEqual(dotenv.map { String(decoding: $0.value, as: UTF8.self) }, ["sk-plain-123", tricky])
+    XCTAssertEqual(
+      String(decoding: EnvironmentFormat.dotenv.render([variables[0]]), as: UTF8.self), "PLAIN=sk-plain-123\n")
+    let json = try JSONParser.parse(EnvironmentFormat.json.render(variables))
+    guard case .object(let object) = json else { return XCTFail("not an object") }
+    XCTAssertEqual(object["TRICKY"], .string(tricky))
+    XCTAssertEqual(
+      String(decoding: EnvironmentFormat.shell.render([("Q", Array("it's".utf8))]), as: UTF8.self),
+      "export Q='it'\\''s'\n")
+  }
+
+  func testTemplatesFindReferencesAndRejectMalformedOnes() throws {
+    let template = try Template(
+      Array("a: {{ vault://ONE }}\nb: {{vault://TWO}} {{ not-a-ref }} {{ vault://ONE }}".utf8))
+    XCTAssertEqual(template.references, ["ONE", "TWO"])
+    let rendered = template.render([
+      "ONE": SecretBytes(copying: Array("1".utf8)), "TWO": SecretBytes(copying: Array("2".utf8)),
+    ])
+    XCTAssertEqual(String(decoding: rendered, as: UTF8.self), "a: 1\nb: 2 {{ not-a-ref }} 1")
+    for bad in ["{{ vault://bad-name }}", "x\n{{ vault://ONE }", "{{ vault:// }}", "{{ vault://A B }}"] {
+      XCTAssertThrowsError(try Template(Array(bad.utf8)), bad) { error in
+        guard case VaultError.invalidInput(let message) = error else { return XCTFail("\(error)") }
+        XCTAssertTrue(message.hasPrefix("template line"), message)
+      }
+    }
+  }
+}
