@@ -13,9 +13,11 @@ let package = Package(
       pkgConfig: "libcrypto",
       providers: [.apt(["libssl-dev"])]
     ),
+    // Linux calls the Glibc module does not import (prctl), for the executable's process hygiene.
+    .systemLibrary(name: "CLinux"),
     .target(name: "VaultCrypto", dependencies: ["COpenSSL"]),
     .target(name: "VaultCore", dependencies: ["VaultCrypto"]),
-    .executableTarget(name: "vault", dependencies: ["VaultCore"]),
+    .executableTarget(name: "vault", dependencies: ["VaultCore", "CLinux"]),
     .testTarget(
       name: "VaultCryptoTests",
       dependencies: ["VaultCrypto"],

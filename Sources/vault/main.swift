@@ -4,5 +4,6 @@
 
 // No Foundation here or below: loading it (and its ICU data) cost several milliseconds at every
 // start, which `vault run` pays on every agent launch.
+ProcessHygiene.harden()
 let code = VaultCLI.run(Array(CommandLine.arguments.dropFirst()), environment: ProcessEnvironment.current())
 exit(code)

@@ -32,6 +32,7 @@ enum ChildProcess {
   /// Replaces this process with the child: its exit code, signals, stdin and terminal are then
   /// the child's own. Returns only on failure.
   static func exec(_ executable: String, arguments: [String], environment: [[UInt8]]) -> VaultError {
+    ProcessHygiene.restoreForChild()
     withCStrings(arguments) { argv in
       withCStrings(environment) { envp in
         execve(executable, argv, envp)
@@ -51,6 +52,7 @@ enum ChildProcess {
       throw VaultError.io("cannot create pipes for the child")
     }
     SignalRelay.install()
+    ProcessHygiene.restoreForChild()
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -74,6 +76,7 @@ enum ChildProcess {
         posix_spawn(&child, executable, &actions, &attributes, argv, envp)
       }
     }
+    ProcessHygiene.rehardenAfterSpawn()
     close(outPipe[1])
     close(errPipe[1])
     guard status == 0 else {
