@@ -33,12 +33,14 @@ enum ChildProcess {
   /// the child's own. Returns only on failure.
   static func exec(_ executable: String, arguments: [String], environment: [[UInt8]]) -> VaultError {
     ProcessHygiene.restoreForChild()
-    withCStrings(arguments) { argv in
+    // errno is read inside, before the argument copies are wiped and freed.
+    let code = withCStrings(arguments) { argv in
       withCStrings(environment) { envp in
         execve(executable, argv, envp)
+        return errno
       }
     }
-    return errno == ENOENT ? .commandNotFound(arguments[0]) : .commandNotExecutable(arguments[0])
+    return code == ENOENT ? .commandNotFound(arguments[0]) : .commandNotExecutable(arguments[0])
   }
 
   /// Runs the child with its stdout and stderr through `masker`s, forwarding the usual signals;

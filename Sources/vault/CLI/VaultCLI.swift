@@ -1,7 +1,7 @@
 import VaultCore
 
 /// A subcommand: its spec (for parsing and help) and what it does.
-protocol Command {
+protocol Command: Sendable {
   static var spec: CommandSpec { get }
   static func run(_ context: Context) throws
 }
