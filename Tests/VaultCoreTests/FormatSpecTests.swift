@@ -148,7 +148,7 @@ final class AgentFormatSpecTests: XCTestCase {
     let rid = try XCTUnwrap(grant["key"] as? String)
     let dataKey = try AESGCM.open(
       try base64(grant["dataKey"]), key: slotKey,
-      associatedData: Array("llm-vault/v1/grant|\(vid)|\(aid)|\(tid)|\(rid)".utf8))
+      associatedData: Array("llm-vault/v1/grant|\(vid)|\(aid)|\(tid)|\(rid)|-".utf8))
     let record = try XCTUnwrap((root["keys"] as? [[String: Any]])?.first { $0["id"] as? String == rid })
     let value = try AESGCM.open(
       try base64(record["value"]), key: dataKey,

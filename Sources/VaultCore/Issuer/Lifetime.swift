@@ -22,14 +22,16 @@ public enum Lifetime {
     return overflow ? nil : total
   }
 
-  /// "in 3 days", "in 5 hours", "in 12 minutes", "in 40 seconds", or "expired".
+  /// "in 3 days", "in 5 hours", "in 12 minutes", "in 40 seconds", or "expired". Rounded up:
+  /// a key created with `--expires 3d` a second ago expires "in 3 days", not 2.
   public static func remaining(until end: Timestamp, from now: Timestamp) -> String {
     let seconds = end.secondsSinceEpoch - now.secondsSinceEpoch
     guard seconds > 0 else { return "expired" }
     func plural(_ count: Int64, _ unit: String) -> String { "in \(count) \(unit)\(count == 1 ? "" : "s")" }
-    if seconds >= 86_400 { return plural(seconds / 86_400, "day") }
-    if seconds >= 3_600 { return plural(seconds / 3_600, "hour") }
-    if seconds >= 60 { return plural(seconds / 60, "minute") }
+    func roundedUp(_ unit: Int64) -> Int64 { (seconds + unit - 1) / unit }
+    if seconds > 86_400 { return plural(roundedUp(86_400), "day") }
+    if seconds > 3_600 { return plural(roundedUp(3_600), "hour") }
+    if seconds > 60 { return plural(roundedUp(60), "minute") }
     return plural(seconds, "second")
   }
 }

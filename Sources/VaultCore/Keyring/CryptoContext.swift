@@ -33,8 +33,12 @@ enum CryptoContext {
     Array("llm-vault/v1/agent-slot|\(vaultID)|\(agentID)|\(tokenID)|\(notAfter.rfc3339)|\(scope.canonicalText)".utf8)
   }
 
-  /// A provider key's data key sealed under a credential's slot key.
-  static func grant(vaultID: String, agentID: String, tokenID: String, recordID: RecordID) -> [UInt8] {
-    Array("llm-vault/v1/grant|\(vaultID)|\(agentID)|\(tokenID)|\(recordID)".utf8)
+  /// A provider key's data key sealed under a credential's slot key. It binds the token's grace
+  /// end (`-` for none): the slot cannot be re-sealed without the old token, but grants can, so
+  /// editing or removing `retireAt` by hand makes every grant fail to open.
+  static func grant(
+    vaultID: String, agentID: String, tokenID: String, recordID: RecordID, retireAt: Timestamp?
+  ) -> [UInt8] {
+    Array("llm-vault/v1/grant|\(vaultID)|\(agentID)|\(tokenID)|\(recordID)|\(retireAt?.rfc3339 ?? "-")".utf8)
   }
 }

@@ -41,12 +41,14 @@ extension Keyring {
   }
 
   /// `key`'s data key sealed under a credential's slot key.
-  func grant(_ key: ProviderKey, slotKey: SecretBytes, agentID: String, tokenID: String) throws -> Grant {
+  func grant(_ key: ProviderKey, slotKey: SecretBytes, agentID: String, credential: AgentCredential) throws -> Grant {
     let dataKey = try dataKey(of: key)
     let sealed = try dataKey.withUnsafeBytes {
       try AESGCM.seal(
         $0, key: slotKey,
-        associatedData: CryptoContext.grant(vaultID: vaultIDHex, agentID: agentID, tokenID: tokenID, recordID: key.id))
+        associatedData: CryptoContext.grant(
+          vaultID: vaultIDHex, agentID: agentID, tokenID: credential.id, recordID: key.id, retireAt: credential.retireAt
+        ))
     }
     return Grant(key: key.id, sealedDataKey: sealed)
   }
@@ -114,13 +116,24 @@ public final class AgentKeyring: Sendable {
     guard let grant = credential.grants.first(where: { $0.key == key.id }) else {
       throw VaultError.permissionDenied("\(key.name) is outside agent key \(agent.name)'s scope")
     }
+    return try open(grant, name: key.name)
+  }
+
+  /// Opens every grant (their data keys are dropped at once), so `verify` reports only keys
+  /// this token can really read, and a grant or grace end edited by hand is an error.
+  public func checkGrants() throws {
+    for grant in credential.grants { _ = try open(grant, name: grant.key.description) }
+  }
+
+  private func open(_ grant: Grant, name: String) throws -> SecretBytes {
     do {
       return try AESGCM.open(
         grant.sealedDataKey, key: slotKey,
         associatedData: CryptoContext.grant(
-          vaultID: vaultIDHex, agentID: agent.id, tokenID: credential.id, recordID: key.id))
+          vaultID: vaultIDHex, agentID: agent.id, tokenID: credential.id, recordID: grant.key,
+          retireAt: credential.retireAt))
     } catch VaultCryptoError.authenticationFailure {
-      throw VaultError.integrity("the grant of \(key.name) to agent key \(agent.name) does not decrypt")
+      throw VaultError.integrity("the grant of \(name) to agent key \(agent.name) does not decrypt")
     }
   }
 

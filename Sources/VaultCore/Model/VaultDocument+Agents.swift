@@ -62,10 +62,12 @@ extension VaultDocument {
       throw VaultError.invalidInput("the grace period is too long")
     }
     let notAfter = lifetime.map { Timestamp(secondsSinceEpoch: now.secondsSinceEpoch + $0) } ?? agents[index].expires
-    // Only the newest earlier token is kept for its grace; an older one retires now.
+    // Only the newest earlier token is kept for its grace; an older one retires now. Its grants
+    // bind the grace end, so they are dropped here and sealed again by maintainAgents.
     for position in agents[index].credentials.indices { agents[index].credentials[position].retireAt = now }
     if grace > 0 {
       agents[index].credentials[0].retireAt = Timestamp(secondsSinceEpoch: now.secondsSinceEpoch + grace)
+      agents[index].credentials[0].grants = []
     }
     let (token, credential) = try keyring.newCredential(
       agentID: agents[index].id, scope: agents[index].scope, notAfter: notAfter)
@@ -152,7 +154,7 @@ extension VaultDocument {
         if !missing.isEmpty {
           let slotKey = try keyring.slotKey(of: credential, agentID: agent.id)
           for key in missing {
-            grants.append(try keyring.grant(key, slotKey: slotKey, agentID: agent.id, tokenID: credential.id))
+            grants.append(try keyring.grant(key, slotKey: slotKey, agentID: agent.id, credential: credential))
           }
         }
         agents[agentIndex].credentials[position].grants = grants

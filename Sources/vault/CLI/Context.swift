@@ -79,7 +79,7 @@ struct Context {
       return try parseToken(Array(bytes[0..<count]))
     }
     if !Console.stdinIsTerminal {
-      var bytes = try readStandardInput(limit: 256)
+      var bytes = try readStandardInput(limit: 256, tooLong: .accessNotPermitted(.malformed))
       defer { for index in bytes.indices { bytes[index] = 0 } }
       return try parseToken(bytes)
     }
@@ -111,8 +111,10 @@ struct Context {
   }
 }
 
-/// Reads all of stdin, refusing more than `limit` bytes.
-func readStandardInput(limit: Int) throws -> [UInt8] {
+/// Reads all of stdin, refusing more than `limit` bytes with `tooLong`.
+func readStandardInput(limit: Int, tooLong: VaultError = .invalidInput("the value is longer than 64 KiB")) throws
+  -> [UInt8]
+{
   var bytes: [UInt8] = []
   var chunk = [UInt8](repeating: 0, count: 4096)
   defer { for index in chunk.indices { chunk[index] = 0 } }
@@ -126,7 +128,7 @@ func readStandardInput(limit: Int) throws -> [UInt8] {
     bytes.append(contentsOf: chunk[0..<count])
     if bytes.count > limit {
       for index in bytes.indices { bytes[index] = 0 }
-      throw VaultError.invalidInput("the value is longer than 64 KiB")
+      throw tooLong
     }
   }
 }

@@ -47,18 +47,20 @@ enum AgentKeyCreateCommand: Command {
     if all && !(keyNames.isEmpty && providers.isEmpty && arguments.values("model").isEmpty) {
       throw VaultError.usage("--all already covers every key; drop --key, --provider and --model")
     }
-    let outPath = try AgentKeyCommands.checkedOutPath(arguments.value("out"))
     let locked = try context.store.read()
     let scopeKeys = try keyNames.map { try locked.document.key(named: $0).id }
     let scope = AgentScope(all: all, keys: scopeKeys, providers: providers, models: arguments.values("model"))
     guard !scope.isEmpty else { throw VaultError.usage("give a scope: --all, or --key, --provider or --model") }
     let createdBy = AgentKeyCommands.currentUser(context.environment)
-    let (token, agent) = try context.store.update(passphrase: context.passphrase) { document, keyring in
-      let token = try document.createAgent(
-        name: name, scope: scope, lifetime: lifetime, createdBy: createdBy, keyring: keyring, now: .now())
-      return (token, try document.agent(named: name))
+    let outFile = try AgentKeyCommands.checkedOutPath(arguments.value("out"))
+    let (token, agent) = try AgentKeyCommands.issuing(outFile) {
+      try context.store.update(passphrase: context.passphrase) { document, keyring in
+        let token = try document.createAgent(
+          name: name, scope: scope, lifetime: lifetime, createdBy: createdBy, keyring: keyring, now: .now())
+        return (token, try document.agent(named: name))
+      }
     }
-    try AgentKeyCommands.deliver(token, agent: agent, outPath: outPath, context: context)
+    try AgentKeyCommands.deliver(token, agent: agent, outFile: outFile, context: context)
   }
 }
 
@@ -142,13 +144,15 @@ enum AgentKeyRotateCommand: Command {
     let name = context.arguments.positionals[0]
     let grace = try AgentKeyCommands.lifetime(context.arguments.value("grace")) ?? 0
     let lifetime = try AgentKeyCommands.lifetime(context.arguments.value("expires"))
-    let outPath = try AgentKeyCommands.checkedOutPath(context.arguments.value("out"))
     _ = try context.store.read().document.agent(named: name)
-    let (token, agent) = try context.store.update(passphrase: context.passphrase) { document, keyring in
-      let token = try document.rotateAgent(name, grace: grace, lifetime: lifetime, keyring: keyring, now: .now())
-      return (token, try document.agent(named: name))
+    let outFile = try AgentKeyCommands.checkedOutPath(context.arguments.value("out"))
+    let (token, agent) = try AgentKeyCommands.issuing(outFile) {
+      try context.store.update(passphrase: context.passphrase) { document, keyring in
+        let token = try document.rotateAgent(name, grace: grace, lifetime: lifetime, keyring: keyring, now: .now())
+        return (token, try document.agent(named: name))
+      }
     }
-    try AgentKeyCommands.deliver(token, agent: agent, outPath: outPath, context: context)
+    try AgentKeyCommands.deliver(token, agent: agent, outFile: outFile, context: context)
   }
 }
 
@@ -204,11 +208,14 @@ enum AgentKeyVerifyCommand: Command {
     let now = Timestamp.now()
     let session = try context.store.openAgent(token: token, now: now)
     let agent = session.agent
+    try session.keyring.checkGrants()
     let readable = try session.grantedKeys()
     let scopeKeys = try session.keys(agent.scope.keys)
     if context.arguments.flag("json") {
+      // A --key scope's key is usually readable too: list each key once.
+      let known = readable + scopeKeys.filter { key in !readable.contains { $0.id == key.id } }
       var writer = JSONWriter()
-      AgentPresentation.json(agent, keys: scopeKeys + readable, usage: context.store.usage(), now: now, into: &writer)
+      AgentPresentation.json(agent, keys: known, usage: context.store.usage(), now: now, into: &writer)
       writer.raw("\n")
       Console.outBytes(writer.bytes)
       return
@@ -265,25 +272,43 @@ enum AgentKeyCommands {
     return "uid \(geteuid())"
   }
 
-  /// Refuses an existing `--out` file before any change is made.
-  static func checkedOutPath(_ path: String?) throws -> String? {
-    guard let path else { return nil }
-    var status = stat()
-    if lstat(path, &status) == 0 {
-      throw VaultError.invalidInput("\(path) exists already; the token is never written over a file")
-    }
-    return path
+  /// A new, empty `--out` file (mode 0600, never over an existing file or through a symlink),
+  /// created before the vault changes, so a path that cannot be written fails with nothing
+  /// issued. `deliver` fills it; `issuing` removes it when the vault change fails.
+  struct TokenFile {
+    let path: String
+    let descriptor: Int32
   }
 
-  /// Shows the new token exactly once: into a new 0600 file, as JSON, or on standard output.
-  static func deliver(_ token: AgentToken, agent: AgentKey, outPath: String?, context: Context) throws {
-    if let outPath {
-      let descriptor = open(outPath, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-      guard descriptor >= 0 else {
-        throw VaultError.io(
-          "cannot create \(outPath): \(String(cString: strerror(errno))); the agent key \(agent.name) was created, rotate it for a new token"
-        )
+  static func checkedOutPath(_ path: String?) throws -> TokenFile? {
+    guard let path else { return nil }
+    let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    guard descriptor >= 0 else {
+      if errno == EEXIST {
+        throw VaultError.invalidInput("\(path) exists already; the token is never written over a file")
       }
+      throw VaultError.io("cannot create \(path): \(String(cString: strerror(errno)))")
+    }
+    return TokenFile(path: path, descriptor: descriptor)
+  }
+
+  /// Runs the vault change, removing the unused `--out` file if it fails.
+  static func issuing<Result>(_ outFile: TokenFile?, _ change: () throws -> Result) throws -> Result {
+    do {
+      return try change()
+    } catch {
+      if let outFile {
+        close(outFile.descriptor)
+        unlink(outFile.path)
+      }
+      throw error
+    }
+  }
+
+  /// Shows the new token exactly once: into the new 0600 file, as JSON, or on standard output.
+  static func deliver(_ token: AgentToken, agent: AgentKey, outFile: TokenFile?, context: Context) throws {
+    if let outFile {
+      let (outPath, descriptor) = (outFile.path, outFile.descriptor)
       defer { close(descriptor) }
       var written = true
       token.text.withUnsafeBytes { bytes in

@@ -69,7 +69,9 @@ enum ImportCommand: Command {
   }
 
   private static func readFile(_ path: String) throws -> [UInt8] {
-    if path == "-" { return try readStandardInput(limit: 16 << 20) }
+    if path == "-" {
+      return try readStandardInput(limit: 16 << 20, tooLong: .invalidInput("the .env input is larger than 16 MiB"))
+    }
     let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else {
       if errno == ENOENT { throw VaultError.invalidInput("no file at \(path)") }

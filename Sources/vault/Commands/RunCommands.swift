@@ -144,7 +144,9 @@ enum InjectCommand: Command {
   }
 
   private static func readTemplate(_ path: String) throws -> [UInt8] {
-    if path == "-" { return try readStandardInput(limit: 16 << 20) }
+    if path == "-" {
+      return try readStandardInput(limit: 16 << 20, tooLong: .invalidInput("the template is larger than 16 MiB"))
+    }
     let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else {
       throw VaultError.invalidInput("cannot read the template \(path): \(String(cString: strerror(errno)))")

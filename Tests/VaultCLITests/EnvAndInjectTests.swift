@@ -1,0 +1,319 @@
+import Foundation
+import VaultCore
+import XCTest
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `vault env` (dotenv, shell and JSON that read back to the exact values) and `vault inject`
+/// (references replaced, output 0600 and replaced atomically, no output file on any error).
+final class EnvAndInjectTests: XCTestCase {
+  // MARK: vault env
+
+  /// Values that break naive quoting: quotes of both kinds, spaces at the edges, `$`,
+  /// command substitutions, backslashes, newlines, tabs, `#`, non-ASCII.
+  private static let trickyValues: [(name: String, options: [String], value: String)] = [
+    ("PLAIN_KEY", ["--provider", "openai"], "sk-plain-0123456789abcdef"),
+    (
+      "TRICKY_KEY", [],
+      "it's \"quoted\" $HOME ${HOME} $(touch PWNED) `touch PWNED` \\back\\slash \\n \\\nsecond line # not a comment"
+    ),
+    ("SPACES_KEY", [], "  edge spaces\tand a tab  "),
+    ("UNICODE_KEY", ["--env", "UNI_VAR"], "ключ-é-🔑-'single'-\"double\"-="),
+    ("CONTROL_KEY", [], "carriage\rreturn and \u{1} and = and '' and #hash"),
+  ]
+
+  private func makeTrickyFixture() throws -> (fixture: RunFixture, expected: [String: String]) {
+    var fixture = try RunFixture([])
+    for (name, options, value) in Self.trickyValues {
+      try fixture.add(name, options, value: value)
+    }
+    var expected: [String: String] = [:]
+    for (name, _, value) in Self.trickyValues { expected[name] = value }
+    expected["OPENAI_API_KEY"] = expected["PLAIN_KEY"]
+    expected["UNI_VAR"] = expected["UNICODE_KEY"]
+    return (fixture, expected)
+  }
+
+  func testDotenvOutputParsesBackToTheExactValues() throws {
+    let (fixture, expected) = try makeTrickyFixture()
+    let result = try fixture.sandbox.run(["env", "--format", "dotenv"])
+    XCTAssertEqual(result.status, 0, result.stderrText)
+    assertNoLeak(result, fixture.secrets, allowStdout: true)
+    let entries = try DotEnvParser.parse(result.stdout)
+    var parsed: [String: String] = [:]
+    for entry in entries { parsed[entry.name] = String(decoding: entry.value, as: UTF8.self) }
+    XCTAssertEqual(parsed, expected)
+    XCTAssertEqual(entries.count, expected.count, "a variable printed twice")
+    // The default format is dotenv.
+    let plain = try fixture.sandbox.run(["env"])
+    XCTAssertEqual(plain.status, 0, plain.stderrText)
+    XCTAssertEqual(plain.stdout, result.stdout)
+  }
+
+  func testJSONOutputParsesBackToTheExactValues() throws {
+    let (fixture, expected) = try makeTrickyFixture()
+    let result = try fixture.sandbox.run(["env", "--format", "json"])
+    XCTAssertEqual(result.status, 0, result.stderrText)
+    assertNoLeak(result, fixture.secrets, allowStdout: true)
+    let parsed = try JSONSerialization.jsonObject(with: Data(result.stdout))
+    XCTAssertEqual(parsed as? [String: String], expected)
+  }
+
+  func testShellOutputEvaluatesToTheExactValuesAndRunsNothing() throws {
+    let (fixture, expected) = try makeTrickyFixture()
+    let sandbox = fixture.sandbox
+    let result = try sandbox.run(["env", "--format", "shell"])
+    XCTAssertEqual(result.status, 0, result.stderrText)
+    assertNoLeak(result, fixture.secrets, allowStdout: true)
+    let path = sandbox.root + "/vars.sh"
+    try writeFile(path, result.stdout, mode: 0o600)
+    let workDirectory = sandbox.root + "/work"
+    try makeDirectory(workDirectory)
+    for (name, value) in expected {
+      let shell = try RunKit.shell(
+        "cd \"$2\" && eval \"$(cat \"$1\")\" && printf %s \"$\(name)\"", [path, workDirectory],
+        environment: ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent"])
+      XCTAssertEqual(shell.status, 0, name)
+      XCTAssertEqual(String(decoding: shell.stdout, as: UTF8.self), value, name)
+    }
+    XCTAssertEqual(
+      try FileManager.default.contentsOfDirectory(atPath: workDirectory), [], "evaluating the output ran a command")
+    // The variables are exported, so a program started after the eval sees them too.
+    let exported = try RunKit.shell(
+      "eval \"$(cat \"$1\")\" && /usr/bin/env -0", [path], environment: ["PATH": "/usr/bin:/bin"])
+    let child = RunKit.environment(exported.stdout)
+    for (name, value) in expected { XCTAssertEqual(child[name], value, "exported \(name)") }
+  }
+
+  func testEnvHonoursSelectorsAgentScopeAndConflicts() throws {
+    var fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let selected = try sandbox.run(["env", "--format", "json", "--key", "CUSTOM_KEY"])
+    XCTAssertEqual(selected.status, 0, selected.stderrText)
+    XCTAssertEqual(
+      try JSONSerialization.jsonObject(with: Data(selected.stdout)) as? [String: String],
+      ["CUSTOM_KEY": fixture.values["CUSTOM_KEY"]!, "MY_VAR": fixture.values["CUSTOM_KEY"]!])
+
+    let token = try fixture.agentToken("env-bot", ["--provider", "anthropic"])
+    let scoped = try sandbox.run(["env", "--format", "json"], environment: RunFixture.agentEnvironment(token))
+    XCTAssertEqual(scoped.status, 0, scoped.stderrText)
+    XCTAssertEqual(
+      try JSONSerialization.jsonObject(with: Data(scoped.stdout)) as? [String: String],
+      ["ANTHROPIC_MAIN": fixture.values["ANTHROPIC_MAIN"]!, "ANTHROPIC_API_KEY": fixture.values["ANTHROPIC_MAIN"]!])
+    assertNoLeak(scoped, [token])
+
+    let denied = try sandbox.run(
+      ["env", "--key", "OPENAI_MAIN"], environment: RunFixture.agentEnvironment(token))
+    assertFailure(denied, 12, mentioning: ["permission denied"])
+    assertNoLeak(denied, fixture.secrets + [token])
+
+    let badFormat = try sandbox.run(["env", "--format", "yaml"])
+    assertFailure(badFormat, 64, mentioning: ["yaml"])
+
+    try fixture.add("OPENAI_MINI", ["--provider", "openai"])
+    let conflict = try sandbox.run(["env", "--format", "dotenv"])
+    assertFailure(conflict, 14, mentioning: ["OPENAI_MAIN", "OPENAI_MINI", "--key"])
+    assertNoLeak(conflict, fixture.secrets)
+  }
+
+  // MARK: vault inject
+
+  private static let templateText = """
+    model_list:
+      - api_key: "{{ vault://OPENAI_MAIN }}"
+      - api_key: '{{vault://ANTHROPIC_MAIN}}'
+      - tabs: {{\tvault://OPENAI_MAIN\t}}
+      - untouched: {{ not_vault }} {{ other://X }} { vault://OPENAI_MAIN } vault://OPENAI_MAIN
+    """
+
+  private func rendered(_ fixture: RunFixture) -> String {
+    let openai = fixture.values["OPENAI_MAIN"]!
+    let anthropic = fixture.values["ANTHROPIC_MAIN"]!
+    return """
+      model_list:
+        - api_key: "\(openai)"
+        - api_key: '\(anthropic)'
+        - tabs: \(openai)
+        - untouched: {{ not_vault }} {{ other://X }} { vault://OPENAI_MAIN } vault://OPENAI_MAIN
+      """
+  }
+
+  func testInjectReplacesReferencesAndWritesAFileOfMode0600() throws {
+    let fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let template = sandbox.root + "/litellm.template.yaml"
+    let output = sandbox.root + "/litellm.yaml"
+    try writeFile(template, Array(Self.templateText.utf8), mode: 0o644)
+    let previous = umask(0o022)
+    defer { umask(previous) }
+    let result = try sandbox.run(["inject", "-i", template, "-o", output])
+    XCTAssertEqual(result.status, 0, result.stderrText)
+    XCTAssertEqual(result.stdoutText, "")
+    assertNoLeak(result, fixture.secrets)
+    XCTAssertEqual(String(decoding: try readFile(output), as: UTF8.self), rendered(fixture))
+    XCTAssertEqual(fileMode(output), 0o600)
+    XCTAssertEqual(fileType(output), S_IFREG)
+
+    // Without -o: standard output, exactly; from standard input with -i -.
+    let toStdout = try sandbox.run(["inject", "--in", template])
+    XCTAssertEqual(toStdout.status, 0, toStdout.stderrText)
+    XCTAssertEqual(toStdout.stdoutText, rendered(fixture))
+    assertNoLeak(RunResult(status: 0, stdout: [], stderr: toStdout.stderr), fixture.secrets)
+    let fromStdin = try sandbox.run(["inject", "-i", "-"], stdin: Array(Self.templateText.utf8))
+    XCTAssertEqual(fromStdin.status, 0, fromStdin.stderrText)
+    XCTAssertEqual(fromStdin.stdoutText, rendered(fixture))
+  }
+
+  func testInjectWithAnAgentKeyReadsItsScopeAndRefusesTheRest() throws {
+    let fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let token = try fixture.agentToken("litellm", ["--key", "OPENAI_MAIN", "--key", "ANTHROPIC_MAIN"])
+    let narrow = try fixture.agentToken("narrow", ["--key", "OPENAI_MAIN"])
+    let template = sandbox.root + "/template"
+    let output = sandbox.root + "/out.yaml"
+    try writeFile(template, Array(Self.templateText.utf8), mode: 0o600)
+
+    let allowed = try sandbox.run(
+      ["inject", "-i", template, "-o", output], environment: RunFixture.agentEnvironment(token))
+    XCTAssertEqual(allowed.status, 0, allowed.stderrText)
+    XCTAssertEqual(String(decoding: try readFile(output), as: UTF8.self), rendered(fixture))
+    assertNoLeak(allowed, fixture.secrets + [token])
+
+    let deniedOutput = sandbox.root + "/denied.yaml"
+    let denied = try sandbox.run(
+      ["inject", "-i", template, "-o", deniedOutput], environment: RunFixture.agentEnvironment(narrow))
+    assertFailure(denied, 12, mentioning: ["permission denied", "ANTHROPIC_MAIN"])
+    assertNoLeak(denied, fixture.secrets + [narrow])
+    XCTAssertFalse(fileExists(deniedOutput), "an output file was left after a refused reference")
+    XCTAssertEqual(
+      Robust.temporaryFiles(besides: deniedOutput), [], "a temporary file was left beside the output")
+  }
+
+  func testAnUnknownReferenceFailsAndLeavesNoOutputFile() throws {
+    let fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let template = sandbox.root + "/template"
+    try writeFile(
+      template, Array("a: {{ vault://OPENAI_MAIN }}\nb: {{ vault://NO_SUCH_KEY }}\n".utf8), mode: 0o600)
+    let output = sandbox.root + "/out.yaml"
+    let result = try sandbox.run(["inject", "-i", template, "-o", output])
+    assertFailure(result, 3, mentioning: ["NO_SUCH_KEY"])
+    assertNoLeak(result, fixture.secrets)
+    XCTAssertFalse(fileExists(output), "an output file was left after an unknown reference")
+
+    // An existing output file is left as it was.
+    try writeFile(output, Array("old\n".utf8), mode: 0o640)
+    let inode = RunKit.inode(output)
+    let again = try sandbox.run(["inject", "-i", template, "-o", output])
+    assertFailure(again, 3)
+    XCTAssertEqual(try readFile(output), Array("old\n".utf8))
+    XCTAssertEqual(RunKit.inode(output), inode)
+    XCTAssertEqual(fileMode(output), 0o640)
+  }
+
+  func testMalformedReferencesAreInvalidInput() throws {
+    let fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let output = sandbox.root + "/out.yaml"
+    let templates = [
+      "key: {{ vault://bad-name }}\n",
+      "key: {{ vault://OPENAI_MAIN }\n",
+      "key: {{ vault:// }}\n",
+      "key: {{ vault://OPENAI_MAIN extra }}\n",
+      "ok: {{ vault://OPENAI_MAIN }}\nkey: {{ vault://9STARTS_WITH_DIGIT }}\n",
+    ]
+    for text in templates {
+      let template = sandbox.root + "/template"
+      try writeFile(template, Array(text.utf8), mode: 0o600)
+      let result = try sandbox.run(["inject", "-i", template, "-o", output])
+      assertFailure(result, 65)
+      XCTAssertEqual(result.status, 65, text)
+      assertNoLeak(result, fixture.secrets)
+      XCTAssertFalse(fileExists(output), "an output file was left for \(text.debugDescription)")
+    }
+  }
+
+  func testAnExistingOutputIsReplacedAtomically() throws {
+    let fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let output = sandbox.root + "/out.yaml"
+    let value = fixture.values["OPENAI_MAIN"]!
+    // Large enough that a write in place would be seen half done.
+    let old = [UInt8](repeating: UInt8(ascii: "B"), count: 1 << 20)
+    try writeFile(output, old, mode: 0o644)
+    let oldInode = RunKit.inode(output)
+    var templates: [String] = []
+    var outcomes: Set<[UInt8]> = [old]
+    for (index, filler) in ["A", "C"].enumerated() {
+      let body = String(repeating: filler, count: 1 << 20)
+      let template = sandbox.root + "/template\(index)"
+      try writeFile(template, Array((body + "{{ vault://OPENAI_MAIN }}\n").utf8), mode: 0o600)
+      templates.append(template)
+      outcomes.insert(Array((body + value + "\n").utf8))
+    }
+    let expected = outcomes
+    let shared = Robust.Unchecked(value: sandbox)
+    let writing = Robust.Locked(true)
+    let torn = Robust.Locked(0)
+    let reads = Robust.Locked(0)
+    let failures = Robust.Locked([String]())
+    let templateList = templates
+    Robust.onThreads(2) { worker in
+      if worker == 0 {
+        for round in 0..<6 {
+          let result = try? shared.value.run(["inject", "-i", templateList[round % 2], "-o", output])
+          if result?.status != 0 { failures.update { $0.append("inject: \(result?.stderrText ?? "did not run")") } }
+        }
+        writing.update { $0 = false }
+      } else {
+        while writing.value {
+          guard let data = FileManager.default.contents(atPath: output) else {
+            failures.update { $0.append("the output file was missing during a replacement") }
+            continue
+          }
+          reads.update { $0 += 1 }
+          if !expected.contains([UInt8](data)) { torn.update { $0 += 1 } }
+        }
+      }
+    }
+    XCTAssertEqual(failures.value, [])
+    XCTAssertEqual(torn.value, 0, "a reader saw a partial file (\(reads.value) reads)")
+    XCTAssertGreaterThan(reads.value, 0)
+    XCTAssertNotEqual(RunKit.inode(output), oldInode, "the file was written in place")
+    XCTAssertEqual(fileMode(output), 0o600, "the replaced file is not 0600")
+    XCTAssertEqual(try readFile(output), Array((String(repeating: "C", count: 1 << 20) + value + "\n").utf8))
+    XCTAssertEqual(Robust.temporaryFiles(besides: output), [], "a temporary file was left beside the output")
+  }
+
+  func testATemplateMayReferenceTwoKeysOfOneProvider() throws {
+    // LiteLLM configs routinely list several deployments of one provider. inject sets no
+    // environment variables, so two openai keys claim nothing from each other.
+    var fixture = try RunFixture()
+    try fixture.add("OPENAI_MINI", ["--provider", "openai", "--model", "gpt-4o-mini"])
+    let sandbox = fixture.sandbox
+    let template = sandbox.root + "/template"
+    try writeFile(
+      template, Array("main: {{ vault://OPENAI_MAIN }}\nmini: {{ vault://OPENAI_MINI }}\n".utf8), mode: 0o600)
+    let output = sandbox.root + "/out.yaml"
+    let result = try sandbox.run(["inject", "-i", template, "-o", output])
+    XCTAssertEqual(result.status, 0, "inject: \(result.stderrText)")
+    assertNoLeak(result, fixture.secrets)
+    XCTAssertEqual(
+      String(decoding: (try? readFile(output)) ?? [], as: UTF8.self),
+      "main: \(fixture.values["OPENAI_MAIN"]!)\nmini: \(fixture.values["OPENAI_MINI"]!)\n")
+  }
+
+  func testATemplateWithoutReferencesIsCopiedAsIs() throws {
+    var fixture = try RunFixture()
+    // Two keys that would conflict in `vault run`; a template that reads no key needs neither.
+    try fixture.add("OPENAI_MINI", ["--provider", "openai"])
+    let sandbox = fixture.sandbox
+    let text = "model_list: []\n# {{ not a reference }}\n"
+    let result = try sandbox.run(["inject", "-i", "-"], stdin: Array(text.utf8))
+    XCTAssertEqual(result.status, 0, "inject: \(result.stderrText)")
+    XCTAssertEqual(result.stdoutText, text)
+    assertNoLeak(result, fixture.secrets)
+  }
+}
