@@ -17,14 +17,17 @@ public struct InjectionPlan: Sendable {
 
   /// Each key goes in under its own name and under its provider's variables (SDK and LiteLLM),
   /// or under its own `env` names instead of the provider's. Two keys that claim one variable
-  /// are an error naming both, never a silent winner.
-  public init(_ selected: [SelectedKey]) throws {
+  /// are an error naming both, never a silent winner. `ownNamesOnly` (for `vault inject`, which
+  /// refers to keys by name) leaves out the provider and `env` names.
+  public init(_ selected: [SelectedKey], ownNamesOnly: Bool = false) throws {
     var entries: [Entry] = []
     var owner: [String: ProviderKey] = [:]
     for choice in selected {
       let key = choice.key
       let conventional =
-        key.environmentNames.isEmpty
+        ownNamesOnly
+        ? []
+        : key.environmentNames.isEmpty
         ? (key.provider.flatMap(ProviderCatalogue.provider(id:))?.variables ?? []) : key.environmentNames
       let why = key.environmentNames.isEmpty ? "\(key.provider ?? "?") SDK variable" : "the key's --env"
       for (variable, reason) in [(key.name, "its own name")] + conventional.map({ ($0, why) }) {

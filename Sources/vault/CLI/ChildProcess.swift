@@ -117,9 +117,15 @@ enum ChildProcess {
         }
       }
     }
+    // The child may outlive its output (it closed stdout and stderr): keep relaying signals until
+    // it exits, waking every 20 ms to reap it.
     var waitStatus: Int32 = 0
-    while waitpid(child, &waitStatus, 0) < 0 {
-      if errno != EINTR { throw VaultError.io("cannot wait for the child") }
+    while true {
+      let reaped = waitpid(child, &waitStatus, WNOHANG)
+      if reaped == child { break }
+      if reaped < 0 && errno != EINTR { throw VaultError.io("cannot wait for the child") }
+      var relay = [pollfd(fd: SignalRelay.readEnd, events: Int16(POLLIN), revents: 0)]
+      _ = poll(&relay, 1, 20)
       SignalRelay.forwardPending()
     }
     SignalRelay.child = 0

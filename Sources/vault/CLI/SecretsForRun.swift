@@ -16,7 +16,10 @@ struct SecretsForRun {
   }
 
   /// Selects, checks the plan, and (unless `decrypt` is false, for `--dry-run`) decrypts.
-  static func load(_ context: Context, selectors: KeySelectors, decrypt: Bool) throws -> SecretsForRun {
+  /// `ownNamesOnly` plans each key under its own name only (see `InjectionPlan`).
+  static func load(_ context: Context, selectors: KeySelectors, decrypt: Bool, ownNamesOnly: Bool = false) throws
+    -> SecretsForRun
+  {
     let now = Timestamp.now()
     if usesAgentKey(context) {
       let session = try context.store.openAgent(token: try context.agentToken(), now: now)
@@ -30,7 +33,7 @@ struct SecretsForRun {
         _ = try KeySelection.select(from: try session.allKeyNames(), readable: readable, selectors: selectors)
         throw VaultError.keyNotFound(name: "the selected key")
       }
-      let plan = try InjectionPlan(selected)
+      let plan = try InjectionPlan(selected, ownNamesOnly: ownNamesOnly)
       var values: [RecordID: SecretBytes] = [:]
       if decrypt { for key in plan.keys { values[key.id] = try session.keyring.open(key) } }
       return SecretsForRun(
@@ -39,7 +42,7 @@ struct SecretsForRun {
     let store = context.store
     let locked = try store.read()
     let selected = try KeySelection.select(from: locked.document.keys, readable: nil, selectors: selectors)
-    let plan = try InjectionPlan(selected)
+    let plan = try InjectionPlan(selected, ownNamesOnly: ownNamesOnly)
     var values: [RecordID: SecretBytes] = [:]
     if decrypt {
       let unlocked = try store.unlock(locked, passphrase: context.passphrase)

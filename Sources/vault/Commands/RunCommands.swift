@@ -128,9 +128,14 @@ enum InjectCommand: Command {
     var templateBytes = try readTemplate(input)
     defer { for index in templateBytes.indices { templateBytes[index] = 0 } }
     let template = try Template(templateBytes)
-    let secrets = try SecretsForRun.load(context, selectors: KeySelectors(keys: template.references), decrypt: true)
+    // No reference, no secret: nothing to unlock (an empty selector would mean every key).
+    let secrets =
+      template.references.isEmpty
+      ? nil
+      : try SecretsForRun.load(
+        context, selectors: KeySelectors(keys: template.references), decrypt: true, ownNamesOnly: true)
     var values: [String: SecretBytes] = [:]
-    for key in secrets.plan.keys { values[key.name] = secrets.values[key.id] }
+    for key in secrets?.plan.keys ?? [] { values[key.name] = secrets?.values[key.id] }
     var rendered = template.render(values)
     defer { for index in rendered.indices { rendered[index] = 0 } }
     if let output {
@@ -140,7 +145,7 @@ enum InjectCommand: Command {
     } else {
       rendered.withUnsafeBytes { Console.outRaw($0) }
     }
-    secrets.recordUse(context)
+    secrets?.recordUse(context)
   }
 
   private static func readTemplate(_ path: String) throws -> [UInt8] {
