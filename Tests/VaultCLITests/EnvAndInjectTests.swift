@@ -44,7 +44,7 @@ final class EnvAndInjectTests: XCTestCase {
     let entries = try DotEnvParser.parse(result.stdout)
     var parsed: [String: String] = [:]
     for entry in entries { parsed[entry.name] = String(decoding: entry.value, as: UTF8.self) }
-    XCTAssertEqual(parsed, expected)
+    assertSameSecret(parsed, expected, "dotenv parsed back")
     XCTAssertEqual(entries.count, expected.count, "a variable printed twice")
     // The default format is dotenv.
     let plain = try fixture.sandbox.run(["env"])
@@ -58,7 +58,7 @@ final class EnvAndInjectTests: XCTestCase {
     XCTAssertEqual(result.status, 0, result.stderrText)
     assertNoLeak(result, fixture.secrets, allowStdout: true)
     let parsed = try JSONSerialization.jsonObject(with: Data(result.stdout))
-    XCTAssertEqual(parsed as? [String: String], expected)
+    assertSameSecret(parsed as? [String: String], expected, "JSON parsed back")
   }
 
   func testShellOutputEvaluatesToTheExactValuesAndRunsNothing() throws {
@@ -76,7 +76,7 @@ final class EnvAndInjectTests: XCTestCase {
         "cd \"$2\" && eval \"$(cat \"$1\")\" && printf %s \"$\(name)\"", [path, workDirectory],
         environment: ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent"])
       XCTAssertEqual(shell.status, 0, name)
-      XCTAssertEqual(String(decoding: shell.stdout, as: UTF8.self), value, name)
+      assertSameSecret(String(decoding: shell.stdout, as: UTF8.self), value, name)
     }
     XCTAssertEqual(
       try FileManager.default.contentsOfDirectory(atPath: workDirectory), [], "evaluating the output ran a command")
@@ -84,7 +84,7 @@ final class EnvAndInjectTests: XCTestCase {
     let exported = try RunKit.shell(
       "eval \"$(cat \"$1\")\" && /usr/bin/env -0", [path], environment: ["PATH": "/usr/bin:/bin"])
     let child = RunKit.environment(exported.stdout)
-    for (name, value) in expected { XCTAssertEqual(child[name], value, "exported \(name)") }
+    for (name, value) in expected { assertSameSecret(child[name], value, "exported \(name)") }
   }
 
   func testEnvHonoursSelectorsAgentScopeAndConflicts() throws {
@@ -92,16 +92,17 @@ final class EnvAndInjectTests: XCTestCase {
     let sandbox = fixture.sandbox
     let selected = try sandbox.run(["env", "--format", "json", "--key", "CUSTOM_KEY"])
     XCTAssertEqual(selected.status, 0, selected.stderrText)
-    XCTAssertEqual(
+    assertSameSecret(
       try JSONSerialization.jsonObject(with: Data(selected.stdout)) as? [String: String],
-      ["CUSTOM_KEY": fixture.values["CUSTOM_KEY"]!, "MY_VAR": fixture.values["CUSTOM_KEY"]!])
+      ["CUSTOM_KEY": fixture.values["CUSTOM_KEY"]!, "MY_VAR": fixture.values["CUSTOM_KEY"]!], "env --key CUSTOM_KEY")
 
     let token = try fixture.agentToken("env-bot", ["--provider", "anthropic"])
     let scoped = try sandbox.run(["env", "--format", "json"], environment: RunFixture.agentEnvironment(token))
     XCTAssertEqual(scoped.status, 0, scoped.stderrText)
-    XCTAssertEqual(
+    assertSameSecret(
       try JSONSerialization.jsonObject(with: Data(scoped.stdout)) as? [String: String],
-      ["ANTHROPIC_MAIN": fixture.values["ANTHROPIC_MAIN"]!, "ANTHROPIC_API_KEY": fixture.values["ANTHROPIC_MAIN"]!])
+      ["ANTHROPIC_MAIN": fixture.values["ANTHROPIC_MAIN"]!, "ANTHROPIC_API_KEY": fixture.values["ANTHROPIC_MAIN"]!],
+      "env with an anthropic agent key")
     assertNoLeak(scoped, [token])
 
     let denied = try sandbox.run(
@@ -152,18 +153,18 @@ final class EnvAndInjectTests: XCTestCase {
     XCTAssertEqual(result.status, 0, result.stderrText)
     XCTAssertEqual(result.stdoutText, "")
     assertNoLeak(result, fixture.secrets)
-    XCTAssertEqual(String(decoding: try readFile(output), as: UTF8.self), rendered(fixture))
+    assertSameSecret(String(decoding: try readFile(output), as: UTF8.self), rendered(fixture), "the output file")
     XCTAssertEqual(fileMode(output), 0o600)
     XCTAssertEqual(fileType(output), S_IFREG)
 
     // Without -o: standard output, exactly; from standard input with -i -.
     let toStdout = try sandbox.run(["inject", "--in", template])
     XCTAssertEqual(toStdout.status, 0, toStdout.stderrText)
-    XCTAssertEqual(toStdout.stdoutText, rendered(fixture))
+    assertSameSecret(toStdout.stdoutText, rendered(fixture), "stdout")
     assertNoLeak(RunResult(status: 0, stdout: [], stderr: toStdout.stderr), fixture.secrets)
     let fromStdin = try sandbox.run(["inject", "-i", "-"], stdin: Array(Self.templateText.utf8))
     XCTAssertEqual(fromStdin.status, 0, fromStdin.stderrText)
-    XCTAssertEqual(fromStdin.stdoutText, rendered(fixture))
+    assertSameSecret(fromStdin.stdoutText, rendered(fixture), "from stdin")
   }
 
   func testInjectWithAnAgentKeyReadsItsScopeAndRefusesTheRest() throws {
@@ -178,7 +179,7 @@ final class EnvAndInjectTests: XCTestCase {
     let allowed = try sandbox.run(
       ["inject", "-i", template, "-o", output], environment: RunFixture.agentEnvironment(token))
     XCTAssertEqual(allowed.status, 0, allowed.stderrText)
-    XCTAssertEqual(String(decoding: try readFile(output), as: UTF8.self), rendered(fixture))
+    assertSameSecret(String(decoding: try readFile(output), as: UTF8.self), rendered(fixture), "the output file")
     assertNoLeak(allowed, fixture.secrets + [token])
 
     let deniedOutput = sandbox.root + "/denied.yaml"
@@ -283,7 +284,8 @@ final class EnvAndInjectTests: XCTestCase {
     XCTAssertGreaterThan(reads.value, 0)
     XCTAssertNotEqual(RunKit.inode(output), oldInode, "the file was written in place")
     XCTAssertEqual(fileMode(output), 0o600, "the replaced file is not 0600")
-    XCTAssertEqual(try readFile(output), Array((String(repeating: "C", count: 1 << 20) + value + "\n").utf8))
+    assertSameSecret(
+      try readFile(output), Array((String(repeating: "C", count: 1 << 20) + value + "\n").utf8), "the last output")
     XCTAssertEqual(Robust.temporaryFiles(besides: output), [], "a temporary file was left beside the output")
   }
 
@@ -300,9 +302,9 @@ final class EnvAndInjectTests: XCTestCase {
     let result = try sandbox.run(["inject", "-i", template, "-o", output])
     XCTAssertEqual(result.status, 0, "inject: \(result.stderrText)")
     assertNoLeak(result, fixture.secrets)
-    XCTAssertEqual(
+    assertSameSecret(
       String(decoding: (try? readFile(output)) ?? [], as: UTF8.self),
-      "main: \(fixture.values["OPENAI_MAIN"]!)\nmini: \(fixture.values["OPENAI_MINI"]!)\n")
+      "main: \(fixture.values["OPENAI_MAIN"]!)\nmini: \(fixture.values["OPENAI_MINI"]!)\n", "the output file")
   }
 
   func testATemplateWithoutReferencesIsCopiedAsIs() throws {

@@ -32,9 +32,9 @@ final class RunMaskTests: XCTestCase {
       """
     let result = try fixture.sandbox.run(["run", "--mask", "--", "/bin/sh", "-c", script])
     XCTAssertEqual(result.status, 0, result.stderrText)
-    XCTAssertEqual(result.stdoutText, "openai=\(masked(fixture, "OPENAI_MAIN"))\nplain text stays\n")
+    assertSameSecret(result.stdoutText, "openai=\(masked(fixture, "OPENAI_MAIN"))\nplain text stays\n", "stdout")
     let anthropic = masked(fixture, "ANTHROPIC_MAIN")
-    XCTAssertEqual(result.stderrText, "anthropic=\(anthropic) twice \(anthropic).\n")
+    assertSameSecret(result.stderrText, "anthropic=\(anthropic) twice \(anthropic).\n", "stderr")
     assertNoLeak(result, fixture.secrets)
   }
 
@@ -58,8 +58,8 @@ final class RunMaskTests: XCTestCase {
     let result = try fixture.sandbox.run(["run", "--mask", "--key", "OPENAI_MAIN", "--", "/bin/sh", "-c", script])
     XCTAssertEqual(result.status, 0, result.stderrText)
     let mask = masked(fixture, "OPENAI_MAIN")
-    XCTAssertEqual(result.stdoutText, "<\(mask)>\n")
-    XCTAssertEqual(result.stderrText, "[\(mask)]\n")
+    assertSameSecret(result.stdoutText, "<\(mask)>\n", "stdout")
+    assertSameSecret(result.stderrText, "[\(mask)]\n", "stderr")
     assertNoLeak(result, fixture.secrets)
   }
 
@@ -98,6 +98,14 @@ final class RunMaskTests: XCTestCase {
     }
   }
 
+  func testStandardInputReachesTheChild() throws {
+    let fixture = try makeFixture()
+    let input = Array("line one\nline two\n".utf8)
+    let result = try fixture.sandbox.run(["run", "--mask", "--", "/bin/cat"], stdin: input)
+    XCTAssertEqual(result.status, 0, result.stderrText)
+    XCTAssertEqual(result.stdout, input)
+  }
+
   // MARK: Signals
 
   func testAChildKilledBySIGTERMGives143() throws {
@@ -110,7 +118,7 @@ final class RunMaskTests: XCTestCase {
   /// Starts `vault run --mask` with a child that traps `signals` (each appends its name to a
   /// log; TERM then exits 7), waits until the traps are set, and returns the process and paths.
   private func startTrappingChild(
-    _ fixture: RunFixture, signals: [String], closeStreams: Bool = false
+    _ fixture: RunFixture, signals: [String], closeStreams: Bool = false, giveUpAfter rounds: Int = 400
   ) throws -> (vault: RunningVault, ready: String, log: String) {
     let root = fixture.sandbox.root
     let ready = root + "/ready"
@@ -120,11 +128,11 @@ final class RunMaskTests: XCTestCase {
       let exit = signal == "INT" ? "; exit 7" : ""
       script += "trap 'echo \(signal) >> \"$2\"\(exit)' \(signal)\n"
     }
-    // Short sleeps, so a trap runs promptly; gives up (exit 0) after about 20 s.
+    // Short sleeps, so a trap runs promptly; gives up (exit 0) after `rounds` of them.
     script += """
       echo $$ > "$1.tmp"; mv "$1.tmp" "$1"
       i=0
-      while [ $i -lt 400 ]; do sleep 0.05; i=$((i+1)); done
+      while [ $i -lt \(rounds) ]; do sleep 0.05; i=$((i+1)); done
       exit 0
       """
     let vault = try fixture.sandbox.start(["run", "--mask", "--", "/bin/sh", "-c", script, "sh", ready, log])
@@ -178,7 +186,7 @@ final class RunMaskTests: XCTestCase {
   func testASignalStillReachesAChildThatClosedItsOutput() throws {
     let fixture = try makeFixture()
     // The child closes its stdout and stderr (as a daemon does), then waits for SIGINT.
-    let (vault, _, log) = try startTrappingChild(fixture, signals: ["INT"], closeStreams: true)
+    let (vault, _, log) = try startTrappingChild(fixture, signals: ["INT"], closeStreams: true, giveUpAfter: 100)
     // Give vault a chance to see both streams end before the signal (not a timing assertion:
     // the relay must work whenever the signal comes).
     usleep(300_000)

@@ -172,6 +172,7 @@ final class RunTests: XCTestCase {
       ("another key", token, ["--key", "OPENAI_MAIN"], 12, ["permission denied"]),
       ("another provider", token, ["--provider", "openai"], 12, ["permission denied"]),
       ("a model of another provider", token, ["--model", "gpt-4o"], 12, ["permission denied"]),
+      ("a model family of another provider", token, ["--model", "gpt-4.1"], 12, ["permission denied"]),
       ("an unknown key", token, ["--key", "NO_SUCH_KEY"], 3, ["NO_SUCH_KEY"]),
       ("a malformed token", "vk_short", [], 11, ["access not permitted"]),
       ("an unknown token", unknownToken, [], 11, ["access not permitted"]),
@@ -187,13 +188,37 @@ final class RunTests: XCTestCase {
     }
   }
 
+  func testAModelLinkedToAKeyOutsideTheScopeIsDeniedNotSwappedForAnotherKey() throws {
+    // gpt-4o is linked to OPENAI_MAIN. The token may read only OPENAI_MINI, another openai key:
+    // `--model gpt-4o` means OPENAI_MAIN (as it does with the passphrase), which is outside the
+    // scope; quietly handing over OPENAI_MINI instead would run the agent on another key.
+    var fixture = try RunFixture()
+    try fixture.add("OPENAI_MINI", ["--provider", "openai", "--model", "gpt-4o-mini"])
+    let sandbox = fixture.sandbox
+    let token = try fixture.agentToken("mini-only", ["--key", "OPENAI_MINI"])
+    let marker = sandbox.root + "/ran"
+    let result = try sandbox.run(
+      ["run", "--model", "gpt-4o", "--", "/usr/bin/touch", marker], environment: RunFixture.agentEnvironment(token))
+    assertFailure(result, 12, mentioning: ["permission denied"])
+    assertNoLeak(result, fixture.secrets + [token])
+    XCTAssertFalse(fileExists(marker), "the command ran with another key than the model's")
+    // The plan must not claim that no key is linked to gpt-4o either.
+    let plan = try sandbox.run(
+      ["run", "--dry-run", "--model", "gpt-4o", "--", "/bin/true"], environment: RunFixture.agentEnvironment(token))
+    XCTAssertFalse(plan.stdoutText.contains("OPENAI_MINI"), "dry-run plans another key: \(plan.stdoutText)")
+    // Its own model still works.
+    let (_, child) = try fixture.runEnvironment(
+      ["--model", "gpt-4o-mini"], environment: RunFixture.agentEnvironment(token))
+    fixture.assertCarriers(child, ["OPENAI_MINI": "OPENAI_MINI", "OPENAI_API_KEY": "OPENAI_MINI"], "gpt-4o-mini")
+  }
+
   // MARK: Precedence
 
   func testVaultValuesReplaceInheritedOnesByDefault() throws {
     let fixture = try RunFixture()
     let (_, child) = try fixture.runEnvironment(
       ["--key", "OPENAI_MAIN"], environment: ["OPENAI_API_KEY": "inherited-value", "UNRELATED": "kept"])
-    XCTAssertEqual(child["OPENAI_API_KEY"], fixture.values["OPENAI_MAIN"])
+    assertSameSecret(child["OPENAI_API_KEY"], fixture.values["OPENAI_MAIN"], "OPENAI_API_KEY")
     XCTAssertEqual(child["UNRELATED"], "kept", "the rest of the environment is inherited")
   }
 
@@ -202,7 +227,7 @@ final class RunTests: XCTestCase {
     let (result, child) = try fixture.runEnvironment(
       ["--no-override", "--key", "OPENAI_MAIN"], environment: ["OPENAI_API_KEY": "inherited-value"])
     XCTAssertEqual(child["OPENAI_API_KEY"], "inherited-value")
-    XCTAssertEqual(child["OPENAI_MAIN"], fixture.values["OPENAI_MAIN"], "a variable not inherited is still set")
+    assertSameSecret(child["OPENAI_MAIN"], fixture.values["OPENAI_MAIN"], "a variable not inherited is still set")
     XCTAssertTrue(result.stderrText.contains("OPENAI_API_KEY"), "no word about the kept variable: \(result.stderrText)")
   }
 
@@ -220,11 +245,11 @@ final class RunTests: XCTestCase {
     XCTAssertEqual(child["TZ"], "Europe/Paris")
     XCTAssertEqual(child["PATH"], "/usr/bin:/bin")
     XCTAssertEqual(child["HOME"], fixture.sandbox.root)
-    XCTAssertEqual(child["OPENAI_API_KEY"], fixture.values["OPENAI_MAIN"])
+    assertSameSecret(child["OPENAI_API_KEY"], fixture.values["OPENAI_MAIN"], "OPENAI_API_KEY")
     // With --no-override too, an inherited variable outside the minimal set is not "kept".
     let (_, both) = try fixture.runEnvironment(
       ["--clean-env", "--no-override", "--key", "OPENAI_MAIN"], environment: inherited)
-    XCTAssertEqual(both["OPENAI_API_KEY"], fixture.values["OPENAI_MAIN"])
+    assertSameSecret(both["OPENAI_API_KEY"], fixture.values["OPENAI_MAIN"], "--clean-env --no-override")
   }
 
   func testVaultCredentialsNeverReachTheChildInAnyMode() throws {
@@ -255,6 +280,37 @@ final class RunTests: XCTestCase {
       for credential in [token, VaultSandbox.passphrase] {
         XCTAssertFalse(contains(result.allOutput, Array(credential.utf8)), "\(what): a credential reached the child")
       }
+    }
+  }
+
+  func testTheChildHoldsNoDescriptorOfTheVaultItsStateOrLocks() throws {
+    let fixture = try RunFixture()
+    let token = try fixture.agentToken("fds", ["--all"])
+    let script = "for f in /proc/$$/fd/*; do readlink \"$f\"; done"
+    for (what, options, environment) in [
+      ("passphrase", [String](), [String: String?]()), ("agent key", [], RunFixture.agentEnvironment(token)),
+      ("--mask", ["--mask"], [:]), ("agent key --mask", ["--mask"], RunFixture.agentEnvironment(token)),
+    ] {
+      let result = try fixture.sandbox.run(
+        ["run"] + options + ["--key", "OPENAI_MAIN", "--", "/bin/sh", "-c", script], environment: environment)
+      XCTAssertEqual(result.status, 0, "\(what): \(result.stderrText)")
+      let targets = result.stdoutText.split(separator: "\n").map(String.init)
+      XCTAssertFalse(targets.isEmpty, what)
+      let dataDirectory = resolvedPath((fixture.sandbox.vaultPath as NSString).deletingLastPathComponent)
+      let leaked = targets.filter { $0.hasPrefix(dataDirectory) }
+      XCTAssertEqual(leaked, [], "\(what): the child inherited descriptors of the vault's files")
+    }
+  }
+
+  func testArgumentsAfterTheSeparatorReachTheChildUntouched() throws {
+    let fixture = try RunFixture()
+    let arguments = ["--mask", "--dry-run", "--key", "X", "-h", "--", "two words", "", "$HOME", "*"]
+    for options in [[], ["--mask"]] {
+      let result = try fixture.sandbox.run(
+        ["run"] + options + ["--key", "OPENAI_MAIN", "--", "/bin/sh", "-c", "printf '[%s]' \"$0\" \"$@\"", "zero"]
+          + arguments)
+      XCTAssertEqual(result.status, 0, result.stderrText)
+      XCTAssertEqual(result.stdoutText, "[zero]" + arguments.map { "[\($0)]" }.joined(), "\(options)")
     }
   }
 

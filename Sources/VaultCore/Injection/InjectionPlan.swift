@@ -28,7 +28,7 @@ public struct InjectionPlan: Sendable {
         ownNamesOnly
         ? []
         : key.environmentNames.isEmpty
-        ? (key.provider.flatMap(ProviderCatalogue.provider(id:))?.variables ?? []) : key.environmentNames
+          ? (key.provider.flatMap(ProviderCatalogue.provider(id:))?.variables ?? []) : key.environmentNames
       let why = key.environmentNames.isEmpty ? "\(key.provider ?? "?") SDK variable" : "the key's --env"
       for (variable, reason) in [(key.name, "its own name")] + conventional.map({ ($0, why) }) {
         // Checked again here: an agent cannot check the file's MAC, so a name edited into the

@@ -23,16 +23,12 @@ struct SecretsForRun {
     let now = Timestamp.now()
     if usesAgentKey(context) {
       let session = try context.store.openAgent(token: try context.agentToken(), now: now)
-      let granted = try session.grantedKeys()
-      let readable = Set(granted.map(\.id))
-      let selected: [SelectedKey]
-      do {
-        selected = try KeySelection.select(from: granted, readable: readable, selectors: selectors)
-      } catch VaultError.keyNotFound {
-        // Only now parse every key's metadata, to tell "outside the scope" from "not found".
-        _ = try KeySelection.select(from: try session.allKeyNames(), readable: readable, selectors: selectors)
-        throw VaultError.keyNotFound(name: "the selected key")
-      }
+      let readable = Set(session.keyring.grantedKeys)
+      // Without selectors only the granted keys' lines are parsed. Selectors are resolved
+      // against every key's metadata, as the passphrase would resolve them, so a model linked to
+      // a key outside the scope is "permission denied", never quietly another key.
+      let candidates = selectors.isEmpty ? try session.grantedKeys() : try session.allKeyNames()
+      let selected = try KeySelection.select(from: candidates, readable: readable, selectors: selectors)
       let plan = try InjectionPlan(selected, ownNamesOnly: ownNamesOnly)
       var values: [RecordID: SecretBytes] = [:]
       if decrypt { for key in plan.keys { values[key.id] = try session.keyring.open(key) } }
