@@ -105,13 +105,15 @@ public enum AESGCM {
   }
 
   private static func cipher(forKeyByteCount count: Int) throws -> OpaquePointer {
-    // Fetched per call: the EVP_CIPHER pointers are static in libcrypto but not Sendable in Swift.
+    let fetched: OpaquePointer?
     switch count {
-    case 16: return EVP_aes_128_gcm()
-    case 24: return EVP_aes_192_gcm()
-    case 32: return EVP_aes_256_gcm()
+    case 16: fetched = Algorithms.shared.aes128GCM
+    case 24: fetched = Algorithms.shared.aes192GCM
+    case 32: fetched = Algorithms.shared.aes256GCM
     default: throw VaultCryptoError.incorrectKeySize
     }
+    guard let fetched else { throw openSSLError("EVP_CIPHER_fetch(AES-GCM)") }
+    return fetched
   }
 
   private static func initialize(_ context: CipherContext, key: SecretBytes, nonce: [UInt8], encrypt: Bool) throws {

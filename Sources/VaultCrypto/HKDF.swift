@@ -13,8 +13,7 @@ public enum HKDF {
     guard length > 0, length <= maximumOutputByteCount else {
       throw VaultCryptoError.invalidParameter("HKDF-SHA256 output must be 1 to \(maximumOutputByteCount) bytes")
     }
-    guard let kdf = EVP_KDF_fetch(nil, vault_hkdf_name(), nil) else { throw openSSLError("EVP_KDF_fetch(HKDF)") }
-    defer { EVP_KDF_free(kdf) }
+    guard let kdf = Algorithms.shared.hkdf else { throw openSSLError("EVP_KDF_fetch(HKDF)") }
     guard let context = EVP_KDF_CTX_new(kdf) else { throw openSSLError("EVP_KDF_CTX_new") }
     defer { EVP_KDF_CTX_free(context) }
     // OpenSSL refuses a NULL key pointer even for an empty key; point an empty key at a byte.

@@ -10,7 +10,7 @@ public enum SHA256 {
     var digest = [UInt8](repeating: 0, count: byteCount)
     var length: UInt32 = 0
     let status = digest.withUnsafeMutableBytes { output in
-      EVP_Digest(message.baseAddress, message.count, output.baseAddress, &length, EVP_sha256(), nil)
+      EVP_Digest(message.baseAddress, message.count, output.baseAddress, &length, Algorithms.shared.sha256, nil)
     }
     // EVP_Digest with a built-in digest fails only when memory runs out.
     precondition(status == 1 && length == byteCount, "EVP_Digest(SHA-256) failed")

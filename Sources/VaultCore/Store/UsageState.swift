@@ -41,7 +41,7 @@ public struct UsageState: Equatable, Sendable {
       }
       if let agentID { bump(&state.agents[agentID]) }
       for id in keyIDs { bump(&state.keys[id.description]) }
-      try VaultFile.replace(path(forVault: vaultPath), with: state.encoded())
+      try VaultFile.replace(path(forVault: vaultPath), with: state.encoded(), durable: false)
     }
   }
 

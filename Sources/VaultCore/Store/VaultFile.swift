@@ -50,7 +50,11 @@ public enum VaultFile {
   /// Replaces the file at `path` with `bytes`, so that readers and a crash at any instant see
   /// either the old file or the new one: write a 0600 temp file in the same directory, fsync
   /// it, rename it over the target, fsync the directory so the rename itself is durable.
-  public static func replace(_ path: String, with bytes: [UInt8]) throws {
+  ///
+  /// `durable: false` skips both fsyncs: still atomic for readers, but a power cut may lose the
+  /// change. Only for the usage state, which every `vault run` rewrites and which is not worth
+  /// two disk flushes per launch.
+  public static func replace(_ path: String, with bytes: [UInt8], durable: Bool = true) throws {
     let directory = SystemCalls.directory(of: path)
     let temporary = try temporaryPath(for: path)
     // O_EXCL | O_NOFOLLOW: never write through a file or symlink someone planted; the mode is
@@ -64,11 +68,11 @@ public enum VaultFile {
       // The umask may have cleared bits but never adds any; make the mode exact regardless.
       guard fchmod(descriptor, 0o600) == 0 else { throw SystemCalls.ioError("set the mode of", temporary) }
       if let code = SystemCalls.writeAll(descriptor, bytes) { throw SystemCalls.ioError("write", path, code) }
-      guard SystemCalls.fsync(descriptor) == 0 else { throw SystemCalls.ioError("flush", path) }
+      guard !durable || SystemCalls.fsync(descriptor) == 0 else { throw SystemCalls.ioError("flush", path) }
     }
     guard rename(temporary, path) == 0 else { throw SystemCalls.ioError("replace", path) }
     renamed = true
-    try syncDirectory(directory)
+    if durable { try syncDirectory(directory) }
   }
 
   /// Creates `path` with `bytes` only if nothing is there yet (`vault init`).
