@@ -1,4 +1,5 @@
 // swift-tools-version:6.0
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -17,7 +18,10 @@ let package = Package(
     .systemLibrary(name: "CLinux"),
     .target(name: "VaultCrypto", dependencies: ["COpenSSL"]),
     .target(name: "VaultCore", dependencies: ["VaultCrypto"]),
-    .executableTarget(name: "vault", dependencies: ["VaultCore", "CLinux"]),
+    // The command line as a library (parsing, prompts, output, commands), so it can be fuzzed;
+    // the executable is only its entry point.
+    .target(name: "VaultCommandLine", dependencies: ["VaultCore", "CLinux"]),
+    .executableTarget(name: "vault", dependencies: ["VaultCommandLine"]),
     .testTarget(
       name: "VaultCryptoTests",
       dependencies: ["VaultCrypto"],
@@ -29,3 +33,19 @@ let package = Package(
   ],
   swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets, only when asked for (their entry point is LLVMFuzzerTestOneInput, not
+// main, so they link only with --sanitize=fuzzer). See .ci/fuzz.
+if ProcessInfo.processInfo.environment["VAULT_FUZZ"] != nil {
+  let fuzzers: [(name: String, directory: String, library: String)] = [
+    ("fuzz-vault-file", "VaultFile", "VaultCore"), ("fuzz-token", "Token", "VaultCore"),
+    ("fuzz-dotenv", "DotEnv", "VaultCore"), ("fuzz-template", "Template", "VaultCore"),
+    ("fuzz-arguments", "Arguments", "VaultCommandLine"),
+  ]
+  for fuzzer in fuzzers {
+    package.targets.append(
+      .executableTarget(
+        name: fuzzer.name, dependencies: [.target(name: fuzzer.library)], path: "Sources/Fuzz/\(fuzzer.directory)",
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+  }
+}

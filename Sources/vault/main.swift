@@ -1,3 +1,5 @@
+import VaultCommandLine
+
 #if canImport(Glibc)
   import Glibc
 #endif

@@ -8,7 +8,7 @@ protocol Command: Sendable {
 
 /// The entry point: picks the subcommand, parses, runs, and turns every error into one line on
 /// stderr and a documented exit code.
-enum VaultCLI {
+public enum VaultCLI {
   static let version = "0.1.0"
 
   static let commands: [any Command.Type] = [
@@ -43,7 +43,7 @@ enum VaultCLI {
   }
 
   /// Runs the command line; the process exit status (a child's own under `vault run --mask`).
-  static func run(_ arguments: [String], environment: [String: String]) -> Int32 {
+  public static func run(_ arguments: [String], environment: [String: String]) -> Int32 {
     do {
       return try dispatch(arguments, environment: environment).rawValue
     } catch let exit as ChildExit {
@@ -115,6 +115,17 @@ enum VaultCLI {
       Console.error("unexpected failure: \(error)")
       return .failure
     }
+  }
+
+  /// Parses a command line as `run` would, without running anything; for the argument-parser
+  /// fuzzer. Usage errors are expected; only a crash would be a bug.
+  public static func checkArguments(_ arguments: [String]) {
+    var arguments = arguments
+    if arguments.count >= 2, groups.contains(where: { $0.name == arguments[0] }) {
+      arguments = ["\(arguments[0]) \(arguments[1])"] + arguments.dropFirst(2)
+    }
+    guard let name = arguments.first, let command = command(named: name) else { return }
+    _ = try? ParsedArguments.parse(Array(arguments.dropFirst()), spec: command.spec)
   }
 
   private static func help(_ topics: [String]) -> ExitCode {

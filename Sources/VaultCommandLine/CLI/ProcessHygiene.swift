@@ -7,12 +7,12 @@ import CLinux
 /// While `vault` holds secrets it is not dumpable (no core file, no ptrace by other processes of
 /// the same user) and its core size limit is 0. A child gets the system's normal settings back:
 /// execve restores dumpability by itself; the core limit is put back just before the exec.
-enum ProcessHygiene {
+public enum ProcessHygiene {
   nonisolated(unsafe) private static var originalCoreLimit = rlimit()
   nonisolated(unsafe) private static var hardened = false
   private static let coreResource = __rlimit_resource_t(RLIMIT_CORE.rawValue)
 
-  static func harden() {
+  public static func harden() {
     _ = vault_set_not_dumpable()
     if getrlimit(coreResource, &originalCoreLimit) == 0 {
       var none = rlimit(rlim_cur: 0, rlim_max: originalCoreLimit.rlim_max)

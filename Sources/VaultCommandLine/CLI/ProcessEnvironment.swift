@@ -4,8 +4,8 @@
 
 /// The process environment, read from `environ` (what Foundation's ProcessInfo would give,
 /// without loading Foundation).
-enum ProcessEnvironment {
-  static func current() -> [String: String] {
+public enum ProcessEnvironment {
+  public static func current() -> [String: String] {
     var result: [String: String] = [:]
     var entry = environ
     while let pointer = entry.pointee {
