@@ -1,0 +1,87 @@
+import COpenSSL
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Memory for secrets, locked in RAM where the system allows it. Small secrets (keys, values
+/// up to 4 KiB) share 64 KiB chunks that are locked once, instead of paying an mlock and an
+/// munlock system call each: `vault run` with a thousand keys made four thousand of them.
+/// Every slot is wiped when released; a chunk is unlocked and freed when its last slot goes.
+final class SecureArena: @unchecked Sendable {
+  /// One locked chunk and how many of its slots are still in use.
+  final class Chunk {
+    let base: UnsafeMutableRawPointer
+    let size: Int
+    var used = 0
+    var live = 0
+
+    init?(size: Int) {
+      var memory: UnsafeMutableRawPointer? = nil
+      guard posix_memalign(&memory, Int(sysconf(Int32(_SC_PAGESIZE))), size) == 0, let memory else { return nil }
+      base = memory
+      self.size = size
+      // Best effort: refusal (RLIMIT_MEMLOCK) is not an error.
+      _ = mlock(base, size)
+    }
+
+    func free() {
+      OPENSSL_cleanse(base, size)
+      _ = munlock(base, size)
+      Glibc.free(base)
+    }
+  }
+
+  static let shared = SecureArena()
+  /// Secrets larger than this get memory of their own.
+  static let largestPooled = 4096
+  private static let chunkSize = 64 * 1024
+
+  // The arena is shared by every thread; SecretBytes are Sendable.
+  private var mutex = pthread_mutex_t()
+  private var current: Chunk? = nil
+
+  private init() {
+    pthread_mutex_init(&mutex, nil)
+  }
+
+  /// Memory for `count` bytes (at least 1), and the chunk it came from (nil: its own allocation).
+  func allocate(_ count: Int) -> (UnsafeMutableRawPointer, Chunk?) {
+    let rounded = max(16, (count + 15) & ~15)
+    guard rounded <= Self.largestPooled else {
+      let memory = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: 16)
+      _ = mlock(memory, rounded)
+      return (memory, nil)
+    }
+    pthread_mutex_lock(&mutex)
+    defer { pthread_mutex_unlock(&mutex) }
+    if current == nil || current!.used + rounded > current!.size {
+      if let old = current, old.live == 0 { old.free() }
+      guard let chunk = Chunk(size: Self.chunkSize) else {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: 16)
+        return (memory, nil)
+      }
+      current = chunk
+    }
+    let chunk = current!
+    let memory = chunk.base + chunk.used
+    chunk.used += rounded
+    chunk.live += 1
+    return (memory, chunk)
+  }
+
+  /// Wipes and returns memory from `allocate`.
+  func release(_ memory: UnsafeMutableRawPointer, count: Int, chunk: Chunk?) {
+    let rounded = max(16, (count + 15) & ~15)
+    OPENSSL_cleanse(memory, rounded)
+    guard let chunk else {
+      _ = munlock(memory, rounded)
+      memory.deallocate()
+      return
+    }
+    pthread_mutex_lock(&mutex)
+    defer { pthread_mutex_unlock(&mutex) }
+    chunk.live -= 1
+    if chunk.live == 0 && chunk !== current { chunk.free() }
+  }
+}
