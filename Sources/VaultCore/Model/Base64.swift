@@ -39,7 +39,7 @@ public enum Base64 {
     return text.withUTF8 { decode($0) }
   }
 
-  private static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+  static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
     guard text.count % 4 == 0 else { return nil }
     var padding = 0
     if text.count >= 4 {

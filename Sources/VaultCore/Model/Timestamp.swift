@@ -68,7 +68,7 @@ public struct Timestamp: Comparable, Hashable, Sendable {
     self.init(secondsSinceEpoch: seconds)
   }
 
-  private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+  static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
     guard bytes.count == 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
       bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
       bytes[19] == UInt8(ascii: "Z")

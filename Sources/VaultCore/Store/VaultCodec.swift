@@ -302,6 +302,12 @@ public enum VaultCodec {
   ]
 
   static func decodeKey(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> ProviderKey {
+    try scanKey(bytes, range) ?? decodeKeyInGeneral(bytes, range, index: index)
+  }
+
+  /// The general reading of a key's line, through the JSON tree: slower, but it names exactly
+  /// what is wrong.
+  static func decodeKeyInGeneral(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> ProviderKey {
     let place = "keys[\(index)]"
     let object = try object(bytes, range, place)
     try expectNames(object, keyMembers, in: place)

@@ -1,0 +1,89 @@
+import VaultCrypto
+
+/// Reads a provider key's line in the one member order the format allows, straight from the
+/// bytes: no JSON tree, no string per base64 field. A vault of 10,000 keys is read line by line
+/// on every command, and `vault run` reads a thousand keys per launch. Any deviation returns
+/// nil, and the caller falls back to the general parser, which names the problem.
+extension JSONCursor {
+  mutating func literal(_ text: StaticString) -> Bool {
+    let count = text.utf8CodeUnitCount
+    guard position + count <= bytes.count else { return false }
+    for index in 0..<count where bytes[position + index] != text.utf8Start[index] { return false }
+    position += count
+    return true
+  }
+
+  /// A JSON string with the parser's own rules (escapes, UTF-8 validation).
+  mutating func scanString() -> String? {
+    guard current == UInt8(ascii: "\"") else { return nil }
+    return try? parseString()
+  }
+
+  mutating func scanOptionalString() -> String?? {
+    if literal("null") { return .some(nil) }
+    return scanString().map { .some($0) }
+  }
+
+  mutating func scanStringArray() -> [String]? {
+    guard literal("[") else { return nil }
+    var strings: [String] = []
+    if literal("]") { return strings }
+    while true {
+      guard let string = scanString() else { return nil }
+      strings.append(string)
+      if literal("]") { return strings }
+      guard literal(",") else { return nil }
+    }
+  }
+
+  /// The bytes up to the next `"` (for fields that never need escapes: hex, base64, dates).
+  mutating func scanPlain() -> UnsafeBufferPointer<UInt8>? {
+    guard literal("\"") else { return nil }
+    let start = position
+    while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 { position += 1 }
+    guard current == UInt8(ascii: "\"") else { return nil }
+    defer { position += 1 }
+    return UnsafeBufferPointer(rebasing: bytes[start..<position])
+  }
+
+  mutating func scanBase64() -> [UInt8]? {
+    scanPlain().flatMap(Base64.decode)
+  }
+
+  mutating func scanTimestamp() -> Timestamp? {
+    scanPlain().flatMap(Timestamp.parse).map(Timestamp.init(secondsSinceEpoch:))
+  }
+
+  mutating func scanRecordID() -> RecordID? {
+    scanPlain().flatMap { RecordID(hex: String(decoding: $0, as: UTF8.self)) }
+  }
+}
+
+extension VaultCodec {
+  /// The fast reading of a provider key's line; nil when anything is off (see above).
+  static func scanKey(_ bytes: [UInt8], _ range: Range<Int>) -> ProviderKey? {
+    bytes.withUnsafeBufferPointer { all -> ProviderKey? in
+      var cursor = JSONCursor(bytes: UnsafeBufferPointer(rebasing: all[range]))
+      guard cursor.literal("{\"id\":"), let id = cursor.scanRecordID(),
+        cursor.literal(",\"name\":"), let name = cursor.scanString(), Names.isIdentifier(name),
+        cursor.literal(",\"provider\":"), let provider = cursor.scanOptionalString(),
+        provider.map(Names.isProviderID) ?? true,
+        cursor.literal(",\"models\":"), let models = cursor.scanStringArray(),
+        models.allSatisfy({ (try? Names.validateModel($0)) != nil }),
+        cursor.literal(",\"env\":"), let environmentNames = cursor.scanStringArray(),
+        environmentNames.allSatisfy(Names.isIdentifier),
+        cursor.literal(",\"masked\":"), let masked = cursor.scanString(),
+        cursor.literal(",\"created\":"), let created = cursor.scanTimestamp(),
+        cursor.literal(",\"updated\":"), let updated = cursor.scanTimestamp(),
+        cursor.literal(",\"dataKey\":"), let sealedDataKey = cursor.scanBase64(),
+        sealedDataKey.count == AESGCM.nonceByteCount + 32 + AESGCM.tagByteCount,
+        cursor.literal(",\"value\":"), let sealedValue = cursor.scanBase64(),
+        sealedValue.count > AESGCM.nonceByteCount + AESGCM.tagByteCount,
+        cursor.literal("}"), cursor.position == cursor.bytes.count
+      else { return nil }
+      return ProviderKey(
+        id: id, name: name, provider: provider, models: models, environmentNames: environmentNames, masked: masked,
+        created: created, updated: updated, sealedDataKey: sealedDataKey, sealedValue: sealedValue)
+    }
+  }
+}
