@@ -24,6 +24,32 @@ final class RecordScannerTests: XCTestCase {
     }
   }
 
+  func testBothReadersAgreeOnEveryAgentLine() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    try vault.add("PLAIN", "sk-plain-value-0123456789", provider: "openai", models: ["gpt-4o"])
+    try vault.store.update(passphrase: TestVault.passphrase) { document, keyring in
+      let scopes = [
+        AgentScope(all: true), AgentScope(providers: ["openai"], models: ["gpt-4o"]),
+        AgentScope(keys: [try document.key(named: "PLAIN").id]),
+      ]
+      for (index, scope) in scopes.enumerated() {
+        _ = try document.createAgent(
+          name: "agent-\(index)", scope: scope, lifetime: 3_600, createdBy: "té\"st", keyring: keyring, now: .now())
+      }
+      _ = try document.rotateAgent("agent-1", grace: 600, lifetime: nil, keyring: keyring, now: .now())
+      _ = try document.revokeAgent("agent-2", keyring: keyring, now: .now())
+    }
+    let bytes = try vault.bytes()
+    let layout = try VaultCodec.checkedLayout(bytes)
+    XCTAssertEqual(layout.agentLines.count, 3)
+    for (index, range) in layout.agentLines.enumerated() {
+      let fast = try XCTUnwrap(VaultCodec.scanAgent(bytes, range), "the fast reader gave up on agent line \(index)")
+      XCTAssertEqual(fast, try VaultCodec.decodeAgentInGeneral(bytes, range, index: index))
+    }
+    XCTAssertEqual(try VaultCodec.scanAgent(bytes, layout.agentLines[1])?.credentials.count, 2)
+  }
+
   func testTheFastReaderGivesUpOnWhatTheGeneralOneRejects() throws {
     let vault = try TestVault()
     defer { vault.remove() }

@@ -87,3 +87,100 @@ extension VaultCodec {
     }
   }
 }
+
+extension JSONCursor {
+  mutating func scanBool() -> Bool? {
+    if literal("true") { return true }
+    if literal("false") { return false }
+    return nil
+  }
+
+  mutating func scanOptionalTimestamp() -> Timestamp?? {
+    if literal("null") { return .some(nil) }
+    return scanTimestamp().map { .some($0) }
+  }
+
+  /// A sealed 32-byte key (60 bytes decoded) or null.
+  mutating func scanOptionalSealedKey() -> [UInt8]?? {
+    if literal("null") { return .some(nil) }
+    guard let sealed = scanBase64(), sealed.count == AESGCM.nonceByteCount + 32 + AESGCM.tagByteCount else {
+      return nil
+    }
+    return .some(sealed)
+  }
+
+  /// 2 * count lowercase hex digits.
+  mutating func scanHex(byteCount: Int) -> [UInt8]? {
+    guard let digits = scanPlain(), digits.count == 2 * byteCount else { return nil }
+    let text = String(decoding: digits, as: UTF8.self)
+    guard let bytes = Hex.decode(text), Hex.encode(bytes) == text else { return nil }
+    return bytes
+  }
+
+  mutating func scanList<Element>(_ element: (inout JSONCursor) -> Element?) -> [Element]? {
+    guard literal("[") else { return nil }
+    var elements: [Element] = []
+    if literal("]") { return elements }
+    while true {
+      guard let next = element(&self) else { return nil }
+      elements.append(next)
+      if literal("]") { return elements }
+      guard literal(",") else { return nil }
+    }
+  }
+}
+
+extension VaultCodec {
+  /// The fast reading of an agent key's line; nil when anything is off (the general parser then
+  /// names the problem). An agent scoped to every key has a grant per key on this one line.
+  static func scanAgent(_ bytes: [UInt8], _ range: Range<Int>) -> AgentKey? {
+    bytes.withUnsafeBufferPointer { all -> AgentKey? in
+      var cursor = JSONCursor(bytes: UnsafeBufferPointer(rebasing: all[range]))
+      guard cursor.literal("{\"id\":"), let id = cursor.scanRecordID(),
+        cursor.literal(",\"name\":"), let name = cursor.scanString(), Names.isAgentName(name),
+        cursor.literal(",\"createdBy\":"), let createdBy = cursor.scanString(), !createdBy.isEmpty,
+        createdBy.utf8.count <= 256,
+        cursor.literal(",\"created\":"), let created = cursor.scanTimestamp(),
+        cursor.literal(",\"revoked\":"), let revoked = cursor.scanOptionalTimestamp(),
+        cursor.literal(",\"scope\":{\"all\":"), let all = cursor.scanBool(),
+        cursor.literal(",\"keys\":"), let scopeKeys = cursor.scanList({ $0.scanRecordID() }),
+        cursor.literal(",\"providers\":"), let providers = cursor.scanStringArray(),
+        providers.allSatisfy(Names.isProviderID),
+        cursor.literal(",\"models\":"), let models = cursor.scanStringArray(),
+        models.allSatisfy({ (try? Names.validateModel($0)) != nil }),
+        cursor.literal("},\"tokens\":"), let credentials = cursor.scanList({ $0.scanCredential() }),
+        (1...2).contains(credentials.count),
+        cursor.literal("}"), cursor.position == cursor.bytes.count
+      else { return nil }
+      return AgentKey(
+        id: id.description, name: name, createdBy: createdBy, created: created, revoked: revoked,
+        scope: AgentScope(all: all, keys: scopeKeys, providers: providers, models: models), credentials: credentials)
+    }
+  }
+}
+
+extension JSONCursor {
+  fileprivate mutating func scanCredential() -> AgentCredential? {
+    guard literal("{\"id\":"), let id = scanHex(byteCount: 8),
+      literal(",\"display\":"), let display = scanString(), display.unicodeScalars.count == 9,
+      literal(",\"hash\":"), let hash = scanHex(byteCount: 32),
+      literal(",\"notAfter\":"), let notAfter = scanTimestamp(),
+      literal(",\"retireAt\":"), let retireAt = scanOptionalTimestamp(),
+      literal(",\"slotKey\":"), let slotKey = scanOptionalSealedKey(),
+      literal(",\"slot\":"), let slot = scanOptionalSealedKey(), (slotKey == nil) == (slot == nil),
+      literal(",\"grants\":"), let grants = scanList({ $0.scanGrant() }), slot != nil || grants.isEmpty,
+      Set(grants.map(\.key)).count == grants.count,
+      literal("}")
+    else { return nil }
+    return AgentCredential(
+      id: Hex.encode(id), display: display, secretHash: hash, notAfter: notAfter, retireAt: retireAt,
+      sealedSlotKeyForOwner: slotKey, slot: slot, grants: grants)
+  }
+
+  fileprivate mutating func scanGrant() -> Grant? {
+    guard literal("{\"key\":"), let key = scanRecordID(), literal(",\"dataKey\":"),
+      let sealed = scanBase64(), sealed.count == AESGCM.nonceByteCount + 32 + AESGCM.tagByteCount, literal("}")
+    else { return nil }
+    return Grant(key: key, sealedDataKey: sealed)
+  }
+}

@@ -45,50 +45,38 @@ public struct UsageState: Equatable, Sendable {
     }
   }
 
+  /// The state as text: a header line, then one line per record, `agent|key ID EPOCH USES`
+  /// (seconds since 1970, use count). Plain lines, not JSON: `vault run` rewrites this file on
+  /// every launch, for each of up to thousands of keys.
   func encoded() -> [UInt8] {
-    var writer = JSONWriter()
-    writer.raw("{\"version\":1,\"agents\":")
-    Self.write(agents, to: &writer)
-    writer.raw(",\"keys\":")
-    Self.write(keys, to: &writer)
-    writer.raw("}\n")
-    return writer.bytes
+    var text = Self.header
+    for (kind, records) in [("agent", agents), ("key", keys)] {
+      for id in records.keys.sorted() {
+        let record = records[id]!
+        text += Array("\(kind) \(id) \(record.lastUsed.secondsSinceEpoch) \(record.uses)\n".utf8)
+      }
+    }
+    return text
   }
 
-  private static func write(_ records: [String: Record], to writer: inout JSONWriter) {
-    writer.raw("{")
-    for (index, id) in records.keys.sorted().enumerated() {
-      if index > 0 { writer.raw(",") }
-      writer.name(id)
-      writer.raw("{\"lastUsed\":")
-      writer.string(records[id]!.lastUsed.rfc3339)
-      writer.raw(",\"uses\":")
-      writer.integer(records[id]!.uses)
-      writer.raw("}")
-    }
-    writer.raw("}")
-  }
+  private static let header = Array("llm-vault-usage 1\n".utf8)
 
   static func decode(_ bytes: [UInt8]) throws -> UsageState {
-    guard case .object(let root) = try JSONParser.parse(bytes), case .integer(1)? = root["version"] else {
-      throw VaultError.integrity("unreadable state file")
-    }
+    guard bytes.starts(with: header) else { throw VaultError.integrity("unreadable state file") }
     var state = UsageState()
-    state.agents = try records(root["agents"])
-    state.keys = try records(root["keys"])
-    return state
-  }
-
-  private static func records(_ value: JSONValue?) throws -> [String: Record] {
-    guard case .object(let object)? = value else { throw VaultError.integrity("unreadable state file") }
-    var records: [String: Record] = [:]
-    for member in object.members {
-      guard case .object(let fields) = member.value, case .string(let text)? = fields["lastUsed"],
-        let lastUsed = Timestamp(rfc3339: text), case .integer(let uses)? = fields["uses"]
+    for line in bytes[header.count...].split(separator: 0x0A) {
+      let fields = line.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
+      guard fields.count == 4, RecordID(hex: fields[1]) != nil, let seconds = Int64(fields[2]), let uses = Int64(fields[3]),
+        uses >= 0
       else { throw VaultError.integrity("unreadable state file") }
-      records[member.name] = Record(lastUsed: lastUsed, uses: uses)
+      let record = Record(lastUsed: Timestamp(secondsSinceEpoch: seconds), uses: uses)
+      switch fields[0] {
+      case "agent": state.agents[fields[1]] = record
+      case "key": state.keys[fields[1]] = record
+      default: throw VaultError.integrity("unreadable state file")
+      }
     }
-    return records
+    return state
   }
 }
 

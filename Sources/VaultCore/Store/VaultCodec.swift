@@ -355,6 +355,11 @@ public enum VaultCodec {
   ]
 
   static func decodeAgent(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> AgentKey {
+    try scanAgent(bytes, range) ?? decodeAgentInGeneral(bytes, range, index: index)
+  }
+
+  /// The general reading of an agent's line, through the JSON tree; it names what is wrong.
+  static func decodeAgentInGeneral(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> AgentKey {
     let place = "agents[\(index)]"
     let object = try object(bytes, range, place)
     try expectNames(object, agentMembers, in: place)

@@ -122,14 +122,29 @@ enum RunKit {
     try VaultStore(path: vaultPath).read().document.key(named: name).id.description
   }
 
-  /// The `<vault>.state` file parsed as plain JSON (not with VaultCore's reader).
+  /// The `<vault>.state` file read as docs/FORMAT.md describes it (not with VaultCore's reader):
+  /// a `llm-vault-usage 1` line, then `agent|key ID EPOCH USES` lines. Returned as
+  /// `["agents"|"keys": [id: ["uses": Int, "lastUsed": RFC 3339 text]]]`.
   static func state(_ sandbox: VaultSandbox, file: StaticString = #filePath, line: UInt = #line) throws
     -> [String: Any]
   {
-    let bytes = try readFile(sandbox.vaultPath + ".state")
-    let object = try jsonObject(bytes, file: file, line: line)
-    XCTAssertEqual(object["version"] as? Int, 1, "state version", file: file, line: line)
-    return object
+    let text = String(decoding: try readFile(sandbox.vaultPath + ".state"), as: UTF8.self)
+    var lines = text.split(separator: "\n")
+    XCTAssertEqual(lines.first, "llm-vault-usage 1", "state header", file: file, line: line)
+    lines = Array(lines.dropFirst())
+    var sections: [String: [String: Any]] = ["agents": [:], "keys": [:]]
+    for entry in lines {
+      let fields = entry.split(separator: " ").map(String.init)
+      guard fields.count == 4, let epoch = Int64(fields[2]), let uses = Int(fields[3]) else {
+        XCTFail("bad state line: \(entry)", file: file, line: line)
+        continue
+      }
+      let section = fields[0] == "agent" ? "agents" : "keys"
+      sections[section]?[fields[1]] = [
+        "uses": uses, "lastUsed": Timestamp(secondsSinceEpoch: epoch).rfc3339,
+      ]
+    }
+    return sections
   }
 
   /// `uses` of one record of a state section ("agents" or "keys"); nil when it has none.
