@@ -122,9 +122,10 @@ final class AgentKeyringTests: XCTestCase {
     let vault = try TestVault()
     defer { vault.remove() }
     let id = try RecordID.random()
-    for _ in 0..<3 { try vault.store.recordUse(agentID: "agent-1", keyIDs: [id]) }
+    let agentID = try RecordID.random().description
+    for _ in 0..<3 { try vault.store.recordUse(agentID: agentID, keyIDs: [id]) }
     let usage = vault.store.usage()
-    XCTAssertEqual(usage.agents["agent-1"]?.uses, 3)
+    XCTAssertEqual(usage.agents[agentID]?.uses, 3)
     XCTAssertEqual(usage.keys[id.description]?.uses, 3)
   }
 }

@@ -13,14 +13,21 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
 
   /// Parses exactly 32 lowercase hex digits, the only spelling the file uses.
   public init?(hex: String) {
-    let digits = hex.utf8
+    var text = hex
+    guard let id = text.withUTF8({ RecordID(hexDigits: $0) }) else { return nil }
+    self = id
+  }
+
+  /// The same, straight from the file's bytes (record lines hold thousands of ids).
+  init?(hexDigits digits: UnsafeBufferPointer<UInt8>) {
     guard digits.count == 32 else { return nil }
     var words: (UInt64, UInt64) = (0, 0)
-    for (index, digit) in digits.enumerated() {
+    for index in 0..<32 {
+      let digit = digits[index]
       let value: UInt8
       switch digit {
-      case UInt8(ascii: "0")...UInt8(ascii: "9"): value = digit - UInt8(ascii: "0")
-      case UInt8(ascii: "a")...UInt8(ascii: "f"): value = digit - UInt8(ascii: "a") + 10
+      case UInt8(ascii: "0")...UInt8(ascii: "9"): value = digit &- UInt8(ascii: "0")
+      case UInt8(ascii: "a")...UInt8(ascii: "f"): value = digit &- UInt8(ascii: "a") &+ 10
       default: return nil
       }
       if index < 16 { words.0 = words.0 << 4 | UInt64(value) } else { words.1 = words.1 << 4 | UInt64(value) }

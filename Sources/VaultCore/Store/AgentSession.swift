@@ -32,9 +32,11 @@ public struct AgentSession: Sendable {
     // Every key line starts with {"id":"<32 hex>", so the index needs no parsing.
     var lines: [RecordID: Range<Int>] = [:]
     let idStart = Array("{\"id\":\"".utf8).count
-    for range in layout.keyLines where range.count > idStart + 32 {
-      let hex = String(decoding: bytes[(range.lowerBound + idStart)..<(range.lowerBound + idStart + 32)], as: UTF8.self)
-      if let id = RecordID(hex: hex) { lines[id] = range }
+    bytes.withUnsafeBufferPointer { all in
+      for range in layout.keyLines where range.count > idStart + 32 {
+        let start = range.lowerBound + idStart
+        if let id = RecordID(hexDigits: UnsafeBufferPointer(rebasing: all[start..<(start + 32)])) { lines[id] = range }
+      }
     }
     keyLines = lines
   }

@@ -55,7 +55,7 @@ extension JSONCursor {
   }
 
   mutating func scanRecordID() -> RecordID? {
-    scanPlain().flatMap { RecordID(hex: String(decoding: $0, as: UTF8.self)) }
+    scanPlain().flatMap { RecordID(hexDigits: $0) }
   }
 }
 
