@@ -72,12 +72,15 @@ public struct VaultDocument: Equatable, Sendable {
 
   /// The agent key named `name`, or `agentNotFound`.
   public func agent(named name: String) throws -> AgentKey {
+    try Names.validateAgentName(name)
     guard let index = agentIndex(of: name) else { throw VaultError.agentNotFound(name: name) }
     return agents[index]
   }
 
-  /// The key named `name`, or `keyNotFound`.
+  /// The key named `name`, or `keyNotFound`. A name that could not exist is refused without
+  /// being echoed: it may be a value pasted in the wrong place.
   public func key(named name: String) throws -> ProviderKey {
+    try Names.validateKeyName(name)
     guard let index = index(of: name) else { throw VaultError.keyNotFound(name: name) }
     return keys[index]
   }

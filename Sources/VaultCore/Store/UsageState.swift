@@ -66,7 +66,8 @@ public struct UsageState: Equatable, Sendable {
     var state = UsageState()
     for line in bytes[header.count...].split(separator: 0x0A) {
       let fields = line.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
-      guard fields.count == 4, RecordID(hex: fields[1]) != nil, let seconds = Int64(fields[2]), let uses = Int64(fields[3]),
+      guard fields.count == 4, RecordID(hex: fields[1]) != nil, let seconds = Int64(fields[2]),
+        let uses = Int64(fields[3]),
         uses >= 0
       else { throw VaultError.integrity("unreadable state file") }
       let record = Record(lastUsed: Timestamp(secondsSinceEpoch: seconds), uses: uses)
