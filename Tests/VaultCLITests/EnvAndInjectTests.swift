@@ -245,6 +245,8 @@ final class EnvAndInjectTests: XCTestCase {
     let old = [UInt8](repeating: UInt8(ascii: "B"), count: 1 << 20)
     try writeFile(output, old, mode: 0o644)
     let oldInode = RunKit.inode(output)
+    // A second link keeps the old inode allocated, so a later file cannot reuse its number.
+    XCTAssertEqual(link(output, sandbox.root + "/old-output-link"), 0)
     var templates: [String] = []
     var outcomes: Set<[UInt8]> = [old]
     for (index, filler) in ["A", "C"].enumerated() {
