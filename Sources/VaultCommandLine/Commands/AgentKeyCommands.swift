@@ -163,15 +163,11 @@ enum AgentKeyRevokeCommand: Command {
     options: [yesOption])
 
   static func run(_ context: Context) throws {
-    let name = context.arguments.positionals[0]
-    _ = try context.store.read().document.agent(named: name)
-    try context.confirm(
-      "Revoke agent key \(name)? It stops working at once.", refusal: "refusing to revoke \(name) without confirmation")
-    let exposed = try context.store.update(passphrase: context.passphrase) { document, keyring in
-      try document.revokeAgent(name, keyring: keyring, now: .now())
-    }
-    Console.err("vault: revoked agent key \(name)\n")
-    AgentKeyCommands.adviseRotation(exposed)
+    try AgentKeyCommands.endAgentKey(
+      context, question: "It stops working at once.", verb: ("revoke", "revoked"),
+      change: { document, name, keyring in
+        try document.revokeAgent(name, keyring: keyring, now: .now())
+      })
   }
 }
 
@@ -182,15 +178,11 @@ enum AgentKeyRemoveCommand: Command {
     options: [yesOption])
 
   static func run(_ context: Context) throws {
-    let name = context.arguments.positionals[0]
-    _ = try context.store.read().document.agent(named: name)
-    try context.confirm(
-      "Delete agent key \(name)? This cannot be undone.", refusal: "refusing to delete \(name) without confirmation")
-    let exposed = try context.store.update(passphrase: context.passphrase) { document, keyring in
-      try document.removeAgent(name, keyring: keyring, now: .now())
-    }
-    Console.err("vault: deleted agent key \(name)\n")
-    AgentKeyCommands.adviseRotation(exposed)
+    try AgentKeyCommands.endAgentKey(
+      context, question: "This cannot be undone.", verb: ("delete", "deleted"),
+      change: { document, name, keyring in
+        try document.removeAgent(name, keyring: keyring, now: .now())
+      })
   }
 }
 
@@ -343,6 +335,23 @@ enum AgentKeyCommands {
         "vault: this is the only time the token is shown: store it now (agent key \(agent.name), expires \(agent.expires.rfc3339))\n"
       )
     }
+  }
+
+  /// `revoke` and `rm`: confirm, change, report, and name the provider keys to rotate.
+  static func endAgentKey(
+    _ context: Context, question: String, verb: (present: String, past: String),
+    change: (inout VaultDocument, String, Keyring) throws -> [String]
+  ) throws {
+    let name = context.arguments.positionals[0]
+    _ = try context.store.read().document.agent(named: name)
+    try context.confirm(
+      "\(verb.present.prefix(1).uppercased() + verb.present.dropFirst()) agent key \(name)? \(question)",
+      refusal: "refusing to \(verb.present) \(name) without confirmation")
+    let exposed = try context.store.update(passphrase: context.passphrase) { document, keyring in
+      try change(&document, name, keyring)
+    }
+    Console.err("vault: \(verb.past) agent key \(name)\n")
+    adviseRotation(exposed)
   }
 
   static func adviseRotation(_ exposed: [String]) {
