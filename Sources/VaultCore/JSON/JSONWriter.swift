@@ -36,6 +36,20 @@ public struct JSONWriter {
     bytes.append(UInt8(ascii: "\""))
   }
 
+  /// `"<base64>"`, written straight into the buffer.
+  mutating func base64(_ value: [UInt8]) {
+    bytes.append(UInt8(ascii: "\""))
+    Base64.encode(value, into: &bytes)
+    bytes.append(UInt8(ascii: "\""))
+  }
+
+  /// `"<RFC 3339 time>"`.
+  mutating func timestamp(_ value: Timestamp) {
+    bytes.append(UInt8(ascii: "\""))
+    value.appendRFC3339(to: &bytes)
+    bytes.append(UInt8(ascii: "\""))
+  }
+
   public mutating func integer<Integer: BinaryInteger>(_ value: Integer) {
     bytes.append(contentsOf: Array(String(value).utf8))
   }

@@ -28,6 +28,13 @@ public struct Timestamp: Comparable, Hashable, Sendable {
   /// The RFC 3339 UTC form, e.g. `2026-11-21T23:58:37Z`. Years outside 0...9999 are clamped,
   /// since the form has four digits.
   public var rfc3339: String {
+    var text: [UInt8] = []
+    appendRFC3339(to: &text)
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  /// Appends the RFC 3339 form to `bytes` (the vault writer's path: no intermediate String).
+  func appendRFC3339(to bytes: inout [UInt8]) {
     let clamped = min(max(secondsSinceEpoch, Self.earliest), Self.latest)
     var days = clamped / 86_400
     var seconds = clamped % 86_400
@@ -55,7 +62,7 @@ public struct Timestamp: Comparable, Hashable, Sendable {
     {
       text[offset] = UInt8(ascii: separator)
     }
-    return String(decoding: text, as: UTF8.self)
+    bytes += text
   }
 
   /// The date part only, `YYYY-MM-DD`, for tables.

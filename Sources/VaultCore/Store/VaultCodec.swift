@@ -88,13 +88,13 @@ public enum VaultCodec {
     writer.raw(",\"masked\":")
     writer.string(key.masked)
     writer.raw(",\"created\":")
-    writer.string(key.created.rfc3339)
+    writer.timestamp(key.created)
     writer.raw(",\"updated\":")
-    writer.string(key.updated.rfc3339)
+    writer.timestamp(key.updated)
     writer.raw(",\"dataKey\":")
-    writer.string(Base64.encode(key.sealedDataKey))
+    writer.base64(key.sealedDataKey)
     writer.raw(",\"value\":")
-    writer.string(Base64.encode(key.sealedValue))
+    writer.base64(key.sealedValue)
     writer.raw("}")
   }
 
@@ -140,7 +140,7 @@ public enum VaultCodec {
         writer.raw("{\"key\":")
         writer.string(grant.key.description)
         writer.raw(",\"dataKey\":")
-        writer.string(Base64.encode(grant.sealedDataKey))
+        writer.base64(grant.sealedDataKey)
         writer.raw("}")
       }
       writer.raw("]}")
