@@ -58,11 +58,14 @@ final class MixedConcurrencyTests: XCTestCase {
       let steps = Self.steps(for: worker)
       XCTAssertEqual(steps.count, 25)
       for step in steps {
-        let result = try? shared.value.run(step.arguments, stdin: step.stdin.map { Array($0.utf8) })
-        if result?.status != 0 {
-          failures.update {
-            $0.append("writer \(worker): \(step.arguments.joined(separator: " ")) exited \(result?.status ?? -1)")
+        let command = step.arguments.joined(separator: " ")
+        do {
+          let result = try shared.value.run(step.arguments, stdin: step.stdin.map { Array($0.utf8) })
+          if result.status != 0 {
+            failures.update { $0.append("writer \(worker): \(command) exited \(result.status): \(result.stderrText)") }
           }
+        } catch {
+          failures.update { $0.append("writer \(worker): \(command) did not run: \(error)") }
         }
       }
       writersDone.update { $0 += 1 }
