@@ -16,8 +16,6 @@ public enum VaultCodec {
   /// A file that parsed and whose checksum matched; its MAC is checked once a key is at hand.
   public struct Decoded: Sendable {
     public var document: VaultDocument
-    /// How many leading bytes of the file the checksum covers.
-    public var coveredByteCount: Int
     /// SHA-256 of the covered bytes, already checked against the file.
     public var checksum: [UInt8]
     public var mac: [UInt8]
@@ -167,7 +165,7 @@ public enum VaultCodec {
     }
     let agents = try decodeAgents(bytes, layout)
     return Decoded(
-      document: VaultDocument(header: header, keys: keys, agents: agents), coveredByteCount: layout.covered,
+      document: VaultDocument(header: header, keys: keys, agents: agents),
       checksum: layout.checksum, mac: layout.mac)
   }
 
