@@ -72,6 +72,8 @@ public final class AgentKeyring: Sendable {
   public let credential: AgentCredential
   private let vaultIDHex: String
   private let slotKey: SecretBytes
+  /// The credential's grants by provider key: a token scoped to every key has thousands.
+  private let grantsByKey: [RecordID: Grant]
 
   /// The key that wraps a credential's slot key: HKDF-SHA256 of the token's secret, salted with
   /// the vault id, with the token id in `info`.
@@ -106,6 +108,7 @@ public final class AgentKeyring: Sendable {
     self.agent = agent
     self.credential = credential
     self.vaultIDHex = header.idHex
+    self.grantsByKey = Dictionary(credential.grants.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
   }
 
   /// The record ids this token can read.
@@ -113,7 +116,7 @@ public final class AgentKeyring: Sendable {
 
   /// The data key of `key`, which must have a grant for this token.
   func dataKey(of key: ProviderKey) throws -> SecretBytes {
-    guard let grant = credential.grants.first(where: { $0.key == key.id }) else {
+    guard let grant = grantsByKey[key.id] else {
       throw VaultError.permissionDenied("\(key.name) is outside agent key \(agent.name)'s scope")
     }
     return try open(grant, name: key.name)

@@ -50,10 +50,16 @@ public struct UsageState: Equatable, Sendable {
   /// every launch, for each of up to thousands of keys.
   func encoded() -> [UInt8] {
     var text = Self.header
-    for (kind, records) in [("agent", agents), ("key", keys)] {
-      for id in records.keys.sorted() {
-        let record = records[id]!
-        text += Array("\(kind) \(id) \(record.lastUsed.secondsSinceEpoch) \(record.uses)\n".utf8)
+    text.reserveCapacity(text.count + (agents.count + keys.count) * 64)
+    for (kind, records) in [(Array("agent ".utf8), agents), (Array("key ".utf8), keys)] {
+      for (id, record) in records.sorted(by: { $0.key < $1.key }) {
+        text += kind
+        text += id.utf8
+        text.append(0x20)
+        text += String(record.lastUsed.secondsSinceEpoch).utf8
+        text.append(0x20)
+        text += String(record.uses).utf8
+        text.append(0x0A)
       }
     }
     return text
