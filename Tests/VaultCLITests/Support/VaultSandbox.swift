@@ -61,6 +61,16 @@ final class VaultSandbox {
     return try process.wait()
   }
 
+  /// Runs another program (not vault) the same way, for test drivers.
+  static func runTool(_ arguments: [String]) throws -> RunResult {
+    let scratch = NSTemporaryDirectory()
+    return try RunningVault(
+      executable: arguments[0], arguments: Array(arguments.dropFirst()),
+      environment: ["PATH": "/usr/local/bin:/usr/bin:/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "")],
+      stdin: nil, scratch: scratch
+    ).wait()
+  }
+
   /// `vault init` with the cheapest cost the CLI allows, so tests stay fast.
   func initVault() throws {
     let result = try run(["init", "--scrypt-log-n", "14"])
