@@ -56,9 +56,15 @@ final class SecureArena: @unchecked Sendable {
     pthread_mutex_lock(&mutex)
     defer { pthread_mutex_unlock(&mutex) }
     if current == nil || current!.used + rounded > current!.size {
-      if let old = current, old.live == 0 { old.free() }
+      // The full chunk stops being current before anything else, so a failure below can never
+      // leave `current` pointing at freed memory.
+      if let old = current {
+        current = nil
+        if old.live == 0 { old.free() }
+      }
       guard let chunk = Chunk(size: Self.chunkSize) else {
         let memory = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: 16)
+        _ = mlock(memory, rounded)
         return (memory, nil)
       }
       current = chunk

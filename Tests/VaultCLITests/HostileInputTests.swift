@@ -1,4 +1,5 @@
 import Foundation
+import VaultCore
 import XCTest
 
 #if canImport(Glibc)
@@ -102,5 +103,37 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try sandbox.readVault(), bytes, "\(what) was changed by \(arguments[0])")
       }
     }
+  }
+}
+
+/// Mistakes in the environment that must not leak or crash.
+final class HostileEnvironmentTests: XCTestCase {
+  func testAPassphrasePastedIntoThePassphraseFileVariableIsNotEchoed() throws {
+    let sandbox = try VaultSandbox()
+    try sandbox.initVault()
+    let pasted = "correct horse pasted by mistake"
+    let result = try sandbox.run(["get", "ANY_KEY"], environment: ["VAULT_PASSPHRASE_FILE": pasted])
+    XCTAssertNotEqual(result.status, 0)
+    XCTAssertFalse(result.stderrText.contains(pasted), result.stderrText)
+    let add = try sandbox.run(
+      ["add", "NEW_KEY"], stdin: Array("sk-value-0123456789\n".utf8), environment: ["VAULT_PASSPHRASE_FILE": pasted])
+    XCTAssertEqual(add.status, 1, add.stderrText)
+    XCTAssertTrue(
+      add.stderrText.hasPrefix("vault: error: cannot read the file named by VAULT_PASSPHRASE_FILE"), add.stderrText)
+    XCTAssertFalse(add.stderrText.contains(pasted), add.stderrText)
+  }
+
+  func testAStateFileAtTheLargestCountDoesNotCrashARun() throws {
+    let sandbox = try VaultSandbox()
+    try sandbox.initVault()
+    XCTAssertEqual(
+      try sandbox.add("MY_API", value: "sk-state-overflow-0123456789", ["--provider", "openai"]).status, 0)
+    let id = try VaultStore(path: sandbox.vaultPath).read().document.key(named: "MY_API").id
+    try writeFile(
+      sandbox.vaultPath + ".state", Array("llm-vault-usage 1\nkey \(id) 0 \(Int64.max)\n".utf8), mode: 0o600)
+    let result = try sandbox.run(["run", "--key", "MY_API", "--", "sh", "-c", "exit 5"])
+    XCTAssertEqual(result.status, 5, result.stderrText)
+    XCTAssertTrue(
+      String(decoding: try readFile(sandbox.vaultPath + ".state"), as: UTF8.self).contains(" \(Int64.max)\n"))
   }
 }

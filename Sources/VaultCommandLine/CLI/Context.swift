@@ -143,8 +143,10 @@ struct PassphraseSource {
   func read(prompt: String, confirm: Bool) throws -> SecretBytes {
     if let path = environment[fileVariable], !path.isEmpty {
       let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+      // The path is not echoed: a passphrase pasted into the variable by mistake would land on
+      // stderr and in CI logs.
       guard descriptor >= 0 else {
-        throw VaultError.io("cannot read \(fileVariable) (\(path)): \(String(cString: strerror(errno)))")
+        throw VaultError.io("cannot read the file named by \(fileVariable): \(String(cString: strerror(errno)))")
       }
       defer { close(descriptor) }
       var bytes = [UInt8]()
@@ -154,7 +156,7 @@ struct PassphraseSource {
       while true {
         let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
         if count < 0 && errno == EINTR { continue }
-        guard count >= 0 else { throw VaultError.io("cannot read \(fileVariable) (\(path))") }
+        guard count >= 0 else { throw VaultError.io("cannot read the file named by \(fileVariable)") }
         if count == 0 { break }
         bytes.append(contentsOf: chunk[0..<count])
         guard bytes.count <= 4096 else { throw VaultError.invalidInput("\(fileVariable) holds more than 4 KiB") }

@@ -37,7 +37,9 @@ public struct UsageState: Equatable, Sendable {
     try withExtendedLifetime(lock) {
       var state = read(forVault: vaultPath)
       func bump(_ record: inout Record?) {
-        record = Record(lastUsed: now, uses: (record?.uses ?? 0) + 1)
+        // Saturating: a state file edited to hold Int64.max must not crash a run.
+        let uses = record?.uses ?? 0
+        record = Record(lastUsed: now, uses: uses == .max ? .max : uses + 1)
       }
       if let agentID { bump(&state.agents[agentID]) }
       for id in keyIDs { bump(&state.keys[id.description]) }
