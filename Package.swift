@@ -14,13 +14,23 @@ let package = Package(
       pkgConfig: "libcrypto",
       providers: [.apt(["libssl-dev"])]
     ),
+    // OpenSSL's libssl, for the gateway's upstream TLS only (VaultTLS).
+    .systemLibrary(
+      name: "COpenSSLTLS",
+      pkgConfig: "libssl",
+      providers: [.apt(["libssl-dev"])]
+    ),
     // Linux calls the Glibc module does not import (prctl), for the executable's process hygiene.
     .systemLibrary(name: "CLinux"),
     .target(name: "VaultCrypto", dependencies: ["COpenSSL"]),
     .target(name: "VaultCore", dependencies: ["VaultCrypto"]),
+    // A TLS client connection over libssl, behind a small Swift type; knows nothing of vaults.
+    .target(name: "VaultTLS", dependencies: ["COpenSSLTLS"]),
+    // `vault serve`: HTTP/1.1, routing, authentication through VaultCore, upstreams through VaultTLS.
+    .target(name: "VaultGateway", dependencies: ["VaultCore", "VaultTLS"]),
     // The command line as a library (parsing, prompts, output, commands), so it can be fuzzed;
     // the executable is only its entry point.
-    .target(name: "VaultCommandLine", dependencies: ["VaultCore", "CLinux"]),
+    .target(name: "VaultCommandLine", dependencies: ["VaultCore", "VaultGateway", "CLinux"]),
     .executableTarget(name: "vault", dependencies: ["VaultCommandLine"]),
     .testTarget(
       name: "VaultCryptoTests",
@@ -28,6 +38,8 @@ let package = Package(
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "VaultCrypto"]),
+    .testTarget(name: "VaultTLSTests", dependencies: ["VaultTLS"]),
+    .testTarget(name: "VaultGatewayTests", dependencies: ["vault", "VaultGateway", "VaultCore", "VaultCrypto"]),
     // Depends on the executable so `swift test` builds the real `vault` the tests run.
     .testTarget(
       name: "VaultCLITests", dependencies: ["vault", "VaultCore", "VaultCrypto"],

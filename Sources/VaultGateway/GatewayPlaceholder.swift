@@ -1,0 +1,2 @@
+// Replaced by the gateway (see shared/DESIGN.md, "The gateway").
+enum VaultGatewayPlaceholder {}
