@@ -88,16 +88,16 @@ final class CodecAndKeyringTests: XCTestCase {
     let vault = try TestVault()
     defer { vault.remove() }
     var bytes = try vault.bytes()
-    let versionDigit = try XCTUnwrap(firstRange(of: Array("\"version\":1".utf8), in: bytes)).upperBound - 1
-    bytes[versionDigit] = UInt8(ascii: "2")
-    // The v1 checksum no longer matches: a damaged v1 file, not a newer one.
+    let versionDigit = try XCTUnwrap(firstRange(of: Array("\"version\":2".utf8), in: bytes)).upperBound - 1
+    bytes[versionDigit] = UInt8(ascii: "3")
+    // The checksum no longer matches: a damaged file, not a newer one.
     XCTAssertThrowsError(try VaultCodec.decode(bytes)) { XCTAssertTrue(isIntegrity($0)) }
     let covered = bytes.count - 152
     let checksum = Array(SHA256.hash(Array(bytes[0..<covered])).map { String(format: "%02x", $0) }.joined().utf8)
     bytes.replaceSubrange((covered + 12)..<(covered + 76), with: checksum)
     XCTAssertThrowsError(try VaultCodec.decode(bytes)) { error in
       guard case VaultError.unsupportedFormat(let message) = error else { return XCTFail("\(error)") }
-      XCTAssertTrue(message.contains("version 2"), message)
+      XCTAssertTrue(message.contains("version 3"), message)
     }
   }
 

@@ -24,7 +24,7 @@ final class FormatSpecTests: XCTestCase {
 
     let root = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(file)) as? [String: Any])
     XCTAssertEqual(root["format"] as? String, "llm-vault")
-    XCTAssertEqual(root["version"] as? Int, 1)
+    XCTAssertEqual(root["version"] as? Int, 2)
     XCTAssertEqual(root["checksum"] as? String, hex(SHA256.hash(covered)))
 
     let header = try XCTUnwrap(root["vault"] as? [String: Any])
@@ -69,13 +69,13 @@ final class FormatSpecTests: XCTestCase {
     let lines = String(decoding: try vault.bytes(), as: UTF8.self).split(
       separator: "\n", omittingEmptySubsequences: false)
     XCTAssertEqual(lines.count, 9)
-    XCTAssertEqual(lines[0], "{\"format\":\"llm-vault\",\"version\":1,")
+    XCTAssertEqual(lines[0], "{\"format\":\"llm-vault\",\"version\":2,")
     XCTAssertTrue(lines[1].hasPrefix("\"vault\":{\"id\":\""))
     XCTAssertTrue(lines[1].contains(",\"kdf\":{\"name\":\"scrypt\",\"n\":16384,\"r\":8,\"p\":1,\"salt\":\""))
     XCTAssertEqual(lines[2], "\"keys\":[")
     XCTAssertTrue(lines[3].hasPrefix("{\"id\":\"") && lines[3].contains("\"name\":\"A_KEY\",\"provider\":null"))
     XCTAssertTrue(lines[3].contains("\"masked\":\"val…def\""))
-    XCTAssertTrue(lines[1].hasSuffix(",\"settings\":{\"agentKeyLimit\":10}},"))
+    XCTAssertTrue(lines[1].hasSuffix(",\"settings\":{\"agentKeyLimit\":10,\"endpoints\":[]}},"))
     XCTAssertEqual(lines[4], "],")
     XCTAssertEqual(lines[5], "\"agents\":[")
     XCTAssertEqual(lines[6], "],")

@@ -39,15 +39,21 @@ final class RecordScannerTests: XCTestCase {
       }
       _ = try document.rotateAgent("agent-1", grace: 600, lifetime: nil, keyring: keyring, now: .now())
       _ = try document.revokeAgent("agent-2", keyring: keyring, now: .now())
+      try document.setAgentLimits(
+        "agent-0", AgentLimits(requestsPerMinute: 60, tokensPerDay: 2_000_000), keyring: keyring, now: .now())
     }
     let bytes = try vault.bytes()
     let layout = try VaultCodec.checkedLayout(bytes)
     XCTAssertEqual(layout.agentLines.count, 3)
     for (index, range) in layout.agentLines.enumerated() {
-      let fast = try XCTUnwrap(VaultCodec.scanAgent(bytes, range), "the fast reader gave up on agent line \(index)")
-      XCTAssertEqual(fast, try VaultCodec.decodeAgentInGeneral(bytes, range, index: index))
+      let fast = try XCTUnwrap(
+        VaultCodec.scanAgent(bytes, range, version: layout.version), "the fast reader gave up on agent line \(index)")
+      XCTAssertEqual(fast, try VaultCodec.decodeAgentInGeneral(bytes, range, index: index, version: layout.version))
     }
-    XCTAssertEqual(try VaultCodec.scanAgent(bytes, layout.agentLines[1])?.credentials.count, 2)
+    XCTAssertEqual(try VaultCodec.scanAgent(bytes, layout.agentLines[1], version: 2)?.credentials.count, 2)
+    XCTAssertEqual(
+      try VaultCodec.scanAgent(bytes, layout.agentLines[0], version: 2)?.limits,
+      AgentLimits(requestsPerMinute: 60, tokensPerDay: 2_000_000))
   }
 
   func testTheFastReaderGivesUpOnWhatTheGeneralOneRejects() throws {

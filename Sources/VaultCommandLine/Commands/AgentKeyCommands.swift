@@ -200,7 +200,7 @@ enum AgentKeyVerifyCommand: Command {
     let now = Timestamp.now()
     let session = try context.store.openAgent(token: token, now: now)
     let agent = session.agent
-    try session.keyring.checkGrants()
+    try session.keyring.checkGrants(keys: try session.grantedKeys())
     let readable = try session.grantedKeys()
     let scopeKeys = try session.keys(agent.scope.keys)
     if context.arguments.flag("json") {

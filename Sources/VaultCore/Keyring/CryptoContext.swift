@@ -36,9 +36,28 @@ enum CryptoContext {
   /// A provider key's data key sealed under a credential's slot key. It binds the token's grace
   /// end (`-` for none): the slot cannot be re-sealed without the old token, but grants can, so
   /// editing or removing `retireAt` by hand makes every grant fail to open.
+  ///
+  /// Format version 2 adds what the gateway acts on: the agent's limits and the base URL the
+  /// key's provider is sent to. Both are appended only when set (`|limits=...|endpoint=...`), so
+  /// a grant with neither is byte-for-byte a version-1 grant and needs no re-sealing.
   static func grant(
-    vaultID: String, agentID: String, tokenID: String, recordID: RecordID, retireAt: Timestamp?
+    vaultID: String, agentID: String, tokenID: String, recordID: RecordID, retireAt: Timestamp?,
+    policy: GrantPolicy = GrantPolicy()
   ) -> [UInt8] {
-    Array("llm-vault/v1/grant|\(vaultID)|\(agentID)|\(tokenID)|\(recordID)|\(retireAt?.rfc3339 ?? "-")".utf8)
+    var text = "llm-vault/v1/grant|\(vaultID)|\(agentID)|\(tokenID)|\(recordID)|\(retireAt?.rfc3339 ?? "-")"
+    if !policy.isEmpty {
+      text += "|limits=\(policy.limits.canonicalText)|endpoint=\(policy.endpoint ?? "-")"
+    }
+    return Array(text.utf8)
   }
+}
+
+/// What a grant binds besides its key: the agent's limits and the endpoint override of the
+/// key's provider. `|` cannot occur in either (URLs with `|` are refused), so the text has one
+/// reading.
+struct GrantPolicy: Equatable, Sendable {
+  var limits: AgentLimits = .none
+  var endpoint: String? = nil
+
+  var isEmpty: Bool { limits.isNone && endpoint == nil }
 }

@@ -40,15 +40,18 @@ extension Keyring {
     }
   }
 
-  /// `key`'s data key sealed under a credential's slot key.
-  func grant(_ key: ProviderKey, slotKey: SecretBytes, agentID: String, credential: AgentCredential) throws -> Grant {
+  /// `key`'s data key sealed under a credential's slot key, bound to the agent's limits and to
+  /// `endpoint`, the owner's base-URL override of the key's provider.
+  func grant(
+    _ key: ProviderKey, slotKey: SecretBytes, agent: AgentKey, credential: AgentCredential, endpoint: String?
+  ) throws -> Grant {
     let dataKey = try dataKey(of: key)
     let sealed = try dataKey.withUnsafeBytes {
       try AESGCM.seal(
         $0, key: slotKey,
         associatedData: CryptoContext.grant(
-          vaultID: vaultIDHex, agentID: agentID, tokenID: credential.id, recordID: key.id, retireAt: credential.retireAt
-        ))
+          vaultID: vaultIDHex, agentID: agent.id, tokenID: credential.id, recordID: key.id,
+          retireAt: credential.retireAt, policy: GrantPolicy(limits: agent.limits, endpoint: endpoint)))
     }
     return Grant(key: key.id, sealedDataKey: sealed)
   }
@@ -71,6 +74,7 @@ public final class AgentKeyring: Sendable {
   public let agent: AgentKey
   public let credential: AgentCredential
   private let vaultIDHex: String
+  private let settings: VaultSettings
   private let slotKey: SecretBytes
   /// The credential's grants by provider key: a token scoped to every key has thousands.
   private let grantsByKey: [RecordID: Grant]
@@ -108,6 +112,7 @@ public final class AgentKeyring: Sendable {
     self.agent = agent
     self.credential = credential
     self.vaultIDHex = header.idHex
+    self.settings = header.settings
     self.grantsByKey = Dictionary(credential.grants.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
   }
 
@@ -119,24 +124,36 @@ public final class AgentKeyring: Sendable {
     guard let grant = grantsByKey[key.id] else {
       throw VaultError.permissionDenied("\(key.name) is outside agent key \(agent.name)'s scope")
     }
-    return try open(grant, name: key.name)
+    return try open(grant, name: key.name, provider: key.provider)
   }
 
-  /// Opens every grant (their data keys are dropped at once), so `verify` reports only keys
-  /// this token can really read, and a grant or grace end edited by hand is an error.
-  public func checkGrants() throws {
-    for grant in credential.grants { _ = try open(grant, name: grant.key.description) }
+  /// Opens every grant of `keys` (their data keys are dropped at once), so `verify` reports only
+  /// keys this token can really read, and a grant, grace end, limit or endpoint edited by hand
+  /// is an error. A grant of a key with no line is an error too: the owner's writes never leave one.
+  public func checkGrants(keys: [ProviderKey]) throws {
+    let byID = Dictionary(keys.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+    for grant in credential.grants {
+      guard let key = byID[grant.key] else {
+        throw VaultError.integrity("agent key \(agent.name) holds a grant of a provider key that does not exist")
+      }
+      _ = try open(grant, name: key.name, provider: key.provider)
+    }
   }
 
-  private func open(_ grant: Grant, name: String) throws -> SecretBytes {
+  /// The base URL the owner set for `provider`, as bound into this token's grants.
+  public func endpoint(for provider: String?) -> String? { settings.endpoint(for: provider) }
+
+  private func open(_ grant: Grant, name: String, provider: String?) throws -> SecretBytes {
     do {
       return try AESGCM.open(
         grant.sealedDataKey, key: slotKey,
         associatedData: CryptoContext.grant(
           vaultID: vaultIDHex, agentID: agent.id, tokenID: credential.id, recordID: grant.key,
-          retireAt: credential.retireAt))
+          retireAt: credential.retireAt,
+          policy: GrantPolicy(limits: agent.limits, endpoint: settings.endpoint(for: provider))))
     } catch VaultCryptoError.authenticationFailure {
-      throw VaultError.integrity("the grant of \(name) to agent key \(agent.name) does not decrypt")
+      throw VaultError.integrity(
+        "the grant of \(name) to agent key \(agent.name) does not decrypt: the file was edited")
     }
   }
 

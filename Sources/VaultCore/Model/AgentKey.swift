@@ -96,12 +96,14 @@ public struct AgentKey: Equatable, Sendable {
   public var created: Timestamp
   public var revoked: Timestamp?
   public var scope: AgentScope
+  /// What it may spend through the gateway; bound into its grants.
+  public var limits: AgentLimits
   /// The current token first; a rotated-out token in its grace period second.
   public var credentials: [AgentCredential]
 
   public init(
     id: String, name: String, createdBy: String, created: Timestamp, revoked: Timestamp?, scope: AgentScope,
-    credentials: [AgentCredential]
+    limits: AgentLimits = .none, credentials: [AgentCredential]
   ) {
     self.id = id
     self.name = name
@@ -109,6 +111,7 @@ public struct AgentKey: Equatable, Sendable {
     self.created = created
     self.revoked = revoked
     self.scope = scope
+    self.limits = limits
     self.credentials = credentials
   }
 
@@ -144,11 +147,20 @@ public enum AgentStatus: Equatable, Sendable {
 public struct VaultSettings: Equatable, Sendable {
   /// How many agent keys may be active at once.
   public var agentKeyLimit: Int
+  /// Base-URL overrides by provider, sorted by provider, at most one each.
+  public var endpoints: [ProviderEndpoint]
 
   public static let defaultAgentKeyLimit = 10
   public static let maximumAgentKeyLimit = 1_000
 
-  public init(agentKeyLimit: Int = defaultAgentKeyLimit) {
+  public init(agentKeyLimit: Int = defaultAgentKeyLimit, endpoints: [ProviderEndpoint] = []) {
     self.agentKeyLimit = agentKeyLimit
+    self.endpoints = endpoints
+  }
+
+  /// The override for `provider`, if the owner set one.
+  public func endpoint(for provider: String?) -> String? {
+    guard let provider else { return nil }
+    return endpoints.first { $0.provider == provider }?.baseURL
   }
 }

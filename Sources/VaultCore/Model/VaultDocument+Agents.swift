@@ -98,6 +98,24 @@ extension VaultDocument {
     return exposed
   }
 
+  /// Sets an agent key's gateway limits. Its grants bind them, so they are sealed again.
+  public mutating func setAgentLimits(_ name: String, _ limits: AgentLimits, keyring: Keyring, now: Timestamp) throws {
+    guard let index = agentIndex(of: name) else { throw VaultError.agentNotFound(name: name) }
+    agents[index].limits = limits
+    for position in agents[index].credentials.indices { agents[index].credentials[position].grants = [] }
+    try maintainAgents(keyring: keyring, now: now)
+  }
+
+  /// Sets (or, with nil, clears) the base URL of `provider`. Every grant of that provider's
+  /// keys binds it, so those grants are sealed again.
+  public mutating func setEndpoint(provider: String, baseURL: String?, keyring: Keyring, now: Timestamp) throws {
+    var endpoints = header.settings.endpoints.filter { $0.provider != provider }
+    if let baseURL { endpoints.append(ProviderEndpoint(provider: provider, baseURL: baseURL)) }
+    header.settings.endpoints = endpoints.sorted { $0.provider < $1.provider }
+    dropGrants(for: Set(keys.filter { $0.provider == provider }.map(\.id)))
+    try maintainAgents(keyring: keyring, now: now)
+  }
+
   /// The names of the provider keys an agent key's live tokens could read.
   func exposedKeyNames(of agent: AgentKey) -> [String] {
     let granted = Set(agent.credentials.filter(\.isLive).flatMap { $0.grants.map(\.key) })
@@ -154,7 +172,10 @@ extension VaultDocument {
         if !missing.isEmpty {
           let slotKey = try keyring.slotKey(of: credential, agentID: agent.id)
           for key in missing {
-            grants.append(try keyring.grant(key, slotKey: slotKey, agentID: agent.id, credential: credential))
+            grants.append(
+              try keyring.grant(
+                key, slotKey: slotKey, agent: agent, credential: credential,
+                endpoint: header.settings.endpoint(for: key.provider)))
           }
         }
         agents[agentIndex].credentials[position].grants = grants

@@ -47,7 +47,12 @@ extension VaultDocument {
   /// Sets or clears (nil) the provider of `name`.
   public mutating func setProvider(of name: String, to provider: String?, now: Timestamp) throws {
     guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
-    keys[position].provider = try provider.map(Names.normalizedProvider)
+    let normalized = try provider.map(Names.normalizedProvider)
+    if normalized != keys[position].provider {
+      // Grants bind the provider's endpoint: seal them again (maintainAgents) under the new one.
+      dropGrants(for: [keys[position].id])
+    }
+    keys[position].provider = normalized
     keys[position].updated = now
   }
 

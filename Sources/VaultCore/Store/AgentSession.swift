@@ -14,13 +14,13 @@ public struct AgentSession: Sendable {
 
   init(bytes: [UInt8], token: AgentToken, now: Timestamp) throws {
     let layout = try VaultCodec.checkedLayout(bytes)
-    header = try VaultCodec.decodeHeader(bytes, layout.header)
+    header = try VaultCodec.decodeHeader(bytes, layout.header, version: layout.version)
     // Find the agent by its token id without parsing every agent: only a line that holds the
     // quoted id can be it.
     let needle = Array("\"\(token.id)\"".utf8)
     var found: AgentKey? = nil
     for (index, range) in layout.agentLines.enumerated() where Self.contains(bytes, range, needle) {
-      let agent = try VaultCodec.decodeAgent(bytes, range, index: index)
+      let agent = try VaultCodec.decodeAgent(bytes, range, index: index, version: layout.version)
       if agent.credentials.contains(where: { $0.id == token.id }) {
         found = agent
         break

@@ -133,7 +133,7 @@ extension JSONCursor {
 extension VaultCodec {
   /// The fast reading of an agent key's line; nil when anything is off (the general parser then
   /// names the problem). An agent scoped to every key has a grant per key on this one line.
-  static func scanAgent(_ bytes: [UInt8], _ range: Range<Int>) -> AgentKey? {
+  static func scanAgent(_ bytes: [UInt8], _ range: Range<Int>, version: Int64) -> AgentKey? {
     bytes.withUnsafeBufferPointer { all -> AgentKey? in
       var cursor = JSONCursor(bytes: UnsafeBufferPointer(rebasing: all[range]))
       guard cursor.literal("{\"id\":"), let id = cursor.scanRecordID(),
@@ -148,18 +148,47 @@ extension VaultCodec {
         providers.allSatisfy(Names.isProviderID),
         cursor.literal(",\"models\":"), let models = cursor.scanStringArray(),
         models.allSatisfy({ (try? Names.validateModel($0)) != nil }),
-        cursor.literal("},\"tokens\":"), let credentials = cursor.scanList({ $0.scanCredential() }),
+        cursor.literal("}"), let limits = version >= 2 ? cursor.scanLimits() : AgentLimits.none,
+        cursor.literal(",\"tokens\":"), let credentials = cursor.scanList({ $0.scanCredential() }),
         (1...2).contains(credentials.count),
         cursor.literal("}"), cursor.position == cursor.bytes.count
       else { return nil }
       return AgentKey(
         id: id.description, name: name, createdBy: createdBy, created: created, revoked: revoked,
-        scope: AgentScope(all: all, keys: scopeKeys, providers: providers, models: models), credentials: credentials)
+        scope: AgentScope(all: all, keys: scopeKeys, providers: providers, models: models), limits: limits,
+        credentials: credentials)
     }
   }
 }
 
 extension JSONCursor {
+  /// `,"limits":{"rpm":N|null,...}` in the order AgentLimits.members gives.
+  fileprivate mutating func scanLimits() -> AgentLimits? {
+    guard literal(",\"limits\":{") else { return nil }
+    var limits = AgentLimits.none
+    for (index, limit) in AgentLimits.members.enumerated() {
+      guard index == 0 || literal(","), literal("\""), literal(limit.member), literal("\":") else { return nil }
+      if literal("null") { continue }
+      guard let value = scanInteger(), AgentLimits.isValid(value) else { return nil }
+      limits[keyPath: limit.keyPath] = value
+    }
+    guard literal("}") else { return nil }
+    return limits
+  }
+
+  /// A positive decimal integer without sign, leading zeros or more than 13 digits.
+  fileprivate mutating func scanInteger() -> Int? {
+    let start = position
+    var value = 0
+    while let byte = current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), position - start < 13 {
+      value = value * 10 + Int(byte - UInt8(ascii: "0"))
+      position += 1
+    }
+    guard position > start, bytes[start] != UInt8(ascii: "0") || position - start == 1 else { return nil }
+    if let byte = current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") { return nil }
+    return value
+  }
+
   fileprivate mutating func scanCredential() -> AgentCredential? {
     guard literal("{\"id\":"), let id = scanHex(byteCount: 8),
       literal(",\"display\":"), let display = scanString(), display.unicodeScalars.count == 9,

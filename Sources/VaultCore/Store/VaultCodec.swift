@@ -1,13 +1,16 @@
 import VaultCrypto
 
-/// The vault file's byte layout, format version 1 (docs/FORMAT.md is the specification; keep
+/// The vault file's byte layout, format version 2 (docs/FORMAT.md is the specification; keep
 /// the two in step). The file is one JSON object whose last 152 bytes are a fixed-shape suffix
 /// holding a SHA-256 checksum of every byte before that suffix and an HMAC-SHA256 of that checksum.
 public enum VaultCodec {
   /// The `format` member, naming what the file is.
   public static let formatName = "llm-vault"
-  /// The only version this build writes and reads.
-  public static let formatVersion: Int64 = 1
+  /// The version this build writes.
+  public static let formatVersion: Int64 = 2
+  /// The versions it reads: version 1 has no agent limits and no provider endpoints, and is
+  /// written as version 2 by the first save.
+  public static let readableVersions: ClosedRange<Int64> = 1...2
 
   private static let checksumPrefix = VaultFileSuffix.checksumPrefix
   private static let macPrefix = VaultFileSuffix.macPrefix
@@ -49,7 +52,15 @@ public enum VaultCodec {
     writer.string(Base64.encode(header.sealedMasterKey))
     writer.raw(",\"settings\":{\"agentKeyLimit\":")
     writer.integer(header.settings.agentKeyLimit)
-    writer.raw("}},\n\"keys\":[\n")
+    writer.raw(",\"endpoints\":[")
+    for (index, endpoint) in header.settings.endpoints.enumerated() {
+      writer.raw(index == 0 ? "{\"provider\":" : ",{\"provider\":")
+      writer.string(endpoint.provider)
+      writer.raw(",\"url\":")
+      writer.string(endpoint.baseURL)
+      writer.raw("}")
+    }
+    writer.raw("]}},\n\"keys\":[\n")
     for (index, key) in document.keys.enumerated() {
       writeKey(key, to: &writer)
       writer.raw(index == document.keys.count - 1 ? "\n" : ",\n")
@@ -115,6 +126,13 @@ public enum VaultCodec {
     writer.stringArray(agent.scope.providers)
     writer.raw(",\"models\":")
     writer.stringArray(agent.scope.models)
+    writer.raw("},\"limits\":{")
+    for (index, limit) in AgentLimits.members.enumerated() {
+      writer.raw(index == 0 ? "\"" : ",\"")
+      writer.raw(limit.member)
+      writer.raw("\":")
+      if let value = agent.limits[keyPath: limit.keyPath] { writer.integer(value) } else { writer.raw("null") }
+    }
     writer.raw("},\"tokens\":[")
     for (index, credential) in agent.credentials.enumerated() {
       if index > 0 { writer.raw(",") }
@@ -152,7 +170,7 @@ public enum VaultCodec {
   /// type and rule. A file that passes is well-formed; only its MAC is left to check.
   public static func decode(_ bytes: [UInt8]) throws -> Decoded {
     let layout = try checkedLayout(bytes)
-    let header = try decodeHeader(bytes, layout.header)
+    let header = try decodeHeader(bytes, layout.header, version: layout.version)
     var keys: [ProviderKey] = []
     keys.reserveCapacity(layout.keyLines.count)
     var ids = Set<RecordID>()
@@ -178,10 +196,10 @@ public enum VaultCodec {
       throw VaultError.integrity("this is not an llm-vault file (it does not start with {\"format\":\"llm-vault\")")
     }
     let digits = bytes[versionPrefix.count...].prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-    guard !digits.isEmpty, digits.count <= 9, let version = Int(String(decoding: digits, as: UTF8.self)) else {
+    guard !digits.isEmpty, digits.count <= 9, let version = Int64(String(decoding: digits, as: UTF8.self)) else {
       throw VaultError.integrity("'version' is not a number")
     }
-    guard version == formatVersion else {
+    guard readableVersions.contains(version) else {
       // A version-1 suffix whose checksum fails is a damaged file, not a newer one.
       if let suffix = try? VaultFileSuffix(bytes),
         !VaultFileSuffix.checksumMatches(bytes, covered: suffix.covered, checksum: suffix.checksum)
@@ -189,7 +207,7 @@ public enum VaultCodec {
         throw VaultError.integrity("checksum mismatch")
       }
       throw VaultError.unsupportedFormat(
-        "vault file format version \(version) is not supported (this build reads version \(formatVersion))")
+        "vault file format version \(version) is not supported (this build reads versions 1 and 2)")
     }
     let suffix = try VaultFileSuffix(bytes)
     guard VaultFileSuffix.checksumMatches(bytes, covered: suffix.covered, checksum: suffix.checksum) else {
@@ -217,7 +235,7 @@ public enum VaultCodec {
     var names = Set<String>()
     var tokenIDs = Set<String>()
     for (index, range) in layout.agentLines.enumerated() {
-      let agent = try decodeAgent(bytes, range, index: index)
+      let agent = try decodeAgent(bytes, range, index: index, version: layout.version)
       guard ids.insert(agent.id).inserted else { throw VaultError.integrity("agent id \(agent.id) appears twice") }
       guard names.insert(agent.name).inserted else {
         throw VaultError.integrity("agent name \(agent.name) appears twice")
@@ -255,7 +273,7 @@ public enum VaultCodec {
     }
   }
 
-  static func decodeHeader(_ bytes: [UInt8], _ range: Range<Int>) throws -> VaultHeader {
+  static func decodeHeader(_ bytes: [UInt8], _ range: Range<Int>, version: Int64) throws -> VaultHeader {
     let object = try object(bytes, range, "'vault'")
     try expectNames(object, ["id", "created", "generation", "kdf", "masterKey", "settings"], in: "'vault'")
     guard case .string(let idHex)? = object["id"], idHex.utf8.count == 32, let id = lowercaseHex(ArraySlice(idHex.utf8))
@@ -286,13 +304,32 @@ public enum VaultCodec {
     guard case .object(let settings)? = object["settings"] else {
       throw VaultError.integrity("'vault.settings' is not an object")
     }
-    try expectNames(settings, ["agentKeyLimit"], in: "'vault.settings'")
+    try expectNames(settings, version >= 2 ? ["agentKeyLimit", "endpoints"] : ["agentKeyLimit"], in: "'vault.settings'")
     guard case .integer(let limit)? = settings["agentKeyLimit"],
       (0...Int64(VaultSettings.maximumAgentKeyLimit)).contains(limit)
     else { throw VaultError.integrity("'vault.settings.agentKeyLimit' is out of range") }
+    let endpoints = version >= 2 ? try decodeEndpoints(settings["endpoints"]) : []
     return VaultHeader(
       id: id, created: created, generation: UInt64(generation), kdf: KDFSettings(salt: salt, parameters: parameters),
-      sealedMasterKey: sealedMasterKey, settings: VaultSettings(agentKeyLimit: Int(limit)))
+      sealedMasterKey: sealedMasterKey, settings: VaultSettings(agentKeyLimit: Int(limit), endpoints: endpoints))
+  }
+
+  /// `[{"provider":P,"url":U},...]`: sorted by provider, one each, every URL one the gateway may use.
+  private static func decodeEndpoints(_ value: JSONValue?) throws -> [ProviderEndpoint] {
+    let place = "'vault.settings.endpoints'"
+    guard case .array(let values)? = value else { throw VaultError.integrity("\(place) is not an array") }
+    let endpoints = try values.map { value -> ProviderEndpoint in
+      guard case .object(let object) = value else { throw VaultError.integrity("\(place) holds a non-object") }
+      try expectNames(object, ["provider", "url"], in: place)
+      guard case .string(let provider)? = object["provider"], Names.isProviderID(provider),
+        case .string(let url)? = object["url"], EndpointURL.isValidBaseURL(url)
+      else { throw VaultError.integrity("\(place) holds an invalid provider or URL") }
+      return ProviderEndpoint(provider: provider, baseURL: url)
+    }
+    guard zip(endpoints, endpoints.dropFirst()).allSatisfy({ $0.provider < $1.provider }) else {
+      throw VaultError.integrity("\(place) is not sorted by provider, or names one twice")
+    }
+    return endpoints
   }
 
   private static let keyMembers = [
@@ -347,20 +384,23 @@ public enum VaultCodec {
       sealedValue: sealedValue)
   }
 
-  private static let agentMembers = ["id", "name", "createdBy", "created", "revoked", "scope", "tokens"]
+  private static let agentMembersV1 = ["id", "name", "createdBy", "created", "revoked", "scope", "tokens"]
+  private static let agentMembers = ["id", "name", "createdBy", "created", "revoked", "scope", "limits", "tokens"]
   private static let credentialMembers = [
     "id", "display", "hash", "notAfter", "retireAt", "slotKey", "slot", "grants",
   ]
 
-  static func decodeAgent(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> AgentKey {
-    try scanAgent(bytes, range) ?? decodeAgentInGeneral(bytes, range, index: index)
+  static func decodeAgent(_ bytes: [UInt8], _ range: Range<Int>, index: Int, version: Int64) throws -> AgentKey {
+    try scanAgent(bytes, range, version: version) ?? decodeAgentInGeneral(bytes, range, index: index, version: version)
   }
 
   /// The general reading of an agent's line, through the JSON tree; it names what is wrong.
-  static func decodeAgentInGeneral(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> AgentKey {
+  static func decodeAgentInGeneral(_ bytes: [UInt8], _ range: Range<Int>, index: Int, version: Int64) throws
+    -> AgentKey
+  {
     let place = "agents[\(index)]"
     let object = try object(bytes, range, place)
-    try expectNames(object, agentMembers, in: place)
+    try expectNames(object, version >= 2 ? agentMembers : agentMembersV1, in: place)
     guard case .string(let id)? = object["id"], RecordID(hex: id) != nil else {
       throw VaultError.integrity("\(place).id is not 32 lowercase hex digits")
     }
@@ -388,6 +428,21 @@ public enum VaultCodec {
     guard providers.allSatisfy(Names.isProviderID), models.allSatisfy({ (try? Names.validateModel($0)) != nil }) else {
       throw VaultError.integrity("\(place).scope holds an invalid provider or model")
     }
+    var limits = AgentLimits.none
+    if version >= 2 {
+      guard case .object(let limitsObject)? = object["limits"] else {
+        throw VaultError.integrity("\(place).limits is not an object")
+      }
+      try expectNames(limitsObject, AgentLimits.members.map(\.member.description), in: "\(place).limits")
+      for limit in AgentLimits.members {
+        switch limitsObject[limit.member.description] {
+        case .null?: break
+        case .integer(let value)? where AgentLimits.isValid(Int(clamping: value)):
+          limits[keyPath: limit.keyPath] = Int(value)
+        default: throw VaultError.integrity("\(place).limits.\(limit.member.description) is not null or 1 to 10^12")
+        }
+      }
+    }
     guard case .array(let tokenValues)? = object["tokens"], (1...2).contains(tokenValues.count) else {
       throw VaultError.integrity("\(place).tokens must hold one or two tokens")
     }
@@ -396,7 +451,8 @@ public enum VaultCodec {
     }
     return AgentKey(
       id: id, name: name, createdBy: createdBy, created: created, revoked: revoked,
-      scope: AgentScope(all: all, keys: scopeKeys, providers: providers, models: models), credentials: credentials)
+      scope: AgentScope(all: all, keys: scopeKeys, providers: providers, models: models), limits: limits,
+      credentials: credentials)
   }
 
   private static func decodeCredential(_ value: JSONValue, place: String) throws -> AgentCredential {

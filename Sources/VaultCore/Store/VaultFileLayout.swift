@@ -4,11 +4,11 @@ import VaultCrypto
   import Glibc
 #endif
 
-/// The fixed line layout of a version-1 file (docs/FORMAT.md, "Layout"): where each record's
+/// The fixed line layout of a version-1 or version-2 file (docs/FORMAT.md, "Layout"): where each record's
 /// JSON lies, found without parsing any record. Full reads parse every line; an agent parses
 /// only the lines it needs, which keeps a token's reads fast in a vault of 10,000 keys.
 struct VaultFileLayout {
-  static let firstLine = Array("{\"format\":\"llm-vault\",\"version\":1,".utf8)
+  static func firstLine(version: Int64) -> [UInt8] { Array("{\"format\":\"llm-vault\",\"version\":\(version),".utf8) }
   static let headerPrefix = Array("\"vault\":".utf8)
   static let keysOpen = Array("\"keys\":[".utf8)
   static let agentsOpen = Array("\"agents\":[".utf8)
@@ -20,6 +20,8 @@ struct VaultFileLayout {
   let keyLines: [Range<Int>]
   /// Each agent key's JSON object, without its trailing comma.
   let agentLines: [Range<Int>]
+  /// The format version the first line names (1 or 2).
+  let version: Int64
   /// How many leading bytes the checksum covers.
   let covered: Int
   let checksum: [UInt8]
@@ -37,7 +39,9 @@ struct VaultFileLayout {
     func fail(_ what: String) -> VaultError { .integrity("the file's layout is broken: \(what)") }
     // At least: first line, header, "keys":[, ], "agents":[, ] (the suffix is not covered).
     guard lines.count >= 6 else { throw fail("too few lines") }
-    guard line(0).elementsEqual(Self.firstLine) else { throw fail("first line") }
+    guard let version = VaultCodec.readableVersions.first(where: { line(0).elementsEqual(Self.firstLine(version: $0)) })
+    else { throw fail("first line") }
+    self.version = version
     guard line(1).starts(with: Self.headerPrefix), line(1).last == UInt8(ascii: ",") else { throw fail("header line") }
     header = (lines[1].lowerBound + Self.headerPrefix.count)..<(lines[1].upperBound - 1)
     guard line(2).elementsEqual(Self.keysOpen) else { throw fail("\"keys\":[ line") }

@@ -124,7 +124,7 @@ extension VaultStore {
     try Names.validateKeyName(name)
     let bytes = try VaultFile.read(targetPath)
     let layout = try VaultCodec.checkedLayout(bytes)
-    let header = try VaultCodec.decodeHeader(bytes, layout.header)
+    let header = try VaultCodec.decodeHeader(bytes, layout.header, version: layout.version)
     guard let (index, range) = layout.keyLine(named: name, in: bytes) else { throw VaultError.keyNotFound(name: name) }
     let kek = try Keyring.deriveKEK(passphrase: try passphrase(), kdf: header.kdf)
     let keyring = try Keyring.unlock(header: header, kek: kek)
