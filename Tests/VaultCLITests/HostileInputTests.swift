@@ -90,7 +90,7 @@ final class HostileInputTests: XCTestCase {
       ("valid JSON of the wrong shape", Array("{\"format\":\"llm-vault\",\"version\":\"1\"}\n".utf8), 6),
       ("a JSON array", Array("[1,2,3]\n".utf8), 6),
       (
-        "a future format version", Array(text.replacingOccurrences(of: "\"version\":1,", with: "\"version\":9,").utf8),
+        "a future format version", Array(text.replacingOccurrences(of: "\"version\":2,", with: "\"version\":9,").utf8),
         6
       ),
     ]

@@ -65,7 +65,45 @@ enum AgentPresentation {
     writer.string(agent.expires.rfc3339)
     writer.raw(",\"revoked\":")
     writer.optionalString(agent.revoked?.rfc3339)
+    gatewayJSON(agent, usage: usage.agents[agent.id], now: now, into: &writer)
     writer.raw("}")
+  }
+
+  /// `"limits":{...},"gateway":{...}`: the owner's limits and what the gateway served.
+  static func gatewayJSON(_ agent: AgentKey, usage: UsageState.Record?, now: Timestamp, into writer: inout JSONWriter) {
+    writer.raw(",\"limits\":{")
+    for (index, limit) in AgentLimits.members.enumerated() {
+      writer.raw(index == 0 ? "\"" : ",\"")
+      writer.raw(limit.member)
+      writer.raw("\":")
+      if let value = agent.limits[keyPath: limit.keyPath] { writer.integer(Int64(value)) } else { writer.raw("null") }
+    }
+    let record = usage ?? UsageState.Record(lastUsed: Timestamp(secondsSinceEpoch: 0), uses: 0)
+    let today = record.daily(on: now.secondsSinceEpoch / 86_400)
+    writer.raw("},\"gateway\":{\"requests\":")
+    writer.integer(record.requests)
+    writer.raw(",\"succeeded\":")
+    writer.integer(record.succeeded)
+    writer.raw(",\"clientErrors\":")
+    writer.integer(record.clientErrors)
+    writer.raw(",\"serverErrors\":")
+    writer.integer(record.serverErrors)
+    writer.raw(",\"tokensIn\":")
+    writer.integer(record.tokensIn)
+    writer.raw(",\"tokensOut\":")
+    writer.integer(record.tokensOut)
+    writer.raw(",\"requestsToday\":")
+    writer.integer(today.requests)
+    writer.raw(",\"tokensToday\":")
+    writer.integer(today.tokens)
+    writer.raw("}")
+  }
+
+  /// The gateway's counts in words: `12 requests (10 ok, 2 4xx, 0 5xx), 300 tokens in, 80 out`.
+  static func gatewaySummary(_ record: UsageState.Record?) -> String {
+    guard let record, record.requests > 0 else { return "no requests" }
+    return "\(record.requests) requests (\(record.succeeded) ok, \(record.clientErrors) 4xx, "
+      + "\(record.serverErrors) 5xx), \(record.tokensIn) tokens in, \(record.tokensOut) out"
   }
 
   static func details(_ agent: AgentKey, keys: [ProviderKey], usage: UsageState, now: Timestamp) -> String {
@@ -86,6 +124,8 @@ enum AgentPresentation {
           + (agent.status(at: now) == .active ? " (\(Lifetime.remaining(until: agent.expires, from: now)))" : "")
       ),
     ]
+    rows.append(("Limits", agent.limits.summary))
+    rows.append(("Gateway", gatewaySummary(usage.agents[agent.id])))
     if let revoked = agent.revoked { rows.append(("Revoked", revoked.rfc3339)) }
     if agent.credentials.count > 1, agent.credentials[1].isLive {
       rows.append(

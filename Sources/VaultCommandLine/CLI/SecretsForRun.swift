@@ -51,7 +51,9 @@ struct SecretsForRun {
   /// file that cannot be written is a warning, never a failed run.
   func recordUse(_ context: Context) {
     do {
-      try context.store.recordUse(agentID: agent?.id, keyIDs: plan.keys.map(\.id))
+      if let warning = try context.store.recordUse(agentID: agent?.id, keyIDs: plan.keys.map(\.id)) {
+        Console.warning(warning)
+      }
     } catch let error as VaultError {
       Console.warning("could not record this use: \(error.message)")
     } catch {

@@ -14,7 +14,7 @@ public enum VaultCLI {
   static let commands: [any Command.Type] = [
     InitCommand.self, AddCommand.self, ListCommand.self, SearchCommand.self, ShowCommand.self, GetCommand.self,
     EditCommand.self, LinkCommand.self, UnlinkCommand.self, RemoveCommand.self, ImportCommand.self,
-    PasswdCommand.self, VerifyCommand.self, RunCommand.self, EnvCommand.self, InjectCommand.self,
+    PasswdCommand.self, VerifyCommand.self, RunCommand.self, EnvCommand.self, InjectCommand.self, ServeCommand.self,
   ]
   /// Commands with subcommands, shown as one line each in the overview.
   static let groups: [(name: String, summary: String, overview: String, commands: [any Command.Type])] = [
@@ -22,10 +22,21 @@ public enum VaultCLI {
       "agent-key", "Issue, list, rotate and revoke agent keys.", AgentKeyCommands.overview, AgentKeyCommands.subcommands
     ),
     (
-      "config", "Read or change a vault setting (agent-keys.limit).", configOverview,
+      "config", "Read or change a vault setting (agent-keys.limit, provider.<id>.base-url).", configOverview,
       [ConfigGetCommand.self, ConfigSetCommand.self]
     ),
+    (
+      "gateway", "Ask the running gateway ('vault serve') how it is doing.", gatewayOverview,
+      [GatewayStatusCommand.self]
+    ),
   ]
+
+  static let gatewayOverview = """
+    OVERVIEW: The local gateway ('vault serve').
+
+    USAGE: vault gateway status [--json]
+
+    """
 
   static let configOverview = """
     OVERVIEW: Vault settings.
@@ -35,6 +46,8 @@ public enum VaultCLI {
 
     SETTINGS:
       agent-keys.limit          How many agent keys may be active at once (default: 10).
+      provider.<id>.base-url    Where the gateway sends that provider's requests: https://...,
+                                or http:// to a loopback server; 'none' restores the default.
 
     """
 

@@ -27,8 +27,7 @@ enum AgentKeyCreateCommand: Command {
       .init(
         name: "expires", value: "<duration>",
         help: "Lifetime: 7d, 30d, 60d, 90d, 180d, 365d, or e.g. 12h, 45m, 90s (default: 90d, at most 365d)."),
-      outOption, jsonOption,
-    ],
+    ] + GatewayLimitOptions.options + [outOption, jsonOption],
     discussion: """
       The token is printed once: alone on standard output when it is not a terminal, so
       T=$(vault agent-key create ...) works. The vault keeps only its SHA-256 and its first and
@@ -51,12 +50,14 @@ enum AgentKeyCreateCommand: Command {
     let scopeKeys = try keyNames.map { try locked.document.key(named: $0).id }
     let scope = AgentScope(all: all, keys: scopeKeys, providers: providers, models: arguments.values("model"))
     guard !scope.isEmpty else { throw VaultError.usage("give a scope: --all, or --key, --provider or --model") }
+    let limits = try GatewayLimitOptions.apply(arguments, to: .none)
     let createdBy = AgentKeyCommands.currentUser(context.environment)
     let outFile = try AgentKeyCommands.checkedOutPath(arguments.value("out"))
     let (token, agent) = try AgentKeyCommands.issuing(outFile) {
       try context.store.update(passphrase: context.passphrase) { document, keyring in
         let token = try document.createAgent(
           name: name, scope: scope, lifetime: lifetime, createdBy: createdBy, keyring: keyring, now: .now())
+        if !limits.isNone { try document.setAgentLimits(name, limits, keyring: keyring, now: .now()) }
         return (token, try document.agent(named: name))
       }
     }
@@ -231,7 +232,7 @@ enum AgentKeyCommands {
   static let subcommands: [any Command.Type] = [
     AgentKeyCreateCommand.self, AgentKeyListCommand.self, AgentKeySearchCommand.self, AgentKeyShowCommand.self,
     AgentKeyRenameCommand.self, AgentKeyRotateCommand.self, AgentKeyRevokeCommand.self, AgentKeyRemoveCommand.self,
-    AgentKeyVerifyCommand.self,
+    AgentKeyVerifyCommand.self, AgentKeyLimitCommand.self,
   ]
 
   static var overview: String {

@@ -1,8 +1,13 @@
 import VaultCore
+import VaultGateway
 
 /// The settings `vault config` knows, by the name the user types.
-private enum Setting: String, CaseIterable {
-  case agentKeyLimit = "agent-keys.limit"
+private enum Setting {
+  case agentKeyLimit
+  /// `provider.<id>.base-url`
+  case baseURL(provider: String)
+
+  static let names = ["agent-keys.limit", "provider.<id>.base-url"]
 }
 
 enum ConfigGetCommand: Command {
@@ -15,6 +20,8 @@ enum ConfigGetCommand: Command {
     let settings = try context.store.read().document.header.settings
     switch setting {
     case .agentKeyLimit: Console.out("\(settings.agentKeyLimit)\n")
+    case .baseURL(let provider):
+      Console.out((settings.endpoint(for: provider) ?? GatewayProviders.provider(id: provider).defaultBaseURL ?? "none") + "\n")
     }
   }
 }
@@ -36,14 +43,26 @@ enum ConfigSetCommand: Command {
         document.header.settings.agentKeyLimit = limit
       }
       Console.err("vault: agent-keys.limit is now \(limit)\n")
+    case .baseURL(let provider):
+      let url: String? = text == "none" ? nil : text
+      if let url, !EndpointURL.isValidBaseURL(url) {
+        throw VaultError.invalidInput(
+          "provider.\(provider).base-url must be https://HOST[:PORT][/PATH], or http:// to a loopback host, without query or trailing /")
+      }
+      try context.store.update(passphrase: context.passphrase) { document, keyring in
+        try document.setEndpoint(provider: provider, baseURL: url, keyring: keyring, now: .now())
+      }
+      Console.err("vault: provider.\(provider).base-url is now \(url ?? "the default")\n")
     }
   }
 }
 
 private func parse(_ name: String) throws -> Setting {
-  guard let setting = Setting(rawValue: name) else {
-    throw VaultError.usage(
-      "unknown setting '\(name)'; known: \(Setting.allCases.map(\.rawValue).joined(separator: ", "))")
+  if name == "agent-keys.limit" { return .agentKeyLimit }
+  if name.hasPrefix("provider."), name.hasSuffix(".base-url") {
+    let provider = String(name.dropFirst("provider.".count).dropLast(".base-url".count))
+    guard Names.isProviderID(provider) else { throw VaultError.invalidInput("'\(provider)' is not a provider id") }
+    return .baseURL(provider: provider)
   }
-  return setting
+  throw VaultError.usage("unknown setting '\(name)'; known: \(Setting.names.joined(separator: ", "))")
 }

@@ -21,7 +21,7 @@ enum RunCommand: Command {
       .init(name: "mask", help: "Supervise the program and mask every injected value in its output."),
       .init(name: "clean-env", help: "Start from PATH, HOME, USER, LANG, TERM and TZ only."),
       .init(name: "no-override", help: "Keep a variable the environment already has instead of the vault's value."),
-    ],
+    ] + GatewaySession.options,
     discussion: """
       With VAULT_AGENT_KEY (or --agent-key-file) the agent key alone unlocks its scope; otherwise
       the passphrase unlocks every key. Each key is set under its own name and its provider's
@@ -38,6 +38,10 @@ enum RunCommand: Command {
     let command = arguments.positionals
     let dryRun = arguments.flag("dry-run")
     guard !command.isEmpty || dryRun else { throw VaultError.usage("missing the command to run, after --") }
+    if GatewaySession.wanted(arguments) {
+      guard !dryRun, !arguments.flag("mask") else { throw VaultError.usage("--gateway goes without --dry-run and --mask") }
+      try GatewaySession.run(context, command: command)
+    }
     let secrets = try SecretsForRun.load(context, selectors: try SecretsForRun.selectors(context), decrypt: !dryRun)
     if dryRun {
       printPlan(secrets.plan, context: context)

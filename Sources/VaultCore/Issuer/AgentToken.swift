@@ -8,6 +8,9 @@ import VaultCrypto
 /// trying each; the 256-bit secret is what unlocks, and only its SHA-256 is stored.
 public struct AgentToken: Sendable {
   public static let prefix = "vk_"
+  /// The gateway's session tokens (`vault run --gateway`) share the shape under their own
+  /// prefix, so a scanner tells them apart and neither parses as the other.
+  public static let sessionPrefix = "vs_"
   static let idByteCount = 8
   static let secretByteCount = 32
   static let idWidth = Base62.width(forByteCount: idByteCount)
@@ -24,7 +27,7 @@ public struct AgentToken: Sendable {
   public let text: SecretBytes
 
   /// A fresh token from 64 + 256 random bits.
-  public static func generate() throws -> AgentToken {
+  public static func generate(prefix: String = prefix) throws -> AgentToken {
     let id = try SecureRandom.bytes(count: idByteCount)
     let secret = try SecureRandom.secret(count: secretByteCount)
     let body =
@@ -45,7 +48,7 @@ public struct AgentToken: Sendable {
 
   /// Parses a token, or throws `malformed` for anything but a well-formed one (wrong prefix,
   /// length, alphabet or checksum). Surrounding whitespace (a newline from a file) is ignored.
-  public static func parse(_ bytes: [UInt8]) throws -> AgentToken {
+  public static func parse(_ bytes: [UInt8], prefix: String = prefix) throws -> AgentToken {
     var trimmed = ArraySlice(bytes)
     while let last = trimmed.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { trimmed.removeLast() }
     while let first = trimmed.first, first == 0x20 || first == 0x09 { trimmed.removeFirst() }

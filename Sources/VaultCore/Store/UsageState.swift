@@ -2,14 +2,57 @@
   import Glibc
 #endif
 
-/// When each agent key and provider key was last used, and how often. Runtime data that
-/// changes on every use, so it lives beside the vault (`<vault>.state`), not in it: the vault
-/// file stays stable and needs no passphrase to record a use. Not secret; not authenticated
-/// (docs/SECURITY.md).
+/// When each agent key and provider key was last used, how often, and what the gateway served
+/// for it. Runtime data that changes on every use, so it lives beside the vault
+/// (`<vault>.state`), not in it: the vault file stays stable and needs no passphrase to record
+/// a use. Not secret; not authenticated (docs/SECURITY.md).
 public struct UsageState: Equatable, Sendable {
   public struct Record: Equatable, Sendable {
     public var lastUsed: Timestamp
+    /// Unlocks by `run`, `env` and `inject`.
     public var uses: Int64
+    /// Requests through the gateway, by the class of the status the agent got.
+    public var requests: Int64 = 0
+    public var succeeded: Int64 = 0
+    public var clientErrors: Int64 = 0
+    public var serverErrors: Int64 = 0
+    public var tokensIn: Int64 = 0
+    public var tokensOut: Int64 = 0
+    /// The UTC day (days since 1970) the two daily counters below belong to.
+    public var day: Int64 = 0
+    public var dayRequests: Int64 = 0
+    public var dayTokens: Int64 = 0
+
+    public init(lastUsed: Timestamp, uses: Int64) {
+      self.lastUsed = lastUsed
+      self.uses = uses
+    }
+
+    /// Today's requests and tokens (zero when the record's day is over).
+    public func daily(on day: Int64) -> (requests: Int64, tokens: Int64) {
+      self.day == day ? (dayRequests, dayTokens) : (0, 0)
+    }
+
+    /// Adds the gateway's counts of one batch, saturating: a state file edited to hold huge
+    /// numbers must not crash the gateway or a run.
+    mutating func add(_ delta: GatewayUsageDelta) {
+      func plus(_ value: inout Int64, _ more: Int64) { value = value.addingReportingOverflow(more).overflow ? .max : value + more }
+      lastUsed = max(lastUsed, delta.lastUsed)
+      plus(&requests, delta.requests)
+      plus(&succeeded, delta.succeeded)
+      plus(&clientErrors, delta.clientErrors)
+      plus(&serverErrors, delta.serverErrors)
+      plus(&tokensIn, delta.tokensIn)
+      plus(&tokensOut, delta.tokensOut)
+      if day != delta.day {
+        if delta.day < day { return }
+        day = delta.day
+        dayRequests = 0
+        dayTokens = 0
+      }
+      plus(&dayRequests, delta.requests)
+      plus(&dayTokens, delta.tokensIn.addingReportingOverflow(delta.tokensOut).overflow ? .max : delta.tokensIn + delta.tokensOut)
+    }
   }
 
   /// By agent key id.
@@ -19,66 +62,140 @@ public struct UsageState: Equatable, Sendable {
 
   public init() {}
 
+  /// The largest state file read: about 80,000 records. A larger one is set aside, so no
+  /// state file can make `vault run` slow (docs/SECURITY.md).
+  public static let maximumByteCount = 8 << 20
+
   static func path(forVault vaultPath: String) -> String { vaultPath + ".state" }
 
   /// The state beside `vaultPath`; empty when there is none or it cannot be read (usage is a
   /// convenience, never a reason to fail).
   public static func read(forVault vaultPath: String) -> UsageState {
-    guard let bytes = try? VaultFile.read(path(forVault: vaultPath)) else { return UsageState() }
-    return (try? decode(bytes)) ?? UsageState()
+    load(forVault: vaultPath).state
+  }
+
+  /// The state and, when the file exists but cannot be used (damaged, too large, a link), why.
+  static func load(forVault vaultPath: String) -> (state: UsageState, problem: String?) {
+    let path = path(forVault: vaultPath)
+    let bytes: [UInt8]
+    do {
+      bytes = try VaultFile.read(path, limit: maximumByteCount, followLinks: false)
+    } catch VaultError.vaultNotFound {
+      return (UsageState(), nil)
+    } catch {
+      return (UsageState(), "the usage state file \(path) cannot be read")
+    }
+    guard let state = try? decode(bytes) else { return (UsageState(), "the usage state file \(path) is damaged") }
+    return (state, nil)
   }
 
   /// Adds one use of `agentID` (if any) and of each of `keyIDs` at `now`, under
-  /// `<vault>.state.lock`, so concurrent runs each count once.
+  /// `<vault>.state.lock`, so concurrent runs each count once. Returns a warning when an
+  /// unusable state file was set aside (renamed to `<vault>.state.bad`) and counting began anew.
+  @discardableResult
   public static func recordUse(
     forVault vaultPath: String, agentID: String?, keyIDs: [RecordID], at now: Timestamp, lockTimeout: Double = 10
-  ) throws {
-    let lock = try FileLock(path: path(forVault: vaultPath) + ".lock", timeout: lockTimeout)
-    try withExtendedLifetime(lock) {
-      var state = read(forVault: vaultPath)
+  ) throws -> String? {
+    try update(forVault: vaultPath, lockTimeout: lockTimeout) { state in
       func bump(_ record: inout Record?) {
         // Saturating: a state file edited to hold Int64.max must not crash a run.
         let uses = record?.uses ?? 0
-        record = Record(lastUsed: now, uses: uses == .max ? .max : uses + 1)
+        if record == nil { record = Record(lastUsed: now, uses: 0) }
+        record?.lastUsed = now
+        record?.uses = uses == .max ? .max : uses + 1
       }
       if let agentID { bump(&state.agents[agentID]) }
       for id in keyIDs { bump(&state.keys[id.description]) }
-      try VaultFile.replace(path(forVault: vaultPath), with: state.encoded(), durable: false)
     }
   }
 
-  /// The state as text: a header line, then one line per record, `agent|key ID EPOCH USES`
-  /// (seconds since 1970, use count). Plain lines, not JSON: `vault run` rewrites this file on
-  /// every launch, for each of up to thousands of keys.
+  /// Adds the gateway's batch of counts (by agent id and by provider key id).
+  @discardableResult
+  public static func add(
+    forVault vaultPath: String, agents: [String: GatewayUsageDelta], keys: [String: GatewayUsageDelta],
+    lockTimeout: Double = 10
+  ) throws -> String? {
+    try update(forVault: vaultPath, lockTimeout: lockTimeout) { state in
+      for (id, delta) in agents { state.agents[id, default: Record(lastUsed: delta.lastUsed, uses: 0)].add(delta) }
+      for (id, delta) in keys { state.keys[id, default: Record(lastUsed: delta.lastUsed, uses: 0)].add(delta) }
+    }
+  }
+
+  /// Read, change and atomically replace the state under its lock. The replacement is not
+  /// fsynced: losing the last counts to a power cut is acceptable, a torn file is not, and
+  /// rename(2) gives the old or the new file.
+  private static func update(forVault vaultPath: String, lockTimeout: Double, _ change: (inout UsageState) -> Void)
+    throws -> String?
+  {
+    let path = path(forVault: vaultPath)
+    let lock = try FileLock(path: path + ".lock", timeout: lockTimeout)
+    return try withExtendedLifetime(lock) {
+      var (state, problem) = load(forVault: vaultPath)
+      if problem != nil { _ = path.withCString { from in (path + ".bad").withCString { rename(from, $0) } } }
+      change(&state)
+      try VaultFile.replace(path, with: state.encoded(), durable: false)
+      return problem.map { "\($0); set aside as \(path).bad, counting anew" }
+    }
+  }
+
+  /// The state as text: a header line, then one line per record, `agent|key ID` and eleven
+  /// numbers (docs/FORMAT.md, "Files beside the vault"). Plain lines, not JSON: `vault run`
+  /// rewrites this file on every launch, for each of up to thousands of keys.
   func encoded() -> [UInt8] {
     var text = Self.header
-    text.reserveCapacity(text.count + (agents.count + keys.count) * 64)
+    text.reserveCapacity(text.count + (agents.count + keys.count) * 96)
     for (kind, records) in [(Array("agent ".utf8), agents), (Array("key ".utf8), keys)] {
       for (id, record) in records.sorted(by: { $0.key < $1.key }) {
         text += kind
         text += id.utf8
-        text.append(0x20)
-        text += String(record.lastUsed.secondsSinceEpoch).utf8
-        text.append(0x20)
-        text += String(record.uses).utf8
+        for number in [
+          record.lastUsed.secondsSinceEpoch, record.uses, record.requests, record.succeeded, record.clientErrors,
+          record.serverErrors, record.tokensIn, record.tokensOut, record.day, record.dayRequests, record.dayTokens,
+        ] {
+          text.append(0x20)
+          text += String(number).utf8
+        }
         text.append(0x0A)
       }
     }
     return text
   }
 
-  private static let header = Array("llm-vault-usage 1\n".utf8)
+  private static let header = Array("llm-vault-usage 2\n".utf8)
+  private static let headerVersion1 = Array("llm-vault-usage 1\n".utf8)
 
+  /// Reads version 2, and version 1 (`agent|key ID EPOCH USES`) as written before the gateway.
   static func decode(_ bytes: [UInt8]) throws -> UsageState {
-    guard bytes.starts(with: header) else { throw VaultError.integrity("unreadable state file") }
+    let fieldCount: Int
+    if bytes.starts(with: header) {
+      fieldCount = 13
+    } else if bytes.starts(with: headerVersion1) {
+      fieldCount = 4
+    } else {
+      throw VaultError.integrity("unreadable state file")
+    }
     var state = UsageState()
     for line in bytes[header.count...].split(separator: 0x0A) {
-      let fields = line.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) }
-      guard fields.count == 4, RecordID(hex: fields[1]) != nil, let seconds = Int64(fields[2]),
-        let uses = Int64(fields[3]),
-        uses >= 0
-      else { throw VaultError.integrity("unreadable state file") }
-      let record = Record(lastUsed: Timestamp(secondsSinceEpoch: seconds), uses: uses)
+      let fields = line.split(separator: 0x20, omittingEmptySubsequences: false).map {
+        String(decoding: $0, as: UTF8.self)
+      }
+      guard fields.count == fieldCount, RecordID(hex: fields[1]) != nil else {
+        throw VaultError.integrity("unreadable state file")
+      }
+      let numbers = fields[2...].compactMap { Int64($0) }.filter { $0 >= 0 }
+      guard numbers.count == fieldCount - 2 else { throw VaultError.integrity("unreadable state file") }
+      var record = Record(lastUsed: Timestamp(secondsSinceEpoch: numbers[0]), uses: numbers[1])
+      if fieldCount == 13 {
+        record.requests = numbers[2]
+        record.succeeded = numbers[3]
+        record.clientErrors = numbers[4]
+        record.serverErrors = numbers[5]
+        record.tokensIn = numbers[6]
+        record.tokensOut = numbers[7]
+        record.day = numbers[8]
+        record.dayRequests = numbers[9]
+        record.dayTokens = numbers[10]
+      }
       switch fields[0] {
       case "agent": state.agents[fields[1]] = record
       case "key": state.keys[fields[1]] = record
@@ -89,14 +206,45 @@ public struct UsageState: Equatable, Sendable {
   }
 }
 
+/// What the gateway counted for one agent key or provider key since its last batch.
+public struct GatewayUsageDelta: Equatable, Sendable {
+  public var lastUsed: Timestamp
+  public var day: Int64
+  public var requests: Int64 = 0
+  public var succeeded: Int64 = 0
+  public var clientErrors: Int64 = 0
+  public var serverErrors: Int64 = 0
+  public var tokensIn: Int64 = 0
+  public var tokensOut: Int64 = 0
+
+  public init(lastUsed: Timestamp) {
+    self.lastUsed = lastUsed
+    self.day = lastUsed.secondsSinceEpoch / 86_400
+  }
+
+  /// Counts one finished request with the status the agent got and the tokens the provider reported.
+  public mutating func count(status: Int, tokensIn: Int64, tokensOut: Int64, at now: Timestamp) {
+    lastUsed = max(lastUsed, now)
+    requests += 1
+    switch status {
+    case 200..<400: succeeded += 1
+    case 400..<500: clientErrors += 1
+    default: serverErrors += 1
+    }
+    self.tokensIn += tokensIn
+    self.tokensOut += tokensOut
+  }
+}
+
 extension VaultStore {
   /// The usage state beside this vault.
   public func usage() -> UsageState {
     UsageState.read(forVault: targetPath)
   }
 
-  /// Records one use; see `UsageState.recordUse`.
-  public func recordUse(agentID: String?, keyIDs: [RecordID], at now: Timestamp = .now()) throws {
+  /// Records one use; see `UsageState.recordUse`. Returns a warning for the user, if any.
+  @discardableResult
+  public func recordUse(agentID: String?, keyIDs: [RecordID], at now: Timestamp = .now()) throws -> String? {
     try UsageState.recordUse(forVault: targetPath, agentID: agentID, keyIDs: keyIDs, at: now, lockTimeout: lockTimeout)
   }
 }

@@ -11,9 +11,11 @@ public enum VaultFile {
 
   /// The file's bytes, after checking that it is a regular file owned by this user and not
   /// writable by group or others.
-  public static func read(_ path: String) throws -> [UInt8] {
+  /// `followLinks` false refuses a symbolic link at `path` (O_NOFOLLOW), for the files `vault`
+  /// names itself beside the vault; `limit` caps what is read.
+  public static func read(_ path: String, limit: Int = maximumByteCount, followLinks: Bool = true) throws -> [UInt8] {
     // O_NONBLOCK: opening a FIFO planted at the path must not hang; it is refused below.
-    let descriptor = SystemCalls.open(path, O_RDONLY | O_NONBLOCK)
+    let descriptor = SystemCalls.open(path, O_RDONLY | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
     guard descriptor >= 0 else {
       let code = errno
       if code == ENOENT { throw VaultError.vaultNotFound(path: path) }
@@ -22,9 +24,9 @@ public enum VaultFile {
     defer { SystemCalls.close(descriptor) }
     guard let status = SystemCalls.fileStatus(descriptor) else { throw SystemCalls.ioError("stat", path) }
     try checkSafe(status, path: path)
-    switch SystemCalls.readAll(descriptor, limit: maximumByteCount) {
+    switch SystemCalls.readAll(descriptor, limit: limit) {
     case .success(let bytes): return bytes
-    case .failure(.tooLarge): throw VaultError.integrity("the file is larger than \(maximumByteCount >> 20) MiB")
+    case .failure(.tooLarge): throw VaultError.integrity("\(path) is larger than \(limit >> 20) MiB")
     case .failure(.system(let code)): throw SystemCalls.ioError("read", path, code)
     }
   }

@@ -27,7 +27,7 @@ public struct VaultStore: Sendable {
 
   /// The file actually written: the user's symlink is followed so a save replaces its target,
   /// not the link.
-  var targetPath: String { SystemCalls.realPath(path) ?? path }
+  public var targetPath: String { SystemCalls.realPath(path) ?? path }
   var lockPath: String { targetPath + ".lock" }
 
   /// Reads and decodes the file: everything `list`, `search` and `show` need.

@@ -1,0 +1,140 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// One agent's connection to the gateway: buffered reads of request heads and bodies under
+/// deadlines, so a slow or silent client holds its own thread for a bounded time only.
+final class ClientConnection {
+  /// How long a whole request head may take to arrive once its first byte has, how long a
+  /// body may stall between reads, and how long a keep-alive connection may sit idle.
+  static let headSeconds = 10.0
+  static let bodyStallSeconds = 30
+  static let idleSeconds = 60.0
+
+  let descriptor: Int32
+  private var buffer: [UInt8]
+  private var start = 0
+  private var end = 0
+
+  init(descriptor: Int32) {
+    self.descriptor = descriptor
+    buffer = [UInt8](repeating: 0, count: 16_384)
+    Sockets.setNoDelay(descriptor)
+    // A client that stops reading a stream must not hold its thread forever.
+    Sockets.setTimeouts(descriptor, seconds: Self.bodyStallSeconds)
+  }
+
+  var hasBufferedBytes: Bool { end > start }
+
+  enum HeadResult {
+    case head(HTTPRequestHead)
+    /// The client closed, went idle too long, or the gateway is draining.
+    case closed
+    case timedOut
+  }
+
+  /// The next request head. Waits up to `idleSeconds` for its first byte (checking
+  /// `shouldStop` as it waits), then up to `headSeconds` for the whole head.
+  func readHead(limits: HTTPLimits, shouldStop: () -> Bool) throws(HTTPParseError) -> HeadResult {
+    if !hasBufferedBytes {
+      let idleDeadline = Threads.monotonicSeconds() + Self.idleSeconds
+      while !Sockets.waitReadable(descriptor, milliseconds: 250) {
+        if shouldStop() || Threads.monotonicSeconds() > idleDeadline { return .closed }
+      }
+    }
+    let deadline = Threads.monotonicSeconds() + Self.headSeconds
+    while true {
+      if hasBufferedBytes {
+        let parsed = try buffer.withUnsafeBytes { bytes throws(HTTPParseError) in
+          try HTTPRequestParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), limits: limits)
+        }
+        if let (head, consumed) = parsed {
+          start += consumed
+          return .head(head)
+        }
+        if end - start >= limits.maxHeaderBytes {
+          throw HTTPParseError(status: 431, reason: "request header fields too large")
+        }
+      }
+      let remaining = deadline - Threads.monotonicSeconds()
+      guard remaining > 0 else { return .timedOut }
+      switch fill(timeoutMilliseconds: Int(remaining * 1_000) + 1, limit: limits.maxHeaderBytes + 4) {
+      case .some(0): return .closed
+      case .some: continue
+      case .none: return hasBufferedBytes ? .timedOut : .closed
+      }
+    }
+  }
+
+  /// The whole request body (at most `limit` bytes), decoded from its framing.
+  func readBody(_ framing: BodyFraming, limit: Int) throws(HTTPParseError) -> [UInt8] {
+    switch framing {
+    case .none:
+      return []
+    case .contentLength(let length):
+      guard length <= limit else { throw HTTPParseError(status: 413, reason: "request body too large") }
+      var body: [UInt8] = []
+      body.reserveCapacity(length)
+      while body.count < length {
+        if !hasBufferedBytes {
+          guard let count = fill(timeoutMilliseconds: Self.bodyStallSeconds * 1_000, limit: buffer.count), count > 0
+          else { throw HTTPParseError(status: 400, reason: "the request body ended early or stalled") }
+        }
+        let take = min(length - body.count, end - start)
+        body.append(contentsOf: buffer[start..<(start + take)])
+        start += take
+      }
+      return body
+    case .chunked:
+      var decoder = ChunkedDecoder(maxBodyBytes: limit)
+      var body: [UInt8] = []
+      while !decoder.isComplete {
+        if !hasBufferedBytes {
+          guard let count = fill(timeoutMilliseconds: Self.bodyStallSeconds * 1_000, limit: buffer.count), count > 0
+          else { throw HTTPParseError(status: 400, reason: "the request body ended early or stalled") }
+        }
+        let consumed = try buffer.withUnsafeBytes { bytes throws(HTTPParseError) in
+          try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) { body.append(contentsOf: $0) }
+        }
+        start += consumed
+      }
+      return body
+    }
+  }
+
+  /// Reads more bytes after the buffered ones; the count read (0 at end of stream), or nil on
+  /// an error or when nothing arrived within the timeout.
+  private func fill(timeoutMilliseconds: Int, limit: Int) -> Int? {
+    if start == end {
+      start = 0
+      end = 0
+    } else if start > 0 && end == buffer.count {
+      buffer.withUnsafeMutableBytes { bytes in
+        _ = memmove(bytes.baseAddress!, bytes.baseAddress! + start, end - start)
+      }
+      end -= start
+      start = 0
+    }
+    if end == buffer.count {
+      guard buffer.count < max(limit, 16_384) else { return nil }
+      buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count))
+    }
+    guard Sockets.waitReadable(descriptor, milliseconds: Int32(clamping: timeoutMilliseconds)) else { return nil }
+    let count = buffer.withUnsafeMutableBytes { bytes in
+      Sockets.read(descriptor, into: UnsafeMutableRawBufferPointer(rebasing: bytes[end...]))
+    }
+    guard count >= 0 else { return nil }
+    end += count
+    return count
+  }
+
+  /// Writes every byte; false when the client went away.
+  @discardableResult
+  func write(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBytes { Sockets.writeAll(descriptor, $0) }
+  }
+
+  func close() {
+    Sockets.close(descriptor)
+  }
+}

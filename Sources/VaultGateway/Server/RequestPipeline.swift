@@ -1,0 +1,130 @@
+import VaultCore
+
+/// A request read in full and routed; nothing about it is trusted yet.
+struct ParsedRequest {
+  var head: HTTPRequestHead
+  var body: [UInt8]
+  var route: Route
+  /// The `model` the body or the path names, if any.
+  var model: String?
+  /// The shape errors take before the provider is known for sure.
+  var errorShape: GatewayProvider.ErrorShape
+
+  init(head: HTTPRequestHead, body: [UInt8]) throws(GatewayError) {
+    self.head = head
+    self.body = body
+    route = try Route.parse(head.path)
+    switch route {
+    case .provider(let id, _): errorShape = GatewayProviders.provider(id: id).errors
+    case .compatible: errorShape = .openAI
+    }
+    model = Self.model(in: body, path: head.path)
+  }
+
+  /// The top-level `model` member of a JSON body, else a Google path's `/models/<model>:<verb>`.
+  private static func model(in body: [UInt8], path: String) -> String? {
+    if body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{"),
+      case .object(let object)? = try? JSONParser.parse(body), case .string(let model)? = object["model"]
+    {
+      return model
+    }
+    guard let range = path.range(of: "/models/") else { return nil }
+    let model = path[range.upperBound...].prefix { $0 != ":" && $0 != "/" }
+    return model.isEmpty ? nil : String(model)
+  }
+}
+
+/// A request whose token opened an agent key's slot: the agent is known and live.
+struct AuthenticatedRequest {
+  var parsed: ParsedRequest
+  var agent: OpenedAgent
+}
+
+/// A request the agent key may make: in scope, within limits, with the provider key and the
+/// upstream chosen. Only this type reaches the forwarder.
+struct AuthorizedRequest {
+  var authenticated: AuthenticatedRequest
+  var provider: GatewayProvider
+  var key: ProviderKey
+  var endpoint: EndpointURL
+  /// The upstream's request target: its base path, the rest of the route, the query without `key=`.
+  var upstreamTarget: String
+}
+
+extension AuthenticatedRequest {
+  /// Chooses the provider and the key (the same rules as `vault run --model`), checks the scope,
+  /// and finds the upstream. Refusals: 403 outside the scope, 404 for a provider with no API
+  /// base, 400 when the `/v1` route has no model to route by.
+  func authorize() throws(GatewayError) -> AuthorizedRequest {
+    let providerID: String
+    let rest: String
+    var compatible = false
+    switch parsed.route {
+    case .provider(let id, let path):
+      providerID = id
+      rest = path
+    case .compatible(let path):
+      guard let model = parsed.model else {
+        throw GatewayError(kind: .badRequest, message: "the /v1 route needs a \"model\" in the request body")
+      }
+      providerID = try providerForModel(model)
+      rest = path
+      compatible = true
+    }
+    let provider = GatewayProviders.provider(id: providerID)
+    let key = try chooseKey(provider: providerID)
+    guard let base = agent.endpoint(for: providerID) ?? provider.defaultBaseURL, let endpoint = EndpointURL(base) else {
+      throw GatewayError(
+        kind: .notFound,
+        message:
+          "no API base for provider \(providerID): set one with vault config set provider.\(providerID).base-url URL")
+    }
+    let compatiblePath = compatible && agent.endpoint(for: providerID) == nil ? provider.compatiblePath : ""
+    var target = endpoint.basePath + compatiblePath + rest
+    if target.isEmpty { target = "/" }
+    if let query = PresentedCredential.strippingKey(from: parsed.head.query) { target += "?" + query }
+    return AuthorizedRequest(
+      authenticated: self, provider: provider, key: key, endpoint: endpoint, upstreamTarget: target)
+  }
+
+  /// The provider of the key `model` selects, among every key (a model linked to a key outside
+  /// the scope is "permission denied", never another key).
+  private func providerForModel(_ model: String) throws(GatewayError) -> String {
+    let keys: [ProviderKey]
+    do { keys = try agent.allKeys() } catch { throw GatewayError(error as? VaultError ?? .io("read")) }
+    if let linked = keys.first(where: { $0.models.contains(model) }), let provider = linked.provider {
+      return provider
+    }
+    if let provider = ProviderCatalogue.provider(forModel: model) { return provider }
+    throw GatewayError.forbidden("permission denied: no provider key is linked to model \(model)")
+  }
+
+  /// The key for `provider`: one linked to the request's model if the agent can read it, else
+  /// the first readable key of that provider. A key readable only through a model scope serves
+  /// only the models of that scope.
+  private func chooseKey(provider: String) throws(GatewayError) -> ProviderKey {
+    let name = agent.agent.name
+    let candidates = agent.readableKeys.filter { $0.provider == provider }
+    let model = parsed.model
+    if let model {
+      if let linked = candidates.first(where: { $0.models.contains(model) }) { return linked }
+      let all: [ProviderKey]
+      do { all = try agent.allKeys() } catch { throw GatewayError(error as? VaultError ?? .io("read")) }
+      if all.contains(where: { $0.provider == provider && $0.models.contains(model) }) {
+        throw GatewayError.forbidden(
+          "permission denied: model \(model) is linked to a provider key outside agent key \(name)'s scope")
+      }
+    }
+    let scope = agent.agent.scope
+    for key in candidates {
+      let broad = scope.all || scope.keys.contains(key.id) || scope.providers.contains(provider)
+      if broad { return key }
+      if let model, scope.models.contains(model) { return key }
+    }
+    if let model, !candidates.isEmpty {
+      throw GatewayError.forbidden("permission denied: model \(model) is outside agent key \(name)'s scope")
+    }
+    if !candidates.isEmpty, let key = candidates.first { return key }
+    throw GatewayError.forbidden("permission denied: provider \(provider) is outside agent key \(name)'s scope")
+  }
+}

@@ -1,0 +1,164 @@
+import VaultCore
+import VaultCrypto
+
+/// Copies one upstream response to the agent as it arrives: the head with hop-by-hop headers
+/// dropped, then the body re-framed as chunked (HTTP/1.1 agents) or close-delimited (1.0),
+/// each piece written as soon as it is read. On the way it reads the token usage and masks the
+/// provider key should the provider echo it.
+struct ResponseRelay {
+  enum Result {
+    /// The upstream closed or failed before a single response byte.
+    case nothingReceived
+    case badResponse(String)
+    case relayed(Forwarder.Outcome, upstreamReusable: Bool)
+  }
+
+  let connection: UpstreamConnection
+  let client: ClientConnection
+  let request: AuthorizedRequest
+  let clientMinorVersion: Int
+  private var masker: OutputMasker
+  private var usage = TokenUsageScanner()
+  private var buffer = [UInt8](repeating: 0, count: 16_384)
+  private var start = 0
+  private var end = 0
+
+  init(
+    connection: UpstreamConnection, client: ClientConnection, request: AuthorizedRequest, secret: SecretBytes,
+    clientMinorVersion: Int
+  ) {
+    self.connection = connection
+    self.client = client
+    self.request = request
+    self.clientMinorVersion = clientMinorVersion
+    masker = OutputMasker(secrets: [(secret.copyBytes(), Array(request.key.masked.utf8))])
+  }
+
+  mutating func run() -> Result {
+    var received = false
+    var head: HTTPResponseHead
+    // Skip interim 1xx responses (103 Early Hints); 101 is never asked for.
+    while true {
+      let parsed: (head: HTTPResponseHead, consumed: Int)?
+      do {
+        parsed = try buffer.withUnsafeBytes { bytes throws(HTTPParseError) in
+          try HTTPResponseParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), limits: HTTPLimits())
+        }
+      } catch {
+        return .badResponse(error.reason)
+      }
+      if let parsed {
+        start += parsed.consumed
+        head = parsed.head
+        if (100..<200).contains(head.status) && head.status != 101 { continue }
+        break
+      }
+      guard let count = fill(), count > 0 else {
+        return received ? .badResponse("it ended inside its head") : .nothingReceived
+      }
+      received = true
+    }
+    if head.status == 101 { return .badResponse("it switched protocols") }
+    let framing: ResponseBodyFraming
+    do {
+      framing = try HTTPResponseParser.framing(of: head, requestMethod: request.authenticated.parsed.head.method)
+    } catch {
+      return .badResponse(error.reason)
+    }
+    let clientKeepAlive = request.authenticated.parsed.head.keepAlive && clientMinorVersion >= 1
+    let chunkedToClient = framing != .none && clientMinorVersion >= 1
+    var clientOpen = client.write(responseHead(head, framing: framing, chunked: chunkedToClient, keepAlive: clientKeepAlive))
+    var complete = false
+    func send(_ data: [UInt8]) {
+      guard clientOpen, !data.isEmpty else { return }
+      clientOpen = chunkedToClient
+        ? client.write(ChunkedEncoder.chunkHeader(count: data.count) + data + [0x0D, 0x0A]) : client.write(data)
+    }
+    func relay(_ piece: UnsafeRawBufferPointer) {
+      usage.feed(piece)
+      send(masker.feed(Array(piece)))
+    }
+    switch framing {
+    case .none:
+      complete = true
+    case .contentLength(var remaining):
+      while remaining > 0 && clientOpen {
+        if start == end { guard let count = fill(), count > 0 else { break } }
+        let take = min(remaining, end - start)
+        buffer.withUnsafeBytes { relay(UnsafeRawBufferPointer(rebasing: $0[start..<(start + take)])) }
+        start += take
+        remaining -= take
+      }
+      complete = remaining == 0
+    case .chunked:
+      var decoder = ChunkedDecoder(maxBodyBytes: Int.max)
+      while !decoder.isComplete && clientOpen {
+        if start == end { guard let count = fill(), count > 0 else { break } }
+        do {
+          let consumed = try buffer.withUnsafeBytes { bytes throws(HTTPParseError) in
+            try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) { relay($0) }
+          }
+          start += consumed
+        } catch {
+          break
+        }
+      }
+      complete = decoder.isComplete
+    case .untilClose:
+      while clientOpen {
+        if start == end { guard let count = fill(), count > 0 else { break } }
+        buffer.withUnsafeBytes { relay(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+        start = end
+      }
+      complete = clientOpen
+    }
+    send(masker.finish())
+    if chunkedToClient && clientOpen && complete { clientOpen = client.write(ChunkedEncoder.terminator) }
+    // An incomplete relay must not look complete to the agent: close its connection.
+    let outcome = Forwarder.Outcome(
+      status: head.status, tokensIn: Int64(usage.inputTokens ?? 0), tokensOut: Int64(usage.outputTokens ?? 0),
+      clientReusable: clientOpen && complete && clientKeepAlive && (chunkedToClient || framing == .none))
+    let upstreamReusable = complete && head.keepAlive && framing != .untilClose && start == end
+    return .relayed(outcome, upstreamReusable: upstreamReusable)
+  }
+
+  private func responseHead(_ head: HTTPResponseHead, framing: ResponseBodyFraming, chunked: Bool, keepAlive: Bool)
+    -> [UInt8]
+  {
+    let connectionTokens = HopByHop.connectionTokens(head.headers)
+    var text = "HTTP/1.1 \(head.status) \(head.reason)\r\n"
+    for header in head.headers {
+      let name = header.name.lowercased()
+      if HopByHop.isHopByHop(name, connectionTokens: connectionTokens) || name == "content-length" { continue }
+      text += "\(header.name): \(header.value)\r\n"
+    }
+    if chunked { text += "Transfer-Encoding: chunked\r\n" }
+    if framing == .none { text += "Content-Length: 0\r\n" }
+    if !keepAlive || (!chunked && framing != .none) { text += "Connection: close\r\n" }
+    text += "\r\n"
+    return Array(text.utf8)
+  }
+
+  /// Reads more of the response into the buffer; the count (0 at its end), nil on an error.
+  private mutating func fill() -> Int? {
+    if start == end {
+      start = 0
+      end = 0
+    } else if end == buffer.count {
+      if start > 0 {
+        buffer.replaceSubrange(0..<(end - start), with: buffer[start..<end])
+        end -= start
+        start = 0
+      } else {
+        guard buffer.count < 1 << 20 else { return nil }
+        buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count))
+      }
+    }
+    let count = buffer.withUnsafeMutableBytes { bytes in
+      connection.read(into: UnsafeMutableRawBufferPointer(rebasing: bytes[end...]))
+    }
+    guard let count else { return nil }
+    end += count
+    return count
+  }
+}
