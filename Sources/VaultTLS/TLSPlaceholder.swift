@@ -1,2 +1,0 @@
-// Replaced by the TLS client connection (see shared/DESIGN.md, "The gateway").
-enum VaultTLSPlaceholder {}
