@@ -249,6 +249,7 @@ final class HTTPRequestParserTests: XCTestCase {
   func testRefusedBeforeTheHeadEnds() {
     let prefixes: [(String, Int)] = [
       ("GE(", 400), ("GET  ", 400), ("GET http:", 400), ("GET /a b", 400), ("GET / HTTQ", 400), ("GET / HTTP/2.0", 505),
+      ("GET / HTTP/2", 505), ("GET / HTTP/1.2", 505),
       ("GET / HTTP/1.1\r\nHost: a\r\nX-A ", 400), ("GET / HTTP/1.1\r\nHost: a\r\n ", 400),
       ("GET / HTTP/1.1\r\nHost: a\u{0}", 400), ("GET / HTTP/1.1\r\nHost: a\rb", 400), ("GET / HTTP/1.1\n", 400),
       ("GET /%x", 400),

@@ -65,15 +65,16 @@ struct HTTPHeadScanner {
       default: ok = byte == pattern.utf8Start[offset]
       }
       if !ok { throw .badRequest("malformed HTTP version") }
+      // The grammar holds so far; a version other than 1.0 or 1.1 is refused as soon as seen.
+      if (offset == 5 && byte != 0x31) || (offset == 7 && byte > 0x31) {
+        throw HTTPParseError(status: 505, reason: "HTTP version not supported")
+      }
     }
     if count < 8 {
       if complete { throw .badRequest("malformed HTTP version") }
       return nil
     }
-    let major = bytes[range.lowerBound + 5] &- 0x30
-    let minor = bytes[range.lowerBound + 7] &- 0x30
-    guard major == 1, minor <= 1 else { throw HTTPParseError(status: 505, reason: "HTTP version not supported") }
-    return Int(minor)
+    return Int(bytes[range.lowerBound + 7] &- 0x30)
   }
 
   /// Parses `name ":" OWS value OWS`. With `complete` false the line is a prefix still arriving:
