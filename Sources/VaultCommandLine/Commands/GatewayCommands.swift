@@ -16,7 +16,8 @@ enum ServeCommand: Command {
       .init(name: "listen", value: "<host:port>", help: "A loopback address to serve on (default: 127.0.0.1:8642)."),
       .init(name: "socket", value: "<path>", help: "Serve on this unix socket (mode 0600) instead of TCP."),
       .init(name: "log-format", value: "<format>", help: "text (default) or json: one line per request."),
-      .init(name: "log-file", value: "<path>", help: "Append the log here instead of standard error; SIGHUP reopens it."),
+      .init(
+        name: "log-file", value: "<path>", help: "Append the log here instead of standard error; SIGHUP reopens it."),
     ],
     discussion: """
       Needs no passphrase: each request's agent key opens its own slot, as 'vault run' does.
@@ -192,7 +193,8 @@ enum GatewaySession {
 
   /// Opens the session; the variables to set (name, value), sorted. The session lasts as long as
   /// the returned value.
-  static func open(_ context: Context) throws -> (session: ControlProtocol.Session, variables: [(String, SecretBytes)]) {
+  static func open(_ context: Context) throws -> (session: ControlProtocol.Session, variables: [(String, SecretBytes)])
+  {
     guard SecretsForRun.usesAgentKey(context) else {
       throw VaultError.usage("--gateway needs an agent key: set VAULT_AGENT_KEY or pass --agent-key-file")
     }

@@ -25,7 +25,7 @@ public struct AgentLimits: Equatable, Sendable {
   /// Each limit with its option name and file member, in the order the file writes them.
   public static var members: [(option: String, member: StaticString, keyPath: WritableKeyPath<AgentLimits, Int?>)] {
     [
-    ("rpm", "rpm", \.requestsPerMinute), ("requests-per-day", "rpd", \.requestsPerDay),
+      ("rpm", "rpm", \.requestsPerMinute), ("requests-per-day", "rpd", \.requestsPerDay),
       ("tokens-per-day", "tpd", \.tokensPerDay), ("concurrent", "concurrent", \.concurrentRequests),
     ]
   }
@@ -34,7 +34,8 @@ public struct AgentLimits: Equatable, Sendable {
 
   /// The limits as one line of text, bound into grants: `rpm=60;rpd=-;tpd=-;concurrent=-`.
   var canonicalText: String {
-    Self.members.map { "\($0.member.description)=\(self[keyPath: $0.keyPath].map(String.init) ?? "-")" }.joined(separator: ";")
+    Self.members.map { "\($0.member.description)=\(self[keyPath: $0.keyPath].map(String.init) ?? "-")" }.joined(
+      separator: ";")
   }
 
   /// For people: `rpm 60, 5000 requests/day` or `none`.

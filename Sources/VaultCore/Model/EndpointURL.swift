@@ -78,7 +78,8 @@ public struct EndpointURL: Equatable, Sendable {
       return false
     }
     return text.utf8.allSatisfy { byte in
-      (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+      (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+        || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
         || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
     }
   }
@@ -87,7 +88,8 @@ public struct EndpointURL: Equatable, Sendable {
   /// sub-delims but `|`-free, `:`, `@`, `/` and `%`.
   private static func isPathByte(_ byte: UInt8) -> Bool {
     switch byte {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+      UInt8(ascii: "0")...UInt8(ascii: "9"):
       return true
     default:
       return Array("-._~!$&'()*+,;=:@/%".utf8).contains(byte)

@@ -36,7 +36,9 @@ public struct UsageState: Equatable, Sendable {
     /// Adds the gateway's counts of one batch, saturating: a state file edited to hold huge
     /// numbers must not crash the gateway or a run.
     mutating func add(_ delta: GatewayUsageDelta) {
-      func plus(_ value: inout Int64, _ more: Int64) { value = value.addingReportingOverflow(more).overflow ? .max : value + more }
+      func plus(_ value: inout Int64, _ more: Int64) {
+        value = value.addingReportingOverflow(more).overflow ? .max : value + more
+      }
       lastUsed = max(lastUsed, delta.lastUsed)
       plus(&requests, delta.requests)
       plus(&succeeded, delta.succeeded)
@@ -51,7 +53,9 @@ public struct UsageState: Equatable, Sendable {
         dayTokens = 0
       }
       plus(&dayRequests, delta.requests)
-      plus(&dayTokens, delta.tokensIn.addingReportingOverflow(delta.tokensOut).overflow ? .max : delta.tokensIn + delta.tokensOut)
+      plus(
+        &dayTokens,
+        delta.tokensIn.addingReportingOverflow(delta.tokensOut).overflow ? .max : delta.tokensIn + delta.tokensOut)
     }
   }
 

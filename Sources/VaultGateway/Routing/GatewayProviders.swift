@@ -104,6 +104,8 @@ public enum GatewayProviders {
     all.first { $0.id == id }
       ?? GatewayProvider(
         id: id, defaultBaseURL: nil, auth: .bearer, errors: .openAI,
-        baseURLVariables: [.init(id.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() + "_API_BASE")])
+        baseURLVariables: [
+          .init(id.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined() + "_API_BASE")
+        ])
   }
 }

@@ -35,7 +35,7 @@ final class ClientConnection {
 
   /// The next request head. Waits up to `idleSeconds` for its first byte (checking
   /// `shouldStop` as it waits), then up to `headSeconds` for the whole head.
-  func readHead(limits: HTTPLimits, shouldStop: () -> Bool) throws(HTTPParseError) -> HeadResult {
+  func readHead(limits: HTTPLimits, shouldStop: () -> Bool) throws -> HeadResult {
     if !hasBufferedBytes {
       let idleDeadline = Threads.monotonicSeconds() + Self.idleSeconds
       while !Sockets.waitReadable(descriptor, milliseconds: 250) {
@@ -43,9 +43,14 @@ final class ClientConnection {
       }
     }
     let deadline = Threads.monotonicSeconds() + Self.headSeconds
+    // The parser keeps no state between calls, so it runs again only once a new line has
+    // arrived: a client sending a byte at a time costs linear, not quadratic, work.
+    var scanned = 0  // bytes after `start` already searched for a line end (fill may move `start`)
     while true {
-      if hasBufferedBytes {
-        let parsed = try buffer.withUnsafeBytes { bytes throws(HTTPParseError) in
+      let newLine = buffer[(start + scanned)..<end].contains(0x0A)
+      scanned = end - start
+      if hasBufferedBytes && newLine {
+        let parsed = try buffer.withUnsafeBytes { bytes in
           try HTTPRequestParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), limits: limits)
         }
         if let (head, consumed) = parsed {
@@ -67,7 +72,7 @@ final class ClientConnection {
   }
 
   /// The whole request body (at most `limit` bytes), decoded from its framing.
-  func readBody(_ framing: BodyFraming, limit: Int) throws(HTTPParseError) -> [UInt8] {
+  func readBody(_ framing: BodyFraming, limit: Int) throws -> [UInt8] {
     switch framing {
     case .none:
       return []
@@ -93,7 +98,7 @@ final class ClientConnection {
           guard let count = fill(timeoutMilliseconds: Self.bodyStallSeconds * 1_000, limit: buffer.count), count > 0
           else { throw HTTPParseError(status: 400, reason: "the request body ended early or stalled") }
         }
-        let consumed = try buffer.withUnsafeBytes { bytes throws(HTTPParseError) in
+        let consumed = try buffer.withUnsafeBytes { bytes in
           try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) { body.append(contentsOf: $0) }
         }
         start += consumed

@@ -26,7 +26,8 @@ struct ConnectionHandler {
           return
         }
       } catch {
-        client.write(ErrorResponse.bytes(GatewayError(error, what: "request"), shape: .openAI, keepAlive: false))
+        let parseError = error as? HTTPParseError ?? HTTPParseError(status: 400, reason: "unreadable")
+        client.write(ErrorResponse.bytes(GatewayError(parseError, what: "request"), shape: .openAI, keepAlive: false))
         return
       }
       gateway.beginRequest()
@@ -44,8 +45,10 @@ struct ConnectionHandler {
     do {
       body = try client.readBody(head.framing, limit: Self.limits.maxBodyBytes)
     } catch {
-      client.write(ErrorResponse.bytes(GatewayError(error, what: "request body"), shape: .openAI, keepAlive: false))
-      log(head, status: error.status, began: began)
+      let parseError = error as? HTTPParseError ?? HTTPParseError(status: 400, reason: "unreadable")
+      client.write(
+        ErrorResponse.bytes(GatewayError(parseError, what: "request body"), shape: .openAI, keepAlive: false))
+      log(head, status: parseError.status, began: began)
       return false
     }
     let now = Timestamp.now()
@@ -56,7 +59,7 @@ struct ConnectionHandler {
     var agentForUsage: AgentKey? = nil
     var admitted: AgentKey? = nil
     var outcome: Forwarder.Outcome
-    do {
+    do throws(GatewayError) {
       let parsed = try ParsedRequest(head: head, body: body)
       shape = parsed.errorShape
       entry.model = parsed.model

@@ -60,7 +60,8 @@ public final class Gateway: Sendable {
     usage = UsageRecorder(vaultPath: vaultPath)
     log = try RequestLog(format: options.logFormat, path: options.logPath)
     do {
-      pool = UpstreamPool(tls: try TLSClientContext.fromEnvironment(options.environment), timeout: options.upstreamTimeout)
+      pool = UpstreamPool(
+        tls: try TLSClientContext.fromEnvironment(options.environment), timeout: options.upstreamTimeout)
     } catch {
       throw SocketError(message: "TLS set-up failed: \(error.message)")
     }

@@ -8,8 +8,8 @@ import VaultCore
 /// One line per request (time, agent key name, provider, model, key name, status, latency,
 /// tokens), as text or JSON, on stderr or in a file that SIGHUP reopens (for logrotate). Never a
 /// value or a token: names and numbers only, and names are sanitised like any output.
-final class RequestLog: Sendable {
-  enum Format: Sendable { case text, json }
+public final class RequestLog: Sendable {
+  public enum Format: Sendable { case text, json }
 
   struct Entry {
     var agent: String?

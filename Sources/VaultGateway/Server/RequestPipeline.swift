@@ -28,8 +28,9 @@ struct ParsedRequest {
     {
       return model
     }
-    guard let range = path.range(of: "/models/") else { return nil }
-    let model = path[range.upperBound...].prefix { $0 != ":" && $0 != "/" }
+    let segments = path.split(separator: "/")
+    guard let index = segments.firstIndex(of: "models"), index + 1 < segments.count else { return nil }
+    let model = segments[index + 1].prefix { $0 != ":" }
     return model.isEmpty ? nil : String(model)
   }
 }

@@ -59,11 +59,16 @@ enum Sockets {
     _ = withUnsafeMutablePointer(to: &storage) {
       $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
     }
+    let family = storage.ss_family
     return withUnsafePointer(to: &storage) { pointer in
-      if storage.ss_family == sa_family_t(AF_INET6) {
-        return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin6_port)) }
+      if family == sa_family_t(AF_INET6) {
+        return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+          Int(UInt16(bigEndian: $0.pointee.sin6_port))
+        }
       }
-      return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { Int(UInt16(bigEndian: $0.pointee.sin_port)) }
+      return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+        Int(UInt16(bigEndian: $0.pointee.sin_port))
+      }
     }
   }
 
@@ -128,9 +133,9 @@ enum Sockets {
     var address = try unixAddress(path)
     let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard descriptor >= 0 else { throw SocketError("socket") }
-    let connected = withUnsafePointer(to: &address) {
-      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-        retrying { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+    let connected = withUnsafePointer(to: &address) { pointer in
+      pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+        retrying { connect(descriptor, socketAddress, socklen_t(MemoryLayout<sockaddr_un>.size)) }
       }
     }
     guard connected == 0 else {
@@ -172,8 +177,10 @@ enum Sockets {
 
   /// Accepts one connection; nil when the listening socket was shut down or on a transient error.
   static func accept(_ listener: Int32) -> Int32? {
-    let descriptor = retrying { accept4(listener, nil, nil, Int32(SOCK_CLOEXEC.rawValue)) }
-    return descriptor >= 0 ? descriptor : nil
+    let descriptor = retrying { Glibc.accept(listener, nil, nil) }
+    guard descriptor >= 0 else { return nil }
+    _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+    return descriptor
   }
 
   static func setTimeouts(_ descriptor: Int32, seconds: Int, milliseconds: Int = 0) {
@@ -189,8 +196,9 @@ enum Sockets {
 
   /// The uid of the process at the other end of a unix socket (SO_PEERCRED).
   static func peerUID(_ descriptor: Int32) -> uid_t? {
-    var credentials = ucred()
-    var length = socklen_t(MemoryLayout<ucred>.size)
+    // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (Glibc hides it without _GNU_SOURCE).
+    var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
+    var length = socklen_t(MemoryLayout<(Int32, UInt32, UInt32)>.size)
     guard getsockopt(descriptor, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
     return credentials.uid
   }

@@ -37,7 +37,8 @@ enum Threads {
 
   static func sleep(milliseconds: Int) {
     var time = timespec(tv_sec: milliseconds / 1_000, tv_nsec: (milliseconds % 1_000) * 1_000_000)
-    while nanosleep(&time, &time) == -1 && errno == EINTR {}
+    var remaining = timespec()
+    while nanosleep(&time, &remaining) == -1 && errno == EINTR { time = remaining }
   }
 
   /// Seconds on the monotonic clock, for timeouts and rate limits (never the wall clock).

@@ -61,7 +61,8 @@ struct Forwarder {
           GatewayError(kind: .badGateway, message: "the provider sent no response"), request, client)
       case .badResponse(let reason):
         connection.close()
-        return refuse(GatewayError(kind: .badGateway, message: "the provider's response is malformed: \(reason)"), request, client)
+        return refuse(
+          GatewayError(kind: .badGateway, message: "the provider's response is malformed: \(reason)"), request, client)
       case .relayed(let outcome, let upstreamReusable):
         if upstreamReusable { pool.release(connection) } else { connection.close() }
         return outcome

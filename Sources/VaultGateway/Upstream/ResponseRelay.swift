@@ -41,11 +41,13 @@ struct ResponseRelay {
     while true {
       let parsed: (head: HTTPResponseHead, consumed: Int)?
       do {
-        parsed = try buffer.withUnsafeBytes { bytes throws(HTTPParseError) in
+        parsed = try buffer.withUnsafeBytes { bytes in
           try HTTPResponseParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), limits: HTTPLimits())
         }
-      } catch {
+      } catch let error as HTTPParseError {
         return .badResponse(error.reason)
+      } catch {
+        return .badResponse("unreadable head")
       }
       if let parsed {
         start += parsed.consumed
@@ -67,11 +69,13 @@ struct ResponseRelay {
     }
     let clientKeepAlive = request.authenticated.parsed.head.keepAlive && clientMinorVersion >= 1
     let chunkedToClient = framing != .none && clientMinorVersion >= 1
-    var clientOpen = client.write(responseHead(head, framing: framing, chunked: chunkedToClient, keepAlive: clientKeepAlive))
+    var clientOpen = client.write(
+      responseHead(head, framing: framing, chunked: chunkedToClient, keepAlive: clientKeepAlive))
     var complete = false
     func send(_ data: [UInt8]) {
       guard clientOpen, !data.isEmpty else { return }
-      clientOpen = chunkedToClient
+      clientOpen =
+        chunkedToClient
         ? client.write(ChunkedEncoder.chunkHeader(count: data.count) + data + [0x0D, 0x0A]) : client.write(data)
     }
     func relay(_ piece: UnsafeRawBufferPointer) {
@@ -95,7 +99,7 @@ struct ResponseRelay {
       while !decoder.isComplete && clientOpen {
         if start == end { guard let count = fill(), count > 0 else { break } }
         do {
-          let consumed = try buffer.withUnsafeBytes { bytes throws(HTTPParseError) in
+          let consumed = try buffer.withUnsafeBytes { bytes in
             try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) { relay($0) }
           }
           start += consumed

@@ -24,7 +24,8 @@ final class UpstreamConnection: @unchecked Sendable {
     do {
       descriptor = try Sockets.connectTCP(host: endpoint.host, port: endpoint.port, timeout: timeout)
     } catch {
-      throw GatewayError(kind: .badGateway, message: "cannot reach the provider at \(endpoint.hostHeader): \(error.message)")
+      throw GatewayError(
+        kind: .badGateway, message: "cannot reach the provider at \(endpoint.hostHeader): \(error.message)")
     }
     if endpoint.usesTLS {
       do {
