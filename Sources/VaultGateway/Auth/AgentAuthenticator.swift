@@ -23,8 +23,14 @@ final class OpenedAgent: Sendable {
   var expires: Timestamp { session.keyring.credential.effectiveExpiry }
 
   /// Every provider key's metadata, so a model linked outside the scope is told apart from one
-  /// that does not exist (parsed on demand: most requests never need it).
-  func allKeys() throws -> [ProviderKey] { try session.allKeyNames() }
+  /// that does not exist (parsed on first need, then kept with this opened agent).
+  func allKeys() throws -> [ProviderKey] {
+    if let known = everyKey.withLock({ $0 }) { return known }
+    let keys = try session.allKeyNames()
+    everyKey.withLock { $0 = keys }
+    return keys
+  }
+  private let everyKey = Mutex<[ProviderKey]?>(nil)
 
   /// The value of a readable key, opened once.
   func value(of key: ProviderKey) throws -> SecretBytes {
