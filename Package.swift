@@ -55,7 +55,8 @@ if ProcessInfo.processInfo.environment["VAULT_FUZZ"] != nil {
   let fuzzers: [(name: String, directory: String, library: String)] = [
     ("fuzz-vault-file", "VaultFile", "VaultCore"), ("fuzz-token", "Token", "VaultCore"),
     ("fuzz-dotenv", "DotEnv", "VaultCore"), ("fuzz-template", "Template", "VaultCore"),
-    ("fuzz-arguments", "Arguments", "VaultCommandLine"),
+    ("fuzz-arguments", "Arguments", "VaultCommandLine"), ("fuzz-http-request", "HTTPRequest", "VaultGateway"),
+    ("fuzz-http-relay", "HTTPRelay", "VaultGateway"),
   ]
   for fuzzer in fuzzers {
     package.targets.append(
