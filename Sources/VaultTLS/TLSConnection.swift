@@ -63,6 +63,27 @@ public final class TLSConnection {
     }
   }
 
+  /// Writes every byte of `bytes`; see `write(_:)`.
+  ///
+  /// For callers with typed throws: `Array.withUnsafeBytes` rethrows `any Error`, and a
+  /// `throws(TLSError)` closure passed to it crashes swift-frontend 6.3.1 in IRGen.
+  public func write(_ bytes: [UInt8]) throws(TLSError) {
+    var failure: TLSError?
+    bytes.withUnsafeBytes { buffer in
+      do throws(TLSError) { try write(buffer) } catch { failure = error }
+    }
+    if let failure { throw failure }
+  }
+
+  /// Reads up to `buffer.count` bytes into the start of `buffer`; see `read(into:)`.
+  public func read(into buffer: inout [UInt8]) throws(TLSError) -> Int {
+    var result: Result<Int, TLSError> = .success(0)
+    buffer.withUnsafeMutableBytes { bytes in
+      do throws(TLSError) { result = .success(try read(into: bytes)) } catch { result = .failure(error) }
+    }
+    return try result.get()
+  }
+
   /// Reads up to `buffer.count` bytes (at least one must fit) into `buffer` (`SSL_read`).
   /// Returns 0 when the peer closed: after a close_notify and also after a bare EOF, since
   /// only the HTTP framing above can say whether the response was complete.

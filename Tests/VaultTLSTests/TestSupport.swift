@@ -114,14 +114,10 @@ extension TLSConnection {
     try write(Array(text.utf8))
   }
 
-  func write(_ bytes: [UInt8]) throws {
-    try bytes.withUnsafeBytes { try write($0) }
-  }
-
   /// One `read` of up to `size` bytes.
   func readSome(_ size: Int = 16_384) throws -> [UInt8] {
     var buffer = [UInt8](repeating: 0, count: size)
-    let count = try buffer.withUnsafeMutableBytes { try read(into: $0) }
+    let count = try read(into: &buffer)
     return Array(buffer[0..<count])
   }
 
