@@ -193,8 +193,11 @@ enum GatewaySession {
 
   /// Opens the session; the variables to set (name, value), sorted. The session lasts as long as
   /// the returned value.
-  static func open(_ context: Context) throws -> (session: ControlProtocol.Session, variables: [(String, SecretBytes)])
-  {
+  /// `detached` (for `vault env`): the session outlives this process, until the agent key
+  /// expires or is revoked or the gateway restarts.
+  static func open(_ context: Context, detached: Bool = false) throws -> (
+    session: ControlProtocol.Session, variables: [(String, SecretBytes)]
+  ) {
     guard SecretsForRun.usesAgentKey(context) else {
       throw VaultError.usage("--gateway needs an agent key: set VAULT_AGENT_KEY or pass --agent-key-file")
     }
@@ -202,7 +205,7 @@ enum GatewaySession {
     let controlPath = Gateway.controlSocketPath(forVault: context.location.path)
     let session: ControlProtocol.Session
     do {
-      session = try ControlProtocol.openSession(controlPath: controlPath, token: token.text)
+      session = try ControlProtocol.openSession(controlPath: controlPath, token: token.text, detached: detached)
     } catch .noGateway {
       throw VaultError.io("no gateway is serving this vault; start one with 'vault serve'")
     } catch .refused(let status, let message) {

@@ -82,8 +82,10 @@ enum EnvCommand: Command {
     options: SecretsForRun.options + [
       .init(name: "format", value: "<format>", help: "dotenv (default), shell (quoted for eval) or json."),
       .init(name: "reveal", help: "Print the values even when standard output is a terminal."),
-    ],
+    ] + GatewaySession.options,
     discussion: """
+      With --gateway it prints the gateway's base URLs and a session token that lasts until the
+      agent key expires or is revoked, or the gateway restarts; never a provider key.
       The values are secrets: vault env refuses to print them to a terminal without --reveal.
         vault env --format dotenv > .env.local
         eval "$(vault env --format shell)"
@@ -95,6 +97,13 @@ enum EnvCommand: Command {
       throw VaultError.usage("unknown format '\(formatName)': use dotenv, shell or json")
     }
     try refuseTerminal(context)
+    if GatewaySession.wanted(context.arguments) {
+      let (_, variables) = try GatewaySession.open(context, detached: true)
+      var text = format.render(variables.map { (name: $0.0, value: $0.1.copyBytes()) })
+      defer { for index in text.indices { text[index] = 0 } }
+      text.withUnsafeBytes { Console.outRaw($0) }
+      return
+    }
     let secrets = try SecretsForRun.load(context, selectors: try SecretsForRun.selectors(context), decrypt: true)
     let variables = secrets.plan.entries.compactMap { entry in
       secrets.values[entry.key.id].map { (name: entry.variable, value: $0.copyBytes()) }

@@ -64,9 +64,11 @@ public enum ControlProtocol {
 
   /// Opens a session for the agent key `token` with the gateway whose control socket is
   /// `controlPath`.
-  public static func openSession(controlPath: String, token: SecretBytes) throws(ClientError) -> Session {
+  public static func openSession(controlPath: String, token: SecretBytes, detached: Bool = false) throws(ClientError)
+    -> Session
+  {
     let descriptor = try connect(controlPath)
-    var request = Array("open ".utf8)
+    var request = Array((detached ? "open-detached " : "open ").utf8)
     token.withUnsafeBytes { request.append(contentsOf: $0) }
     request.append(0x0A)
     let sent = request.withUnsafeBytes { Sockets.writeAll(descriptor, $0) }

@@ -46,11 +46,12 @@ final class ControlServer: Sendable {
       ControlProtocol.writeLine(descriptor, "ok " + statusJSON())
       return
     }
-    guard line.starts(with: "open ".utf8) else {
+    let detached = line.starts(with: "open-detached ".utf8)
+    guard detached || line.starts(with: "open ".utf8) else {
       ControlProtocol.writeLine(descriptor, "error 400 unknown control request")
       return
     }
-    let token = Array(line.dropFirst(5))
+    let token = Array(line.dropFirst(detached ? 14 : 5))
     let agent: OpenedAgent
     do {
       agent = try gateway.authenticator.authenticate(token, now: .now())
@@ -66,7 +67,6 @@ final class ControlServer: Sendable {
       ControlProtocol.writeLine(descriptor, "error 500 cannot make a session token")
       return
     }
-    defer { gateway.authenticator.sessions.close(session) }
     var providers: [String] = []
     for key in agent.readableKeys {
       if let provider = key.provider, !providers.contains(provider) { providers.append(provider) }
@@ -75,8 +75,15 @@ final class ControlServer: Sendable {
     session.text.withUnsafeBytes { reply.append(contentsOf: $0) }
     reply.append(contentsOf: " \(gateway.baseURL) \(providers.isEmpty ? "-" : providers.joined(separator: ","))\n".utf8)
     defer { reply.withUnsafeMutableBytes { _ = memset($0.baseAddress!, 0, $0.count) } }
-    guard reply.withUnsafeBytes({ Sockets.writeAll(descriptor, $0) }) else { return }
-    gateway.log.note("session opened for agent key \(agent.agent.name)")
+    guard reply.withUnsafeBytes({ Sockets.writeAll(descriptor, $0) }) else {
+      gateway.authenticator.sessions.close(session)
+      return
+    }
+    gateway.log.note("\(detached ? "detached session" : "session") opened for agent key \(agent.agent.name)")
+    // A detached session (`vault env --gateway`) lives until its agent key stops working or the
+    // gateway restarts: every request through it re-checks the agent key.
+    if detached { return }
+    defer { gateway.authenticator.sessions.close(session) }
     // The session lives until the other end closes (its run is over) or the gateway stops.
     var byte: UInt8 = 0
     while !gateway.isDraining {
