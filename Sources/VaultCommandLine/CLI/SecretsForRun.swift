@@ -22,18 +22,11 @@ struct SecretsForRun {
   {
     let now = Timestamp.now()
     if usesAgentKey(context) {
-      let session = try context.store.openAgent(token: try context.agentToken(), now: now)
-      let readable = Set(session.keyring.grantedKeys)
-      // Without selectors only the granted keys' lines are parsed. Selectors are resolved
-      // against every key's metadata, as the passphrase would resolve them, so a model linked to
-      // a key outside the scope is "permission denied", never quietly another key.
-      let candidates = selectors.isEmpty ? try session.grantedKeys() : try session.allKeyNames()
-      let selected = try KeySelection.select(from: candidates, readable: readable, selectors: selectors)
-      let plan = try InjectionPlan(selected, ownNamesOnly: ownNamesOnly)
+      let access = try AgentAccess(store: context.store, token: try context.agentToken(), now: now)
+      let plan = try InjectionPlan(try access.select(selectors), ownNamesOnly: ownNamesOnly)
       var values: [RecordID: SecretBytes] = [:]
-      if decrypt { for key in plan.keys { values[key.id] = try session.keyring.open(key) } }
-      return SecretsForRun(
-        plan: plan, values: values, agent: session.agent, expires: session.keyring.credential.effectiveExpiry)
+      if decrypt { for key in plan.keys { values[key.id] = try access.open(key) } }
+      return SecretsForRun(plan: plan, values: values, agent: access.agent, expires: access.expires)
     }
     let store = context.store
     let locked = try store.read()

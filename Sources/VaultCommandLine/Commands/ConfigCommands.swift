@@ -21,7 +21,8 @@ enum ConfigGetCommand: Command {
     switch setting {
     case .agentKeyLimit: Console.out("\(settings.agentKeyLimit)\n")
     case .baseURL(let provider):
-      Console.out((settings.endpoint(for: provider) ?? GatewayProviders.provider(id: provider).defaultBaseURL ?? "none") + "\n")
+      Console.out(
+        (settings.endpoint(for: provider) ?? GatewayProviders.provider(id: provider).defaultBaseURL ?? "none") + "\n")
     }
   }
 }
@@ -47,7 +48,8 @@ enum ConfigSetCommand: Command {
       let url: String? = text == "none" ? nil : text
       if let url, !EndpointURL.isValidBaseURL(url) {
         throw VaultError.invalidInput(
-          "provider.\(provider).base-url must be https://HOST[:PORT][/PATH], or http:// to a loopback host, without query or trailing /")
+          "provider.\(provider).base-url must be https://HOST[:PORT][/PATH], or http:// to a loopback host, without query or trailing /"
+        )
       }
       try context.store.update(passphrase: context.passphrase) { document, keyring in
         try document.setEndpoint(provider: provider, baseURL: url, keyring: keyring, now: .now())

@@ -39,7 +39,9 @@ enum RunCommand: Command {
     let dryRun = arguments.flag("dry-run")
     guard !command.isEmpty || dryRun else { throw VaultError.usage("missing the command to run, after --") }
     if GatewaySession.wanted(arguments) {
-      guard !dryRun, !arguments.flag("mask") else { throw VaultError.usage("--gateway goes without --dry-run and --mask") }
+      guard !dryRun, !arguments.flag("mask") else {
+        throw VaultError.usage("--gateway goes without --dry-run and --mask")
+      }
       try GatewaySession.run(context, command: command)
     }
     let secrets = try SecretsForRun.load(context, selectors: try SecretsForRun.selectors(context), decrypt: !dryRun)

@@ -6,45 +6,40 @@ import VaultCrypto
   import Glibc
 #endif
 
-/// An agent key opened by its token: its own slot and grants, as `vault run` opens them. Holds
-/// no master key. The values it opened stay in locked memory until the vault file changes.
+/// An agent key opened by its token (VaultCore's AgentAccess, as `vault run` opens it), with
+/// what the gateway keeps beside it: the values it opened, in locked memory until the vault file
+/// changes, and every key's metadata once parsed. Holds no master key.
 final class OpenedAgent: Sendable {
-  let session: AgentSession
-  /// The provider keys this token can read, in file order.
-  let readableKeys: [ProviderKey]
+  let access: AgentAccess
   private let values = Mutex<[RecordID: SecretBytes]>([:])
+  private let everyKey = Mutex<[ProviderKey]?>(nil)
 
-  init(session: AgentSession) throws {
-    self.session = session
-    readableKeys = try session.grantedKeys()
+  init(access: AgentAccess) {
+    self.access = access
   }
 
-  var agent: AgentKey { session.agent }
-  var expires: Timestamp { session.keyring.credential.effectiveExpiry }
+  var agent: AgentKey { access.agent }
+  var expires: Timestamp { access.expires }
+  var readableKeys: [ProviderKey] { access.readableKeys }
 
   /// Every provider key's metadata, so a model linked outside the scope is told apart from one
   /// that does not exist (parsed on first need, then kept with this opened agent).
   func allKeys() throws -> [ProviderKey] {
     if let known = everyKey.withLock({ $0 }) { return known }
-    let keys = try session.allKeyNames()
+    let keys = try access.session.allKeyNames()
     everyKey.withLock { $0 = keys }
     return keys
   }
-  private let everyKey = Mutex<[ProviderKey]?>(nil)
 
   /// The value of a readable key, opened once.
   func value(of key: ProviderKey) throws -> SecretBytes {
     if let cached = values.withLock({ $0[key.id] }) { return cached }
-    let opened = try session.keyring.open(key)
+    let opened = try access.open(key)
     values.withLock { $0[key.id] = opened }
     return opened
   }
 
-  /// The owner's base URL for `provider`, as the grants bind it.
-  func endpoint(for provider: String?) -> String? { session.keyring.endpoint(for: provider) }
-
-  /// The values opened so far, for masking an upstream's echo of them.
-  func openedValues() -> [SecretBytes] { values.withLock { Array($0.values) } }
+  func endpoint(for provider: String?) -> String? { access.endpoint(for: provider) }
 }
 
 /// Turns a presented token into an opened agent. Opened agents are cached by the SHA-256 of the
@@ -108,7 +103,7 @@ final class AgentAuthenticator: Sendable {
     let opened: OpenedAgent
     do {
       let token = try AgentToken.parse(agentTokenText)
-      opened = try OpenedAgent(session: store.openAgent(token: token, now: now))
+      opened = OpenedAgent(access: try AgentAccess(store: store, token: token, now: now))
     } catch let error as AgentAccessError {
       throw GatewayError(VaultError.accessNotPermitted(error))
     } catch let error as VaultError {

@@ -91,41 +91,19 @@ extension AuthenticatedRequest {
   /// The provider of the key `model` selects, among every key (a model linked to a key outside
   /// the scope is "permission denied", never another key).
   private func providerForModel(_ model: String) throws(GatewayError) -> String {
-    let keys: [ProviderKey]
-    do { keys = try agent.allKeys() } catch { throw GatewayError(error as? VaultError ?? .io("read")) }
-    if let linked = keys.first(where: { $0.models.contains(model) }), let provider = linked.provider {
-      return provider
+    do {
+      return try agent.access.provider(forModel: model, allKeys: try agent.allKeys())
+    } catch {
+      throw GatewayError(error as? VaultError ?? .io("read"))
     }
-    if let provider = ProviderCatalogue.provider(forModel: model) { return provider }
-    throw GatewayError.forbidden("permission denied: no provider key is linked to model \(model)")
   }
 
-  /// The key for `provider`: one linked to the request's model if the agent can read it, else
-  /// the first readable key of that provider. A key readable only through a model scope serves
-  /// only the models of that scope.
+  /// The key for `provider`, by VaultCore's rule (AgentAccess.key).
   private func chooseKey(provider: String) throws(GatewayError) -> ProviderKey {
-    let name = agent.agent.name
-    let candidates = agent.readableKeys.filter { $0.provider == provider }
-    let model = parsed.model
-    if let model {
-      if let linked = candidates.first(where: { $0.models.contains(model) }) { return linked }
-      let all: [ProviderKey]
-      do { all = try agent.allKeys() } catch { throw GatewayError(error as? VaultError ?? .io("read")) }
-      if all.contains(where: { $0.provider == provider && $0.models.contains(model) }) {
-        throw GatewayError.forbidden(
-          "permission denied: model \(model) is linked to a provider key outside agent key \(name)'s scope")
-      }
+    do {
+      return try agent.access.key(forProvider: provider, model: parsed.model, allKeys: agent.allKeys)
+    } catch {
+      throw GatewayError(error as? VaultError ?? .io("read"))
     }
-    let scope = agent.agent.scope
-    for key in candidates {
-      let broad = scope.all || scope.keys.contains(key.id) || scope.providers.contains(provider)
-      if broad { return key }
-      if let model, scope.models.contains(model) { return key }
-    }
-    if let model, !candidates.isEmpty {
-      throw GatewayError.forbidden("permission denied: model \(model) is outside agent key \(name)'s scope")
-    }
-    if !candidates.isEmpty, let key = candidates.first { return key }
-    throw GatewayError.forbidden("permission denied: provider \(provider) is outside agent key \(name)'s scope")
   }
 }
