@@ -83,7 +83,10 @@ struct Forwarder {
     let parsed = request.authenticated.parsed
     let connectionTokens = HopByHop.connectionTokens(parsed.head.headers)
     var bytes: [UInt8] = []
-    bytes.reserveCapacity(1_024)
+    // Room for everything up front: a reallocation after the key is in would leave a copy of it
+    // in freed memory that the caller's wipe cannot reach.
+    let headerBytes = parsed.head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+    bytes.reserveCapacity(512 + parsed.head.target.utf8.count + request.upstreamTarget.utf8.count + headerBytes + secret.count)
     func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
     append("\(parsed.head.method) \(request.upstreamTarget) HTTP/1.1\r\nHost: \(request.endpoint.hostHeader)\r\n")
     for header in parsed.head.headers {
