@@ -53,6 +53,14 @@ final class AgentAccessTests: XCTestCase {
     XCTAssertThrowsError(try byModel.key(forProvider: "anthropic", model: nil, allKeys: every)) {
       XCTAssertTrue(Self.isPermissionDenied($0), "\($0)")
     }
+    // A key's other links do not widen a model scope.
+    try vault.store.update(passphrase: TestVault.passphrase) { document, _ in
+      try document.link("OPENAI_MAIN", models: ["gpt-4o-mini"], environmentNames: [], now: .now())
+    }
+    let widened = try access(vault, try createAgent(vault, "narrow", AgentScope(models: ["gpt-4o"])))
+    XCTAssertThrowsError(try widened.key(forProvider: "openai", model: "gpt-4o-mini", allKeys: every)) {
+      XCTAssertTrue(Self.isPermissionDenied($0), "\($0)")
+    }
     // A provider scope serves any model of its keys.
     let byProvider = try access(vault, try createAgent(vault, "wide", AgentScope(providers: ["openai"])))
     XCTAssertEqual(try byProvider.key(forProvider: "openai", model: "gpt-4.1", allKeys: every).name, "OPENAI_MAIN")

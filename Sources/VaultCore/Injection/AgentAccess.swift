@@ -32,24 +32,23 @@ public final class AgentAccess: Sendable {
     -> ProviderKey
   {
     let name = agent.name
-    let candidates = readableKeys.filter { $0.provider == provider }
-    if let model {
-      if let linked = candidates.first(where: { $0.models.contains(model) }) { return linked }
-      if try allKeys().contains(where: { $0.provider == provider && $0.models.contains(model) }) {
-        throw VaultError.permissionDenied(
-          "model \(model) is linked to a provider key outside agent key \(name)'s scope")
-      }
-    }
     let scope = agent.scope
-    for key in candidates {
-      if scope.all || scope.keys.contains(key.id) || scope.providers.contains(provider) { return key }
-      if let model, scope.models.contains(model) { return key }
-    }
-    guard let first = candidates.first else {
+    let candidates = readableKeys.filter { $0.provider == provider }
+    guard !candidates.isEmpty else {
       throw VaultError.permissionDenied("provider \(provider) is outside agent key \(name)'s scope")
     }
-    if let model { throw VaultError.permissionDenied("model \(model) is outside agent key \(name)'s scope") }
-    return first
+    guard let model else { return candidates[0] }
+    let linked = candidates.filter { $0.models.contains(model) }
+    if linked.isEmpty, try allKeys().contains(where: { $0.provider == provider && $0.models.contains(model) }) {
+      throw VaultError.permissionDenied(
+        "model \(model) is linked to a provider key outside agent key \(name)'s scope")
+    }
+    // Linked keys first, then the rest in file order; the first that may serve this model wins.
+    for key in linked + candidates.filter({ !$0.models.contains(model) }) {
+      let broad = scope.all || scope.keys.contains(key.id) || scope.providers.contains(provider)
+      if broad || scope.models.contains(model) { return key }
+    }
+    throw VaultError.permissionDenied("model \(model) is outside agent key \(name)'s scope")
   }
 
   /// The provider a request's model routes to (the `/v1` route): the provider of a key linked

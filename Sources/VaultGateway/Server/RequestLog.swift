@@ -89,7 +89,19 @@ public final class RequestLog: Sendable {
 
   /// A note from the gateway itself (start, stop, warnings).
   func note(_ text: String) {
-    let line = Array("vault serve: \(text)\n".utf8)
+    var line: [UInt8]
+    switch format {
+    case .text:
+      line = Array("vault serve: \(text)\n".utf8)
+    case .json:
+      var writer = JSONWriter()
+      writer.raw("{\"time\":")
+      writer.string(Timestamp.now().rfc3339)
+      writer.raw(",\"note\":")
+      writer.string(text)
+      writer.raw("}\n")
+      line = writer.bytes
+    }
     descriptor.withLock { descriptor in
       line.withUnsafeBytes { _ = Glibc.write(descriptor, $0.baseAddress, $0.count) }
     }

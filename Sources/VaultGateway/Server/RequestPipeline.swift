@@ -73,13 +73,14 @@ extension AuthenticatedRequest {
       compatible = true
     }
     let provider = GatewayProviders.provider(id: providerID)
-    let key = try chooseKey(provider: providerID)
+    // An unknown provider is 404 whatever the scope: there is nothing to deny.
     guard let base = agent.endpoint(for: providerID) ?? provider.defaultBaseURL, let endpoint = EndpointURL(base) else {
       throw GatewayError(
         kind: .notFound,
-        message:
-          "no API base for provider \(providerID): set one with vault config set provider.\(providerID).base-url URL")
+        message: "unknown provider \(providerID): it has no API base (the owner can set one with "
+          + "vault config set provider.\(providerID).base-url URL)")
     }
+    let key = try chooseKey(provider: providerID)
     let compatiblePath = compatible && agent.endpoint(for: providerID) == nil ? provider.compatiblePath : ""
     var target = endpoint.basePath + compatiblePath + rest
     if target.isEmpty { target = "/" }
