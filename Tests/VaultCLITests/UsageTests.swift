@@ -124,6 +124,42 @@ final class UsageTests: XCTestCase {
     }
   }
 
+  /// A damaged, oversized or linked state file is set aside with one warning and counting
+  /// starts anew: no state file can make a run slow or fail, and a planted link is never read
+  /// through or written through.
+  func testAnUnusableStateFileIsSetAsideWithOneWarning() throws {
+    let fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let statePath = sandbox.vaultPath + ".state"
+    let keyID = try RunKit.keyID("OPENAI_MAIN", vaultPath: sandbox.vaultPath)
+    let outside = sandbox.root + "/outside.txt"
+    let huge = Array("llm-vault-usage 2\n".utf8) + [UInt8](repeating: 0x41, count: 9 << 20)
+    let cases: [(String, () throws -> Void)] = [
+      ("damaged", { try writeFile(statePath, Array("not a state file\n".utf8), mode: 0o600) }),
+      ("over 8 MiB", { try writeFile(statePath, huge, mode: 0o600) }),
+      (
+        "a symbolic link",
+        {
+          try writeFile(outside, Array("llm-vault-usage 2\n".utf8), mode: 0o600)
+          XCTAssertEqual(symlink(outside, statePath), 0)
+        }
+      ),
+    ]
+    for (what, plant) in cases {
+      _ = unlink(statePath)
+      _ = unlink(statePath + ".bad")
+      try plant()
+      let result = try sandbox.run(["run", "--key", "OPENAI_MAIN", "--", "/bin/sh", "-c", "exit 3"])
+      XCTAssertEqual(result.status, 3, "\(what): \(result.stderrText)")
+      XCTAssertEqual(RunKit.warnings(result).count, 1, "\(what): \(result.stderrText)")
+      XCTAssertTrue(result.stderrText.contains("set aside"), "\(what): \(result.stderrText)")
+      XCTAssertEqual(RunKit.uses(try RunKit.state(sandbox), "keys", keyID), 1, what)
+      var status = stat()
+      XCTAssertEqual(lstat(statePath + ".bad", &status), 0, "\(what): the old file is kept aside")
+    }
+    XCTAssertEqual(try readFile(outside), Array("llm-vault-usage 2\n".utf8), "the link's target is untouched")
+  }
+
   func testATokenExpiringWithinSevenDaysGivesOneWarningLine() throws {
     let fixture = try RunFixture()
     let sandbox = fixture.sandbox

@@ -135,7 +135,15 @@ public struct UsageState: Equatable, Sendable {
     let lock = try FileLock(path: path + ".lock", timeout: lockTimeout)
     return try withExtendedLifetime(lock) {
       var (state, problem) = load(forVault: vaultPath)
-      if problem != nil { _ = path.withCString { from in (path + ".bad").withCString { rename(from, $0) } } }
+      // Only a file or a link is set aside; anything else there (a directory) makes the write
+      // below fail, which the caller reports as a warning.
+      if problem != nil, let status = SystemCalls.pathStatus(path, followLinks: false),
+        SystemCalls.isRegular(status) || SystemCalls.isSymbolicLink(status)
+      {
+        _ = path.withCString { from in (path + ".bad").withCString { rename(from, $0) } }
+      } else {
+        problem = nil
+      }
       change(&state)
       try VaultFile.replace(path, with: state.encoded(), durable: false)
       return problem.map { "\($0); set aside as \(path).bad, counting anew" }

@@ -123,19 +123,19 @@ enum RunKit {
   }
 
   /// The `<vault>.state` file read as docs/FORMAT.md describes it (not with VaultCore's reader):
-  /// a `llm-vault-usage 1` line, then `agent|key ID EPOCH USES` lines. Returned as
+  /// a `llm-vault-usage 2` line, then `agent|key ID` lines with eleven numbers. Returned as
   /// `["agents"|"keys": [id: ["uses": Int, "lastUsed": RFC 3339 text]]]`.
   static func state(_ sandbox: VaultSandbox, file: StaticString = #filePath, line: UInt = #line) throws
     -> [String: Any]
   {
     let text = String(decoding: try readFile(sandbox.vaultPath + ".state"), as: UTF8.self)
     var lines = text.split(separator: "\n")
-    XCTAssertEqual(lines.first, "llm-vault-usage 1", "state header", file: file, line: line)
+    XCTAssertEqual(lines.first, "llm-vault-usage 2", "state header", file: file, line: line)
     lines = Array(lines.dropFirst())
     var sections: [String: [String: Any]] = ["agents": [:], "keys": [:]]
     for entry in lines {
       let fields = entry.split(separator: " ").map(String.init)
-      guard fields.count == 4, let epoch = Int64(fields[2]), let uses = Int(fields[3]) else {
+      guard fields.count == 13, let epoch = Int64(fields[2]), let uses = Int(fields[3]) else {
         XCTFail("bad state line: \(entry)", file: file, line: line)
         continue
       }
