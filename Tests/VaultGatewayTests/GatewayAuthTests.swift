@@ -12,7 +12,8 @@ final class GatewayAuthTests: XCTestCase {
 
   override func setUpWithError() throws {
     world = try GWWorld()
-    try world.setUp()
+    // OPENAI_API_KEY serves two models; agents below are scoped to one of them or more.
+    try world.setUp(providers: ["openai", "anthropic", "google"], openAIModels: ["gpt-4o", "gpt-4o-mini"])
   }
 
   override func tearDown() {
@@ -95,7 +96,7 @@ final class GatewayAuthTests: XCTestCase {
 
   func testAccessNotPermittedIs401WithItsReasonInTheProvidersShape() throws {
     let revoked = try world.agentKey("gone", ["--all"])
-    let expiring = try world.agentKey("brief", ["--all", "--expires", "2s"])
+    let expiring = try world.agentKey("brief", ["--all", "--expires", "1s"])
     let good = try world.agentKey("good", ["--all"])
     try world.vaultOK(["agent-key", "revoke", "gone", "--yes"])
     let unknown = String(decoding: try AgentToken.generate().text.copyBytes(), as: UTF8.self)
@@ -103,7 +104,7 @@ final class GatewayAuthTests: XCTestCase {
     malformed[malformed.count - 1] = malformed.last == "A" ? "B" : "A"  // checksum no longer matches
     let gateway = try world.serve()
     // Let the short-lived key expire (its expiry is in whole seconds).
-    usleep(3_200_000)
+    usleep(2_100_000)
 
     let cases: [(String, String, String)] = [
       ("malformed", String(malformed), "malformed"),
@@ -113,7 +114,8 @@ final class GatewayAuthTests: XCTestCase {
       ("expired", expiring, "expired"),
     ]
     for (name, token, reason) in cases {
-      let response = try world.curl(gateway, "/openai/chat/completions", headers: ["Authorization: Bearer \(token)"], body: chat)
+      let response = try world.curl(
+        gateway, "/openai/chat/completions", headers: ["Authorization: Bearer \(token)"], body: chat)
       XCTAssertEqual(response.status, 401, "\(name): \(response.bodyText)")
       let error = (response.json?["error"] as? [String: Any]) ?? [:]
       let message = error["message"] as? String ?? ""
@@ -142,7 +144,8 @@ final class GatewayAuthTests: XCTestCase {
     XCTAssertEqual(world.upstream!.requests.count, 0, "a refused request reached the upstream")
     // The good key still works on the same gateway.
     XCTAssertEqual(
-      try world.curl(gateway, "/openai/chat/completions", headers: ["Authorization: Bearer \(good)"], body: chat).status,
+      try world.curl(gateway, "/openai/chat/completions", headers: ["Authorization: Bearer \(good)"], body: chat)
+        .status,
       200)
   }
 
@@ -181,8 +184,6 @@ final class GatewayAuthTests: XCTestCase {
   /// "A key readable only through a model scope serves only the models of that scope"
   /// (AgentAuthenticator / RequestPipeline): a key linked to two models, an agent scoped to one.
   func testAModelScopeDoesNotExtendToTheKeysOtherLinkedModels() throws {
-    world = try GWWorld()
-    try world.setUp(openAIModels: ["gpt-4o", "gpt-4o-mini"])
     let token = try world.agentKey("bot", ["--model", "gpt-4o"])
     let gateway = try world.serve()
     let other = try world.curl(
@@ -238,7 +239,8 @@ final class GatewayAuthTests: XCTestCase {
       XCTAssertEqual(response.status, 200, response.bodyText)
       XCTAssertNotNil(response.json?["echo"], "the fake echoed nothing")
       for (provider, value) in world.keys {
-        XCTAssertFalse(gwContainsAnyPiece(of: value, in: response.body), "\(target): the \(provider) key reached the agent")
+        XCTAssertFalse(
+          gwContainsAnyPiece(of: value, in: response.body), "\(target): the \(provider) key reached the agent")
       }
       XCTAssertFalse(gwContains(response.body, "vk_"), "\(target): the agent key was forwarded and echoed")
     }
@@ -287,7 +289,8 @@ final class GatewayAuthTests: XCTestCase {
     let logFile = world.root + "/gateway.log"
     let gateway = try world.serve(["--listen", "127.0.0.1:0", "--log-format", "json", "--log-file", logFile])
     XCTAssertEqual(
-      try world.curl(gateway, "/openai/chat/completions", headers: ["Authorization: Bearer \(token)"], body: chat).status,
+      try world.curl(gateway, "/openai/chat/completions", headers: ["Authorization: Bearer \(token)"], body: chat)
+        .status,
       200)
     XCTAssertEqual(gateway.terminate(), 0)
     let lines = ((try? gwReadFile(logFile)) ?? []).split(separator: 0x0A)

@@ -35,7 +35,9 @@ final class GatewayLimitsTests: XCTestCase {
     if let retryAfter {
       XCTAssertTrue(retry.contains(retryAfter), "Retry-After \(retryAfter) not in \(retry)", file: file, line: line)
     }
-    XCTAssertTrue(response.errorMessage?.contains(limit) == true, "the limit is not named: \(response.bodyText)", file: file, line: line)
+    XCTAssertTrue(
+      response.errorMessage?.contains(limit) == true, "the limit is not named: \(response.bodyText)", file: file,
+      line: line)
     XCTAssertEqual(
       (response.json?["error"] as? [String: Any])?["code"] as? String, "rate_limit_exceeded", file: file, line: line)
   }
@@ -79,7 +81,8 @@ final class GatewayLimitsTests: XCTestCase {
     let client = try GWProcess(
       [GWFixtures.python, path, String(gateway.port), token, first, rest],
       environment: ["PATH": "/usr/bin:/bin", "GW_HEADERS": "x-fake-hold-until:\(hold)"], scratch: world.root)
-    XCTAssertTrue(gwEventually(seconds: 20) { access(first, F_OK) == 0 || client.hasExited }, "the stream did not start")
+    XCTAssertTrue(
+      gwEventually(seconds: 20) { access(first, F_OK) == 0 || client.hasExited }, "the stream did not start")
     assertLimited(try send(gateway, token), "1 concurrent requests", retry: 1...5)
     try gwWriteFile(hold, [], mode: 0o600)
     XCTAssertEqual(client.finish(seconds: 30).status, 0)

@@ -57,14 +57,19 @@ final class GatewayRobustnessTests: XCTestCase {
     let cases: [(String, String, Set<Int>)] = [
       ("CL+TE", start + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled, [400]),
       ("TE+CL", start + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n" + smuggled, [400]),
-      ("two TE", start + "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n" + smuggled, [400]),
+      (
+        "two TE", start + "Transfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n" + smuggled, [400]
+      ),
       ("TE space before colon", start + "Transfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + smuggled, [400]),
       ("TE vertical tab", start + "Transfer-Encoding: \u{0B}chunked\r\n\r\n0\r\n\r\n" + smuggled, [400]),
       ("TE obs-fold", start + "Transfer-Encoding:\r\n chunked\r\n\r\n0\r\n\r\n" + smuggled, [400]),
       ("TE xchunked", start + "Transfer-Encoding: xchunked\r\n\r\n0\r\n\r\n" + smuggled, [400, 501]),
       ("TE chunked, identity", start + "Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + smuggled, [400, 501]),
-      ("TE on HTTP/1.0", start.replacingOccurrences(of: "HTTP/1.1", with: "HTTP/1.0")
-        + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled, [400]),
+      (
+        "TE on HTTP/1.0",
+        start.replacingOccurrences(of: "HTTP/1.1", with: "HTTP/1.0")
+          + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + smuggled, [400]
+      ),
       ("two CL", start + "Content-Length: 2\r\nContent-Length: 40\r\n\r\n{}" + smuggled, [400]),
       ("two equal CL", start + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}" + smuggled, [400]),
       ("CL list", start + "Content-Length: 2, 2\r\n\r\n{}" + smuggled, [400]),
@@ -73,7 +78,10 @@ final class GatewayRobustnessTests: XCTestCase {
       ("bare LF", start.replacingOccurrences(of: "\r\n", with: "\n") + "Content-Length: 2\n\n{}" + smuggled, [400]),
       ("NUL in a value", start + "X-Note: a\u{0}b\r\nContent-Length: 2\r\n\r\n{}" + smuggled, [400]),
       ("bad chunk size", start + "Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n" + smuggled, [400]),
-      ("huge chunk size", start + "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffff2\r\n{}\r\n0\r\n\r\n" + smuggled, [400, 413]),
+      (
+        "huge chunk size", start + "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffff2\r\n{}\r\n0\r\n\r\n" + smuggled,
+        [400, 413]
+      ),
     ]
     for (name, request, accepted) in cases {
       let (bytes, closed) = try GWRawSocket.exchange(port: gateway.port, Array(request.utf8), seconds: 5)
@@ -168,7 +176,8 @@ final class GatewayRobustnessTests: XCTestCase {
     for row in text.split(separator: "\n").dropFirst() {
       let fields = row.split(separator: " ")
       XCTAssertTrue(fields.count > 3 && ["agent", "key"].contains(fields[0]), "bad line", file: file, line: line)
-      XCTAssertTrue(fields.dropFirst(2).allSatisfy { Int64($0) != nil }, "a count is not a number", file: file, line: line)
+      XCTAssertTrue(
+        fields.dropFirst(2).allSatisfy { Int64($0) != nil }, "a count is not a number", file: file, line: line)
       if fields.first == "agent" { agents += 1 }
     }
     XCTAssertEqual(agents, 1, file: file, line: line)

@@ -62,7 +62,8 @@ final class GatewaySessionTests: XCTestCase {
       last =
         (try? world.curl(
           gateway, "/openai/chat/completions", headers: ["Authorization: Bearer \(session)"],
-          body: #"{"model":"gpt-4o"}"#).status) ?? 0
+          body: #"{"model":"gpt-4o"}"#
+        ).status) ?? 0
       return last == 401
     }
     XCTAssertTrue(refused, "the session token still works after its run ended (status \(last))")

@@ -104,7 +104,8 @@ final class GWProcess {
       _ = wait(seconds: 10)
     }
     return GWResult(
-      status: exitStatus ?? -1, stdout: (try? gwReadFile(stdoutPath)) ?? [], stderr: (try? gwReadFile(stderrPath)) ?? [])
+      status: exitStatus ?? -1, stdout: (try? gwReadFile(stdoutPath)) ?? [], stderr: (try? gwReadFile(stderrPath)) ?? []
+    )
   }
 
   func kill(_ signal: Int32) {
@@ -161,7 +162,8 @@ func gwContains(_ haystack: [UInt8], _ needle: String) -> Bool {
 func gwContainsAnyPiece(of secret: String, window: Int = 12, in haystack: [UInt8]) -> Bool {
   let characters = Array(secret)
   guard characters.count >= window else { return gwContains(haystack, secret) }
-  for start in 0...(characters.count - window) where gwContains(haystack, String(characters[start..<(start + window)])) {
+  for start in 0...(characters.count - window) where gwContains(haystack, String(characters[start..<(start + window)]))
+  {
     return true
   }
   return false
@@ -222,13 +224,24 @@ final class GWFakeUpstream {
   let port: Int
   let logPath: String
 
-  init(scratch: String, maxRequests: Int = 100, maxSeconds: Int = 60) throws {
+  /// Plain HTTP instead of TLS.
+  let plain: Bool
+
+  /// `certificate`: the server certificate and key (default: the test CA's), or nil for plain
+  /// HTTP.
+  init(
+    scratch: String, maxRequests: Int = 100, maxSeconds: Int = 60,
+    certificate: (String, String)? = (GWFixtures.serverCert, GWFixtures.serverKey)
+  ) throws {
+    plain = certificate == nil
+    let transport = certificate.map { ["--cert", $0.0, "--key", $0.1] } ?? ["--plain"]
     let tag = UUID().uuidString.prefix(8)
     let portFile = scratch + "/upstream-\(tag).port"
     logPath = scratch + "/upstream-\(tag).jsonl"
     let process = try GWProcess(
       [
-        GWFixtures.python, GWFixtures.fakeUpstream, "--cert", GWFixtures.serverCert, "--key", GWFixtures.serverKey,
+        GWFixtures.python, GWFixtures.fakeUpstream,
+      ] + transport + [
         "--port-file", portFile, "--log", logPath, "--max-requests", String(maxRequests), "--max-seconds",
         String(maxSeconds),
       ], environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"], scratch: scratch)
@@ -249,7 +262,7 @@ final class GWFakeUpstream {
     port = found
   }
 
-  var baseURL: String { "https://127.0.0.1:\(port)" }
+  var baseURL: String { (plain ? "http" : "https") + "://127.0.0.1:\(port)" }
 
   /// Every line of its log, parsed.
   var lines: [[String: Any]] {
@@ -382,27 +395,36 @@ final class GWWorld {
     return result.stdoutText
   }
 
-  /// A vault with one key per provider (OPENAI_API_KEY linked to `openAIModels`), each
-  /// provider's base URL at a fresh fake upstream.
+  /// A vault with one key for each of `providers` (OPENAI_API_KEY linked to `openAIModels`),
+  /// each provider's base URL at a fresh fake upstream. (Each step is a scrypt-priced `vault`
+  /// run, so suites that need only OpenAI ask only for it.)
   func setUp(
-    openAIModels: [String] = ["gpt-4o"], maxRequests: Int = 100, maxSeconds: Int = 60, file: StaticString = #filePath,
+    providers: Set<String> = ["openai"], openAIModels: [String] = ["gpt-4o"], maxRequests: Int = 100,
+    maxSeconds: Int = 60,
+    certificate: (String, String)? = (GWFixtures.serverCert, GWFixtures.serverKey), file: StaticString = #filePath,
     line: UInt = #line
   ) throws {
     try vaultOK(["init", "--scrypt-log-n", "14"], file: file, line: line)
     try vaultOK(
       ["add", "OPENAI_API_KEY", "--provider", "openai"] + openAIModels.flatMap { ["--model", $0] },
       stdin: Array((keys["openai"]! + "\n").utf8), file: file, line: line)
-    try vaultOK(
-      ["add", "ANTHROPIC_API_KEY", "--provider", "anthropic"], stdin: Array((keys["anthropic"]! + "\n").utf8),
-      file: file, line: line)
-    try vaultOK(
-      ["add", "GEMINI_API_KEY", "--provider", "google"], stdin: Array((keys["google"]! + "\n").utf8), file: file,
-      line: line)
-    let upstream = try GWFakeUpstream(scratch: root, maxRequests: maxRequests, maxSeconds: maxSeconds)
+    if providers.contains("anthropic") {
+      try vaultOK(
+        ["add", "ANTHROPIC_API_KEY", "--provider", "anthropic"], stdin: Array((keys["anthropic"]! + "\n").utf8),
+        file: file, line: line)
+    }
+    if providers.contains("google") {
+      try vaultOK(
+        ["add", "GEMINI_API_KEY", "--provider", "google"], stdin: Array((keys["google"]! + "\n").utf8), file: file,
+        line: line)
+    }
+    let upstream = try GWFakeUpstream(
+      scratch: root, maxRequests: maxRequests, maxSeconds: maxSeconds, certificate: certificate)
     self.upstream = upstream
     try vaultOK(["config", "set", "provider.openai.base-url", upstream.baseURL + "/v1"], file: file, line: line)
-    try vaultOK(["config", "set", "provider.anthropic.base-url", upstream.baseURL], file: file, line: line)
-    try vaultOK(["config", "set", "provider.google.base-url", upstream.baseURL], file: file, line: line)
+    for provider in ["anthropic", "google"] where providers.contains(provider) {
+      try vaultOK(["config", "set", "provider.\(provider).base-url", upstream.baseURL], file: file, line: line)
+    }
   }
 
   /// `vault agent-key create NAME OPTIONS...`: the token it printed.
