@@ -233,6 +233,9 @@ def is_disconnect(error):
 
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: a gateway opening 200 upstream connections at
+    # once overflows it, and the dropped handshakes stall for tens of seconds (SYN-ACK retries).
+    request_queue_size = 256
     tls = None  # an ssl.SSLContext, or None for --plain
 
     def get_request(self):
