@@ -22,7 +22,8 @@ final class UpstreamConnection: @unchecked Sendable {
     poolKey = Self.poolKey(endpoint)
     let descriptor: Int32
     do {
-      descriptor = try Sockets.connectTCP(host: endpoint.host, port: endpoint.port, timeout: timeout)
+      // Connecting and the handshake get 10 s; a model may then think for `timeout` seconds.
+      descriptor = try Sockets.connectTCP(host: endpoint.host, port: endpoint.port, timeout: min(timeout, 10))
     } catch {
       throw GatewayError(
         kind: .badGateway, message: "cannot reach the provider at \(endpoint.hostHeader): \(error.message)")
@@ -37,6 +38,7 @@ final class UpstreamConnection: @unchecked Sendable {
     } else {
       transport = .plain(descriptor)
     }
+    Sockets.setTimeouts(descriptor, seconds: timeout)
   }
 
   static func poolKey(_ endpoint: EndpointURL) -> String {
