@@ -301,10 +301,17 @@ final class RunTests: XCTestCase {
     let token = try fixture.agentToken("all", ["--all"])
     let tokenFile = fixture.sandbox.root + "/token"
     try writeFile(tokenFile, Array((token + "\n").utf8), mode: 0o600)
-    let passphraseEverywhere: [String: String?] = ["VAULT_PASSPHRASE": VaultSandbox.passphrase]
-    let agentEverywhere: [String: String?] = [
-      "VAULT_AGENT_KEY": token, "VAULT_PASSPHRASE": VaultSandbox.passphrase,
+    // A new passphrase a script set for `vault passwd` is a credential too.
+    let newPassphrase = "new-passphrase-for-passwd-0123"
+    let newPassphraseFile = fixture.sandbox.root + "/new-passphrase"
+    try writeFile(newPassphraseFile, Array((newPassphrase + "\n").utf8), mode: 0o600)
+    let newPassphrases: [String: String?] = [
+      "VAULT_NEW_PASSPHRASE": newPassphrase, "VAULT_NEW_PASSPHRASE_FILE": newPassphraseFile,
     ]
+    let passphraseEverywhere = newPassphrases.merging(["VAULT_PASSPHRASE": VaultSandbox.passphrase]) { $1 }
+    let agentEverywhere = newPassphrases.merging([
+      "VAULT_AGENT_KEY": token, "VAULT_PASSPHRASE": VaultSandbox.passphrase,
+    ]) { $1 }
     let modes: [(String, [String], [String: String?])] = [
       ("default", [], passphraseEverywhere),
       ("--no-override", ["--no-override"], passphraseEverywhere),
@@ -317,11 +324,14 @@ final class RunTests: XCTestCase {
     ]
     for (what, options, environment) in modes {
       let (result, child) = try fixture.runEnvironment(options, environment: environment)
-      for name in ["VAULT_AGENT_KEY", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE"] {
-        XCTAssertNil(child[name], "\(what): \(name) reached the child")
+      for name in [
+        "VAULT_AGENT_KEY", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE", "VAULT_NEW_PASSPHRASE",
+        "VAULT_NEW_PASSPHRASE_FILE",
+      ] {
+        XCTAssertTrue(child[name] == nil, "\(what): \(name) reached the child (its value is not shown)")
       }
       XCTAssertFalse(child.isEmpty, "\(what): the child printed nothing")
-      for credential in [token, VaultSandbox.passphrase] {
+      for credential in [token, VaultSandbox.passphrase, newPassphrase, newPassphraseFile] {
         XCTAssertFalse(contains(result.allOutput, Array(credential.utf8)), "\(what): a credential reached the child")
       }
     }

@@ -144,4 +144,22 @@ final class InjectionTests: XCTestCase {
       }
     }
   }
+
+  func testEveryCredentialVariableIsStrippedFromTheChild() throws {
+    XCTAssertEqual(
+      Set(CredentialVariable.allCases.map(\.name)),
+      [
+        "VAULT_AGENT_KEY", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE", "VAULT_NEW_PASSPHRASE",
+        "VAULT_NEW_PASSPHRASE_FILE",
+      ])
+    var inherited = ["KEEP": "1"]
+    for variable in CredentialVariable.allCases { inherited[variable.name] = "credential" }
+    let plan = try InjectionPlan([])
+    for clean in [false, true] {
+      let (variables, _) = ChildEnvironment.build(
+        inherited: inherited, plan: plan, values: [:], options: .init(clean: clean))
+      let names = variables.map { String(decoding: $0.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self) }
+      for variable in CredentialVariable.allCases { XCTAssertFalse(names.contains(variable.name), variable.name) }
+    }
+  }
 }

@@ -29,7 +29,7 @@ struct Context {
   /// prompt on the terminal. Never an argument.
   func passphrase() throws -> SecretBytes {
     try PassphraseSource(
-      environment: environment, fileVariable: "VAULT_PASSPHRASE_FILE", valueVariable: "VAULT_PASSPHRASE"
+      environment: environment, fileVariable: .passphraseFile, valueVariable: .passphrase
     )
     .read(prompt: "Passphrase for \(location.path): ", confirm: false)
   }
@@ -40,9 +40,9 @@ struct Context {
     let source =
       forChange
       ? PassphraseSource(
-        environment: environment, fileVariable: "VAULT_NEW_PASSPHRASE_FILE", valueVariable: "VAULT_NEW_PASSPHRASE")
+        environment: environment, fileVariable: .newPassphraseFile, valueVariable: .newPassphrase)
       : PassphraseSource(
-        environment: environment, fileVariable: "VAULT_PASSPHRASE_FILE", valueVariable: "VAULT_PASSPHRASE")
+        environment: environment, fileVariable: .passphraseFile, valueVariable: .passphrase)
     return try source.read(prompt: "New passphrase: ", confirm: true)
   }
 
@@ -63,7 +63,7 @@ struct Context {
   /// The agent key token: `VAULT_AGENT_KEY`, else `--agent-key-file`, else standard input when
   /// it is not a terminal, else a no-echo prompt. Malformed input is "access not permitted".
   func agentToken() throws -> AgentToken {
-    if let text = environment["VAULT_AGENT_KEY"], !text.isEmpty {
+    if let text = environment[CredentialVariable.agentKey.name], !text.isEmpty {
       return try parseToken(Array(text.utf8))
     }
     if let path = arguments.value("agent-key-file") {
@@ -137,16 +137,16 @@ func readStandardInput(limit: Int, tooLong: VaultError = .invalidInput("the valu
 /// variable itself, or the terminal.
 struct PassphraseSource {
   let environment: [String: String]
-  let fileVariable: String
-  let valueVariable: String
+  let fileVariable: CredentialVariable
+  let valueVariable: CredentialVariable
 
   func read(prompt: String, confirm: Bool) throws -> SecretBytes {
-    if let path = environment[fileVariable], !path.isEmpty {
+    if let path = environment[fileVariable.name], !path.isEmpty {
       let descriptor = open(path, O_RDONLY | O_CLOEXEC)
       // The path is not echoed: a passphrase pasted into the variable by mistake would land on
       // stderr and in CI logs.
       guard descriptor >= 0 else {
-        throw VaultError.io("cannot read the file named by \(fileVariable): \(String(cString: strerror(errno)))")
+        throw VaultError.io("cannot read the file named by \(fileVariable.name): \(String(cString: strerror(errno)))")
       }
       defer { close(descriptor) }
       var bytes = [UInt8]()
@@ -156,14 +156,14 @@ struct PassphraseSource {
       while true {
         let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
         if count < 0 && errno == EINTR { continue }
-        guard count >= 0 else { throw VaultError.io("cannot read the file named by \(fileVariable)") }
+        guard count >= 0 else { throw VaultError.io("cannot read the file named by \(fileVariable.name)") }
         if count == 0 { break }
         bytes.append(contentsOf: chunk[0..<count])
-        guard bytes.count <= 4096 else { throw VaultError.invalidInput("\(fileVariable) holds more than 4 KiB") }
+        guard bytes.count <= 4096 else { throw VaultError.invalidInput("\(fileVariable.name) holds more than 4 KiB") }
       }
       return try checked(SecretValue.droppingTrailingNewline(bytes))
     }
-    if let value = environment[valueVariable], !value.isEmpty {
+    if let value = environment[valueVariable.name], !value.isEmpty {
       return try checked(Array(value.utf8))
     }
     guard let terminal = Terminal.open() else { throw VaultError.passphraseUnavailable }

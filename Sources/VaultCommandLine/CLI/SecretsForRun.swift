@@ -12,7 +12,8 @@ struct SecretsForRun {
 
   /// Whether an agent key rather than the passphrase is the credential.
   static func usesAgentKey(_ context: Context) -> Bool {
-    !(context.environment["VAULT_AGENT_KEY"] ?? "").isEmpty || context.arguments.value("agent-key-file") != nil
+    !(context.environment[CredentialVariable.agentKey.name] ?? "").isEmpty
+      || context.arguments.value("agent-key-file") != nil
   }
 
   /// Selects, checks the plan, and (unless `decrypt` is false, for `--dry-run`) decrypts.

@@ -3,10 +3,9 @@
 public enum ChildEnvironment {
   /// What `--clean-env` keeps.
   public static let minimalVariables = ["PATH", "HOME", "USER", "LANG", "TERM", "TZ"]
-  /// Never passed on: they would hand the child the keys to the whole vault.
-  public static let removedVariables = [
-    "VAULT_AGENT_KEY", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE", "VAULT_NEW_PASSPHRASE", "VAULT_NEW_PASSPHRASE_FILE",
-  ]
+  /// Never passed on: they would hand the child the keys to the whole vault. Every credential
+  /// variable, from the one list.
+  public static let removedVariables = CredentialVariable.allCases.map(\.name)
 
   public struct Options: Sendable {
     public var clean = false
