@@ -214,6 +214,62 @@ final class EnvAndInjectTests: XCTestCase {
     XCTAssertEqual(fileMode(output), 0o640)
   }
 
+  /// `-o` never replaces the vault's own files (by name, through another directory path, or by
+  /// a hard link), a symlink, a device, a FIFO, a directory or another user's file: exit 9, one
+  /// error line, nothing changed, and no passphrase asked for first.
+  func testInjectRefusesTheVaultsOwnFilesAndAnythingNotARegularFileOfTheCaller() throws {
+    let fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let template = sandbox.root + "/template"
+    try writeFile(template, Array("a: {{ vault://OPENAI_MAIN }}\n".utf8), mode: 0o600)
+    // A use, so the state file and its lock exist too.
+    XCTAssertEqual(try sandbox.run(["inject", "-i", template, "-o", sandbox.root + "/fine.yaml"]).status, 0)
+    let vault = sandbox.vaultPath
+    let data = sandbox.root + "/data"
+    XCTAssertEqual(symlink(data, sandbox.root + "/alias"), 0)
+    XCTAssertEqual(link(vault, sandbox.root + "/hard-link-to-vault"), 0)
+    let bystander = sandbox.root + "/bystander"
+    try writeFile(bystander, Array("keep me\n".utf8), mode: 0o600)
+    XCTAssertEqual(symlink(bystander, sandbox.root + "/symlink"), 0)
+    XCTAssertEqual(symlink(sandbox.root + "/nowhere", sandbox.root + "/dangling"), 0)
+    XCTAssertEqual(mkfifo(sandbox.root + "/fifo", 0o600), 0)
+    try makeDirectory(sandbox.root + "/directory")
+    var targets = [
+      vault, vault + ".lock", vault + ".state", vault + ".state.lock", data + "/.vault.json.tmp-1-0123456789abcdef",
+      sandbox.root + "/alias/vault.json", sandbox.root + "/alias/vault.json.lock", sandbox.root + "/hard-link-to-vault",
+      sandbox.root + "/symlink", sandbox.root + "/dangling", sandbox.root + "/fifo", sandbox.root + "/directory",
+      "/dev/null",
+    ]
+    if geteuid() == 0 {
+      let foreign = sandbox.root + "/foreign"
+      try writeFile(foreign, Array("theirs\n".utf8), mode: 0o600)
+      XCTAssertEqual(chown(foreign, 65_534, 65_534), 0)
+      targets.append(foreign)
+    }
+    func snapshot(_ path: String) -> String {
+      var status = stat()
+      guard lstat(path, &status) == 0 else { return "absent" }
+      let bytes = status.st_mode & S_IFMT == S_IFREG ? (try? readFile(path)) ?? [] : []
+      return "\(status.st_mode) \(status.st_ino) \(status.st_uid) \(Robust.hexSHA256(bytes))"
+    }
+    for target in targets {
+      let before = [target, bystander].map(snapshot)
+      // No passphrase anywhere: the refusal must come before one is needed.
+      let result = try sandbox.assertUnchanged {
+        try sandbox.run(["inject", "-i", template, "-o", target], environment: noPassphrase)
+      }
+      XCTAssertEqual(result.status, 9, "\(target): \(result.stderrText)")
+      XCTAssertEqual(Robust.errorLineCount(result), 1, target)
+      XCTAssertTrue(result.stderrText.contains("refusing to write"), "\(target): \(result.stderrText)")
+      XCTAssertEqual([target, bystander].map(snapshot), before, "\(target) was changed")
+      assertNoLeak(result, fixture.secrets)
+    }
+    // With the passphrase the answer is the same, and the vault still opens.
+    let withPassphrase = try sandbox.run(["inject", "-i", template, "-o", vault])
+    XCTAssertEqual(withPassphrase.status, 9, withPassphrase.stderrText)
+    XCTAssertEqual(try sandbox.run(["verify"]).status, 0)
+  }
+
   func testMalformedReferencesAreInvalidInput() throws {
     let fixture = try RunFixture()
     let sandbox = fixture.sandbox

@@ -124,7 +124,12 @@ enum InjectCommand: Command {
   static func run(_ context: Context) throws {
     guard let input = context.arguments.value("in") else { throw VaultError.usage("missing -i <template>") }
     let output = context.arguments.value("out")
-    if output == nil { try refuseTerminal(context) }
+    if let output {
+      // Before any passphrase is asked for; again just before the write.
+      try OutputFile.check(output, besides: context.store)
+    } else {
+      try refuseTerminal(context)
+    }
     var templateBytes = try readTemplate(input)
     defer { for index in templateBytes.indices { templateBytes[index] = 0 } }
     let template = try Template(templateBytes)
@@ -139,6 +144,7 @@ enum InjectCommand: Command {
     var rendered = template.render(values)
     defer { for index in rendered.indices { rendered[index] = 0 } }
     if let output {
+      try OutputFile.check(output, besides: context.store)
       try VaultFile.replace(output, with: rendered)
       Console.err(
         "vault: wrote \(output) (\(template.references.count) reference\(template.references.count == 1 ? "" : "s"))\n")
