@@ -116,16 +116,21 @@ final class InjectionTests: XCTestCase {
     let variables: [(name: String, value: [UInt8])] = [
       ("PLAIN", Array("sk-plain-123".utf8)), ("TRICKY", Array(tricky.utf8)),
     ]
-    let dotenv = try DotEnvParser.parse(EnvironmentFormat.dotenv.render(variables))
-    XCTAssertEqual(dotenv.map(\.name), ["PLAIN", "TRICKY"])
-    XCTAssertEqual(dotenv.map { String(decoding: $0.value, as: UTF8.self) }, ["sk-plain-123", tricky])
+    XCTAssertThrowsError(try EnvironmentFormat.dotenv.render(variables)) { error in
+      guard case VaultError.invalidInput(let message) = error else { return XCTFail("\(error)") }
+      XCTAssertTrue(message.contains("TRICKY") && !message.contains("quoted"), message)
+    }
+    let portable = "in 'single' \"double\" back\\slash a=b \u{00E9}\u{2028}x"
+    let dotenv = try DotEnvParser.parse(
+      EnvironmentFormat.dotenv.render([("PLAIN", Array("sk-plain-123".utf8)), ("PORTABLE", Array(portable.utf8))]))
+    XCTAssertEqual(dotenv.map { String(decoding: $0.value, as: UTF8.self) }, ["sk-plain-123", portable])
     XCTAssertEqual(
-      String(decoding: EnvironmentFormat.dotenv.render([variables[0]]), as: UTF8.self), "PLAIN=sk-plain-123\n")
-    let json = try JSONParser.parse(EnvironmentFormat.json.render(variables))
+      String(decoding: try EnvironmentFormat.dotenv.render([variables[0]]), as: UTF8.self), "PLAIN=sk-plain-123\n")
+    let json = try JSONParser.parse(try EnvironmentFormat.json.render(variables))
     guard case .object(let object) = json else { return XCTFail("not an object") }
     XCTAssertEqual(object["TRICKY"], .string(tricky))
     XCTAssertEqual(
-      String(decoding: EnvironmentFormat.shell.render([("Q", Array("it's".utf8))]), as: UTF8.self),
+      String(decoding: try EnvironmentFormat.shell.render([("Q", Array("it's".utf8))]), as: UTF8.self),
       "export Q='it'\\''s'\n")
   }
 

@@ -95,7 +95,7 @@ enum EnvCommand: Command {
     let variables = secrets.plan.entries.compactMap { entry in
       secrets.values[entry.key.id].map { (name: entry.variable, value: $0.copyBytes()) }
     }
-    var text = format.render(variables)
+    var text = try format.render(variables)
     defer { for index in text.indices { text[index] = 0 } }
     text.withUnsafeBytes { Console.outRaw($0) }
     secrets.recordUse(context)
