@@ -96,18 +96,18 @@ final class InjectionTests: XCTestCase {
     let stream = Array("before sk-secret-value-123456 middle sk-secret-value-12345 after sk-secret-value-123456".utf8)
     let expected = Array("before sk-…456 middle sk-secret-value-12345 after sk-…456".utf8)
     for split in 0...stream.count {
-      var masker = OutputMasker(secrets: [(secret, Array("sk-…456".utf8))])
+      var masker = OutputMasker(secrets: [(SecretBytes(copying: secret), Array("sk-…456".utf8))])
       let output = masker.feed(Array(stream[0..<split])) + masker.feed(Array(stream[split...])) + masker.finish()
       XCTAssertEqual(output, expected, "split at \(split)")
     }
-    var bytewise = OutputMasker(secrets: [(secret, Array("sk-…456".utf8))])
+    var bytewise = OutputMasker(secrets: [(SecretBytes(copying: secret), Array("sk-…456".utf8))])
     let output = stream.flatMap { bytewise.feed([$0]) } + bytewise.finish()
     XCTAssertEqual(output, expected)
   }
 
   func testMaskingPassesBinaryThroughUntouched() {
     let binary = (0..<4096).map { UInt8($0 % 256) }
-    var masker = OutputMasker(secrets: [(Array("sk-not-in-there".utf8), Array("sk-…ere".utf8))])
+    var masker = OutputMasker(secrets: [(SecretBytes(copying: Array("sk-not-in-there".utf8)), Array("sk-…ere".utf8))])
     XCTAssertEqual(masker.feed(binary) + masker.finish(), binary)
   }
 

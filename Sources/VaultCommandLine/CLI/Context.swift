@@ -66,6 +66,11 @@ struct Context {
     if let text = environment[CredentialVariable.agentKey.name], !text.isEmpty {
       return try parseToken(Array(text.utf8))
     }
+    if let secret = ProcessCredentials.value(.agentKey) {
+      var bytes = secret.copyBytes()
+      defer { for index in bytes.indices { bytes[index] = 0 } }
+      return try parseToken(bytes)
+    }
     if let path = arguments.value("agent-key-file") {
       let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
       guard descriptor >= 0 else {
@@ -161,21 +166,32 @@ struct PassphraseSource {
         bytes.append(contentsOf: chunk[0..<count])
         guard bytes.count <= 4096 else { throw VaultError.invalidInput("\(fileVariable.name) holds more than 4 KiB") }
       }
-      return try checked(SecretValue.droppingTrailingNewline(bytes))
+      // One trailing newline (LF or CRLF) dropped by counting, not by copying the passphrase.
+      var count = bytes.count
+      if count > 0, bytes[count - 1] == 0x0A {
+        count -= 1
+        if count > 0, bytes[count - 1] == 0x0D { count -= 1 }
+      }
+      return try checked(bytes[0..<count])
     }
     if let value = environment[valueVariable.name], !value.isEmpty {
-      return try checked(Array(value.utf8))
+      return try checked(value.utf8)
+    }
+    // In the binary the variable never reached `environment`: it waits in locked memory.
+    if let secret = ProcessCredentials.value(valueVariable) {
+      return try secret.withUnsafeBytes { try checked($0) }
     }
     guard let terminal = Terminal.open() else { throw VaultError.passphraseUnavailable }
     let first = try terminal.readSecret(prompt: prompt)
     if confirm {
       let second = try terminal.readSecret(prompt: "Repeat the passphrase: ")
-      guard first.copyBytes() == second.copyBytes() else { throw VaultError.invalidInput("the two passphrases differ") }
+      let same = first.withUnsafeBytes { one in second.withUnsafeBytes { two in one.elementsEqual(two) } }
+      guard same else { throw VaultError.invalidInput("the two passphrases differ") }
     }
-    return try first.withUnsafeBytes { try checked(Array($0)) }
+    return try first.withUnsafeBytes { try checked($0) }
   }
 
-  private func checked(_ bytes: [UInt8]) throws -> SecretBytes {
+  private func checked<Bytes: Collection>(_ bytes: Bytes) throws -> SecretBytes where Bytes.Element == UInt8 {
     guard !bytes.isEmpty else { throw VaultError.invalidInput("the passphrase is empty") }
     return SecretBytes(copying: bytes)
   }

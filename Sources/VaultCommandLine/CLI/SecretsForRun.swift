@@ -12,7 +12,7 @@ struct SecretsForRun {
 
   /// Whether an agent key rather than the passphrase is the credential.
   static func usesAgentKey(_ context: Context) -> Bool {
-    !(context.environment[CredentialVariable.agentKey.name] ?? "").isEmpty
+    !(context.environment[CredentialVariable.agentKey.name] ?? "").isEmpty || ProcessCredentials.value(.agentKey) != nil
       || context.arguments.value("agent-key-file") != nil
   }
 
@@ -33,6 +33,8 @@ struct SecretsForRun {
       let plan = try InjectionPlan(selected, ownNamesOnly: ownNamesOnly)
       var values: [RecordID: SecretBytes] = [:]
       if decrypt { for key in plan.keys { values[key.id] = try session.keyring.open(key) } }
+      // The keys are open: the credential is not needed again.
+      ProcessCredentials.discardAll()
       return SecretsForRun(
         plan: plan, values: values, agent: session.agent, expires: session.keyring.credential.effectiveExpiry)
     }
@@ -44,6 +46,8 @@ struct SecretsForRun {
     if decrypt {
       let unlocked = try store.unlock(locked, passphrase: context.passphrase)
       for key in plan.keys { values[key.id] = try unlocked.keyring.open(key) }
+      // The key is derived and the values open: the passphrase is not needed again.
+      ProcessCredentials.discardAll()
     }
     return SecretsForRun(plan: plan, values: values, agent: nil, expires: nil)
   }

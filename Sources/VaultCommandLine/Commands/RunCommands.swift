@@ -45,18 +45,19 @@ enum RunCommand: Command {
     }
     let options = ChildEnvironment.Options(
       clean: arguments.flag("clean-env"), keepInherited: arguments.flag("no-override"))
-    let (environment, kept) = ChildEnvironment.build(
+    var (environment, kept) = ChildEnvironment.build(
       inherited: context.environment, plan: secrets.plan, values: secrets.values, options: options)
     let childPath = options.clean || context.environment["PATH"] != nil ? context.environment["PATH"] : nil
     let executable = try ChildProcess.resolve(command[0], path: childPath)
     for variable in kept { Console.err("vault: kept the inherited \(variable) (--no-override)\n") }
     secrets.recordUse(context)
     if arguments.flag("mask") {
+      // The matcher refers to the values where they are (locked memory); it copies none.
       let masks = secrets.plan.keys.compactMap { key in
-        secrets.values[key.id].map { (value: $0.copyBytes(), mask: Array(key.masked.utf8)) }
+        secrets.values[key.id].map { (value: $0, mask: Array(key.masked.utf8)) }
       }
       throw ChildExit(
-        code: try ChildProcess.supervise(executable, arguments: command, environment: environment, secrets: masks))
+        code: try ChildProcess.supervise(executable, arguments: command, environment: &environment, secrets: masks))
     }
     throw ChildProcess.exec(executable, arguments: command, environment: environment)
   }
