@@ -36,20 +36,158 @@ final class EnvAndInjectTests: XCTestCase {
     return (fixture, expected)
   }
 
-  func testDotenvOutputParsesBackToTheExactValues() throws {
-    let (fixture, expected) = try makeTrickyFixture()
+  /// Values every dotenv reader reads back as written bare: punctuation, quotes and backslashes
+  /// inside, `=`, spaces inside, non-ASCII (whitespace too) inside.
+  private static let portableValues: [(name: String, options: [String], value: String)] = [
+    ("PLAIN_KEY", ["--provider", "openai"], "sk-plain-0123456789abcdef"),
+    ("PUNCT_KEY", [], "sk-AZaz09_-.+/=:@%!,;~^&*()[]{}<>?|"),
+    ("QUOTES_KEY", [], "in 'single' \"double\" `tick` back\\slash \\n literal end"),
+    (
+      "UNICODE_KEY", ["--env", "UNI_VAR"],
+      "k-\u{043A}\u{043B}\u{044E}\u{0447}-\u{00E9}-\u{1F511}-\u{2028}\u{85}\u{A0}-z"
+    ),
+    ("EQUALS_KEY", [], "a=b=="),
+  ]
+
+  private func makePortableFixture() throws -> (fixture: RunFixture, expected: [String: String], dotenv: String) {
+    var fixture = try RunFixture([])
+    var expected: [String: String] = [:]
+    for (name, options, value) in Self.portableValues {
+      try fixture.add(name, options, value: value)
+      expected[name] = value
+    }
+    expected["OPENAI_API_KEY"] = expected["PLAIN_KEY"]
+    expected["UNI_VAR"] = expected["UNICODE_KEY"]
     let result = try fixture.sandbox.run(["env", "--format", "dotenv"])
     XCTAssertEqual(result.status, 0, result.stderrText)
     assertNoLeak(result, fixture.secrets, allowStdout: true)
-    let entries = try DotEnvParser.parse(result.stdout)
+    let path = fixture.sandbox.root + "/vars.env"
+    try writeFile(path, result.stdout, mode: 0o600)
+    // The default format is dotenv.
+    XCTAssertEqual(try fixture.sandbox.run(["env"]).stdout, result.stdout)
+    return (fixture, expected, path)
+  }
+
+  /// `program arguments...` with no shell; its stdout, or a skip when it is not installed.
+  private func readBack(_ program: [String], skipUnless probe: [String], because: String) throws -> [UInt8] {
+    let check = Process()
+    check.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    check.arguments = probe
+    check.standardOutput = FileHandle.nullDevice
+    check.standardError = FileHandle.nullDevice
+    try check.run()
+    check.waitUntilExit()
+    if check.terminationStatus != 0 { throw XCTSkip(because) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = program
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let bytes = [UInt8](output.fileHandleForReading.readDataToEndOfFile())
+    process.waitUntilExit()
+    XCTAssertEqual(process.terminationStatus, 0, "\(program[0]) failed")
+    return bytes
+  }
+
+  func testDotenvReadsBackUnchangedInPythonDotenv() throws {
+    let (fixture, expected, path) = try makePortableFixture()
+    defer { withExtendedLifetime(fixture) {} }
+    let output = try readBack(
+      ["python3", "-c", "import json, sys, dotenv; print(json.dumps(dotenv.dotenv_values(sys.argv[1])))", path],
+      skipUnless: ["python3", "-c", "import dotenv"],
+      because: "python-dotenv is not installed (pip install python-dotenv); this reader is not checked")
+    assertSameSecret(
+      try JSONSerialization.jsonObject(with: Data(output)) as? [String: String], expected, "python-dotenv read back")
+  }
+
+  func testDotenvReadsBackUnchangedInNodesEnvFileParser() throws {
+    let (fixture, expected, path) = try makePortableFixture()
+    defer { withExtendedLifetime(fixture) {} }
+    // util.parseEnv is the parser of `node --env-file` (Node 20.12 and later).
+    let output = try readBack(
+      [
+        "node", "-e",
+        "const fs = require('fs'); const util = require('util');"
+          + "console.log(JSON.stringify(util.parseEnv(fs.readFileSync(process.argv[1], 'utf8'))))", path,
+      ],
+      skipUnless: ["node", "-e", "if (typeof require('util').parseEnv !== 'function') process.exit(1)"],
+      because: "node with util.parseEnv (20.12 or later) is not installed; this reader is not checked")
+    assertSameSecret(
+      try JSONSerialization.jsonObject(with: Data(output)) as? [String: String], expected, "node --env-file read back")
+  }
+
+  /// The npm `dotenv` package's documented rule for a value without quotes: the rest of the line
+  /// up to a `#`, whitespace trimmed from both ends; a value that then starts and ends with the
+  /// same quote loses them. (Not runnable here without the package; this is its rule, checked.)
+  func testDotenvReadsBackUnchangedUnderTheNpmDotenvRule() throws {
+    let (fixture, expected, path) = try makePortableFixture()
+    defer { withExtendedLifetime(fixture) {} }
+    var parsed: [String: String] = [:]
+    for line in String(decoding: try readFile(path), as: UTF8.self).split(separator: "\n") {
+      guard let equals = line.firstIndex(of: "=") else { continue }
+      let name = line[..<equals].trimmingCharacters(in: .whitespaces)
+      var value = String(line[line.index(after: equals)...].prefix { $0 != "#" }).trimmingCharacters(
+        in: .whitespacesAndNewlines)
+      if let first = value.first, "'\"`".contains(first), value.count >= 2, value.last == first {
+        value = String(value.dropFirst().dropLast())
+      }
+      parsed[name] = value
+    }
+    assertSameSecret(parsed, expected, "the npm dotenv rule")
+  }
+
+  /// docker's documented `--env-file` rule: blank lines and lines starting with `#` are skipped;
+  /// otherwise the name is up to the first `=` and the value is the rest of the line, literally
+  /// (no quotes removed, no trimming, no expansion).
+  func testDotenvReadsBackUnchangedUnderTheDockerEnvFileRule() throws {
+    let (fixture, expected, path) = try makePortableFixture()
+    defer { withExtendedLifetime(fixture) {} }
+    var parsed: [String: String] = [:]
+    for line in String(decoding: try readFile(path), as: UTF8.self).split(separator: "\n") {
+      let trimmed = line.drop { $0 == " " || $0 == "\t" }
+      guard !trimmed.isEmpty, !trimmed.hasPrefix("#"), let equals = trimmed.firstIndex(of: "=") else { continue }
+      parsed[String(trimmed[..<equals])] = String(trimmed[trimmed.index(after: equals)...])
+    }
+    assertSameSecret(parsed, expected, "the docker --env-file rule")
+  }
+
+  func testDotenvReadsBackUnchangedInVaultImport() throws {
+    let (fixture, expected, path) = try makePortableFixture()
+    let entries = try DotEnvParser.parse(try readFile(path))
     var parsed: [String: String] = [:]
     for entry in entries { parsed[entry.name] = String(decoding: entry.value, as: UTF8.self) }
-    assertSameSecret(parsed, expected, "dotenv parsed back")
+    assertSameSecret(parsed, expected, "vault import's reader")
     XCTAssertEqual(entries.count, expected.count, "a variable printed twice")
-    // The default format is dotenv.
-    let plain = try fixture.sandbox.run(["env"])
-    XCTAssertEqual(plain.status, 0, plain.stderrText)
-    XCTAssertEqual(plain.stdout, result.stdout)
+    withExtendedLifetime(fixture) {}
+  }
+
+  /// A value some reader would change (expand `$`, cut at `#`, strip quotes or edge spaces, end
+  /// at a newline) is refused: one error line naming the variable, not the value, nothing on
+  /// stdout. shell and json still carry it.
+  func testDotenvRefusesAValueSomeReaderWouldChange() throws {
+    let (fixture, _) = try makeTrickyFixture()
+    for (name, _, value) in Self.trickyValues {
+      let result = try fixture.sandbox.run(["env", "--format", "dotenv", "--key", name])
+      if name == "PLAIN_KEY" {
+        XCTAssertEqual(result.status, 0, result.stderrText)
+        continue
+      }
+      // Not assertFailure: it would show stdout, which is the value, if this ever failed.
+      XCTAssertEqual(result.status, 65, "\(name): \(result.stderrText)")
+      XCTAssertTrue(result.stdout.isEmpty, "\(name): something was printed (not shown)")
+      XCTAssertEqual(Robust.errorLineCount(result), 1, name)
+      XCTAssertTrue(
+        result.stderrText.contains(name) && result.stderrText.contains("--format shell"), result.stderrText)
+      assertNoLeak(result, [value])
+    }
+    for value in ["a${HOME}b", "a#b", "'quoted'", "edge ", " edge", "\u{A0}nbsp", "line\nbreak", "cr\rx"] {
+      var single = try RunFixture([])
+      try single.add("ONE_KEY", [], value: value)
+      let result = try single.sandbox.run(["env", "--format", "dotenv"])
+      XCTAssertEqual(result.status, 65, "a value with \(value.unicodeScalars.count) scalars was written")
+      XCTAssertTrue(result.stdout.isEmpty, "a value was printed (not shown)")
+    }
   }
 
   func testJSONOutputParsesBackToTheExactValues() throws {
@@ -212,6 +350,62 @@ final class EnvAndInjectTests: XCTestCase {
     XCTAssertEqual(try readFile(output), Array("old\n".utf8))
     XCTAssertEqual(RunKit.inode(output), inode)
     XCTAssertEqual(fileMode(output), 0o640)
+  }
+
+  /// `-o` never replaces the vault's own files (by name, through another directory path, or by
+  /// a hard link), a symlink, a device, a FIFO, a directory or another user's file: exit 9, one
+  /// error line, nothing changed, and no passphrase asked for first.
+  func testInjectRefusesTheVaultsOwnFilesAndAnythingNotARegularFileOfTheCaller() throws {
+    let fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let template = sandbox.root + "/template"
+    try writeFile(template, Array("a: {{ vault://OPENAI_MAIN }}\n".utf8), mode: 0o600)
+    // A use, so the state file and its lock exist too.
+    XCTAssertEqual(try sandbox.run(["inject", "-i", template, "-o", sandbox.root + "/fine.yaml"]).status, 0)
+    let vault = sandbox.vaultPath
+    let data = sandbox.root + "/data"
+    XCTAssertEqual(symlink(data, sandbox.root + "/alias"), 0)
+    XCTAssertEqual(link(vault, sandbox.root + "/hard-link-to-vault"), 0)
+    let bystander = sandbox.root + "/bystander"
+    try writeFile(bystander, Array("keep me\n".utf8), mode: 0o600)
+    XCTAssertEqual(symlink(bystander, sandbox.root + "/symlink"), 0)
+    XCTAssertEqual(symlink(sandbox.root + "/nowhere", sandbox.root + "/dangling"), 0)
+    XCTAssertEqual(mkfifo(sandbox.root + "/fifo", 0o600), 0)
+    try makeDirectory(sandbox.root + "/directory")
+    var targets = [
+      vault, vault + ".lock", vault + ".state", vault + ".state.lock", data + "/.vault.json.tmp-1-0123456789abcdef",
+      sandbox.root + "/alias/vault.json", sandbox.root + "/alias/vault.json.lock", sandbox.root + "/hard-link-to-vault",
+      sandbox.root + "/symlink", sandbox.root + "/dangling", sandbox.root + "/fifo", sandbox.root + "/directory",
+      "/dev/null",
+    ]
+    if geteuid() == 0 {
+      let foreign = sandbox.root + "/foreign"
+      try writeFile(foreign, Array("theirs\n".utf8), mode: 0o600)
+      XCTAssertEqual(chown(foreign, 65_534, 65_534), 0)
+      targets.append(foreign)
+    }
+    func snapshot(_ path: String) -> String {
+      var status = stat()
+      guard lstat(path, &status) == 0 else { return "absent" }
+      let bytes = status.st_mode & S_IFMT == S_IFREG ? (try? readFile(path)) ?? [] : []
+      return "\(status.st_mode) \(status.st_ino) \(status.st_uid) \(Robust.hexSHA256(bytes))"
+    }
+    for target in targets {
+      let before = [target, bystander].map(snapshot)
+      // No passphrase anywhere: the refusal must come before one is needed.
+      let result = try sandbox.assertUnchanged {
+        try sandbox.run(["inject", "-i", template, "-o", target], environment: noPassphrase)
+      }
+      XCTAssertEqual(result.status, 9, "\(target): \(result.stderrText)")
+      XCTAssertEqual(Robust.errorLineCount(result), 1, target)
+      XCTAssertTrue(result.stderrText.contains("refusing to write"), "\(target): \(result.stderrText)")
+      XCTAssertEqual([target, bystander].map(snapshot), before, "\(target) was changed")
+      assertNoLeak(result, fixture.secrets)
+    }
+    // With the passphrase the answer is the same, and the vault still opens.
+    let withPassphrase = try sandbox.run(["inject", "-i", template, "-o", vault])
+    XCTAssertEqual(withPassphrase.status, 9, withPassphrase.stderrText)
+    XCTAssertEqual(try sandbox.run(["verify"]).status, 0)
   }
 
   func testMalformedReferencesAreInvalidInput() throws {

@@ -157,6 +157,50 @@ final class RunTests: XCTestCase {
     XCTAssertNil(child["LD_PRELOAD"])
   }
 
+  /// The outside review ran code through `GIT_CONFIG_*` under `vault run -- git status` and
+  /// through `PERLLIB`; these and their families are refused when linked, when imported, and at
+  /// run time when only a hand-edited file holds them (an agent cannot check the MAC).
+  func testNamesThatHijackProgramsAreRefusedWhenLinkedImportedAndRun() throws {
+    var fixture = try RunFixture([])
+    try fixture.add("PLAIN_KEY", ["--provider", "openai", "--env", "SAFE_VARIABLE_ONE"])
+    let sandbox = fixture.sandbox
+    let secret = fakeSecret()
+    let stdin = Array((secret + "\n").utf8)
+    let dotEnv = sandbox.root + "/hijack.env"
+    try writeFile(dotEnv, Array("MY_FINE_KEY=\(secret)\nPERLLIB=\(secret)\n".utf8), mode: 0o600)
+    let attempts: [(String, [String], [UInt8]?)] = [
+      ("add GIT_CONFIG_COUNT", ["add", "GIT_CONFIG_COUNT"], stdin),
+      ("add PERLLIB", ["add", "PERLLIB"], stdin),
+      ("add https_proxy", ["add", "https_proxy"], stdin),
+      ("add --env GIT_CONFIG_KEY_0", ["add", "OTHER_KEY", "--env", "GIT_CONFIG_KEY_0"], stdin),
+      ("add --env OPENAI_BASE_URL", ["add", "OTHER_KEY", "--env", "OPENAI_BASE_URL"], stdin),
+      ("edit --env GIT_CONFIG_VALUE_0", ["edit", "PLAIN_KEY", "--env", "GIT_CONFIG_VALUE_0"], nil),
+      ("edit --name PYTHONWARNINGS", ["edit", "PLAIN_KEY", "--name", "PYTHONWARNINGS"], nil),
+      ("link --env npm_config_registry", ["link", "PLAIN_KEY", "--env", "npm_config_registry"], nil),
+      ("import PERLLIB", ["import", dotEnv], nil),
+    ]
+    for (what, arguments, stdin) in attempts {
+      let result = try sandbox.assertUnchanged { try sandbox.run(arguments, stdin: stdin) }
+      XCTAssertEqual(result.status, 65, "\(what): \(result.stderrText)")
+      XCTAssertEqual(Robust.errorLineCount(result), 1, what)
+      assertNoLeak(result, [secret] + fixture.secrets)
+    }
+    // At run time: the --env name edited into the file by hand, the checksum recomputed.
+    let token = try fixture.agentToken("edited", ["--all"])
+    let original = try XCTUnwrap(sandbox.vaultBytes())
+    let edited = String(decoding: original, as: UTF8.self).replacingOccurrences(
+      of: "\"SAFE_VARIABLE_ONE\"", with: "\"GIT_CONFIG_COUNT\"")
+    XCTAssertNotEqual(Array(edited.utf8), original)
+    try writeFile(sandbox.vaultPath, Robust.recomputingChecksum(Array(edited.utf8)), mode: 0o600)
+    let marker = sandbox.root + "/child-ran"
+    let result = try sandbox.run(
+      ["run", "--", "/bin/sh", "-c", "touch \"$0\"", marker], environment: RunFixture.agentEnvironment(token))
+    XCTAssertEqual(result.status, 65, result.stderrText)
+    XCTAssertTrue(result.stderrText.contains("GIT_CONFIG_COUNT"), result.stderrText)
+    XCTAssertFalse(fileExists(marker), "the child ran with a refused variable")
+    assertNoLeak(result, fixture.secrets + [token])
+  }
+
   // MARK: Agent scope errors
 
   func testAgentScopeErrorsAreDeniedNotFoundOrNotPermitted() throws {
@@ -257,10 +301,17 @@ final class RunTests: XCTestCase {
     let token = try fixture.agentToken("all", ["--all"])
     let tokenFile = fixture.sandbox.root + "/token"
     try writeFile(tokenFile, Array((token + "\n").utf8), mode: 0o600)
-    let passphraseEverywhere: [String: String?] = ["VAULT_PASSPHRASE": VaultSandbox.passphrase]
-    let agentEverywhere: [String: String?] = [
-      "VAULT_AGENT_KEY": token, "VAULT_PASSPHRASE": VaultSandbox.passphrase,
+    // A new passphrase a script set for `vault passwd` is a credential too.
+    let newPassphrase = "new-passphrase-for-passwd-0123"
+    let newPassphraseFile = fixture.sandbox.root + "/new-passphrase"
+    try writeFile(newPassphraseFile, Array((newPassphrase + "\n").utf8), mode: 0o600)
+    let newPassphrases: [String: String?] = [
+      "VAULT_NEW_PASSPHRASE": newPassphrase, "VAULT_NEW_PASSPHRASE_FILE": newPassphraseFile,
     ]
+    let passphraseEverywhere = newPassphrases.merging(["VAULT_PASSPHRASE": VaultSandbox.passphrase]) { $1 }
+    let agentEverywhere = newPassphrases.merging([
+      "VAULT_AGENT_KEY": token, "VAULT_PASSPHRASE": VaultSandbox.passphrase,
+    ]) { $1 }
     let modes: [(String, [String], [String: String?])] = [
       ("default", [], passphraseEverywhere),
       ("--no-override", ["--no-override"], passphraseEverywhere),
@@ -273,11 +324,14 @@ final class RunTests: XCTestCase {
     ]
     for (what, options, environment) in modes {
       let (result, child) = try fixture.runEnvironment(options, environment: environment)
-      for name in ["VAULT_AGENT_KEY", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE"] {
-        XCTAssertNil(child[name], "\(what): \(name) reached the child")
+      for name in [
+        "VAULT_AGENT_KEY", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE", "VAULT_NEW_PASSPHRASE",
+        "VAULT_NEW_PASSPHRASE_FILE",
+      ] {
+        XCTAssertTrue(child[name] == nil, "\(what): \(name) reached the child (its value is not shown)")
       }
       XCTAssertFalse(child.isEmpty, "\(what): the child printed nothing")
-      for credential in [token, VaultSandbox.passphrase] {
+      for credential in [token, VaultSandbox.passphrase, newPassphrase, newPassphraseFile] {
         XCTAssertFalse(contains(result.allOutput, Array(credential.utf8)), "\(what): a credential reached the child")
       }
     }

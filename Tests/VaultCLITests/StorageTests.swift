@@ -21,10 +21,10 @@ final class StorageLocationTests: XCTestCase {
     XCTAssertFalse(fileExists(sandbox.root + "/.local/share/llm-vault/vault.json"))
 
     let value = fakeSecret()
-    let added = try sandbox.run(["add", "XDG_KEY"], stdin: Array(value.utf8), environment: environment)
+    let added = try sandbox.run(["add", "DATA_HOME_TEST_KEY"], stdin: Array(value.utf8), environment: environment)
     XCTAssertEqual(added.status, 0, added.stderrText)
-    XCTAssertEqual(try sandbox.getValue("XDG_KEY", environment: environment), Array(value.utf8))
-    XCTAssertEqual(try sandbox.getValue("XDG_KEY", environment: ["VAULT_FILE": expected]), Array(value.utf8))
+    XCTAssertEqual(try sandbox.getValue("DATA_HOME_TEST_KEY", environment: environment), Array(value.utf8))
+    XCTAssertEqual(try sandbox.getValue("DATA_HOME_TEST_KEY", environment: ["VAULT_FILE": expected]), Array(value.utf8))
   }
 
   func testDefaultPathUnderHomeWhenNoXDGDataHome() throws {

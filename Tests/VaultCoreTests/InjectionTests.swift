@@ -96,18 +96,18 @@ final class InjectionTests: XCTestCase {
     let stream = Array("before sk-secret-value-123456 middle sk-secret-value-12345 after sk-secret-value-123456".utf8)
     let expected = Array("before sk-…456 middle sk-secret-value-12345 after sk-…456".utf8)
     for split in 0...stream.count {
-      var masker = OutputMasker(secrets: [(secret, Array("sk-…456".utf8))])
+      var masker = OutputMasker(secrets: [(SecretBytes(copying: secret), Array("sk-…456".utf8))])
       let output = masker.feed(Array(stream[0..<split])) + masker.feed(Array(stream[split...])) + masker.finish()
       XCTAssertEqual(output, expected, "split at \(split)")
     }
-    var bytewise = OutputMasker(secrets: [(secret, Array("sk-…456".utf8))])
+    var bytewise = OutputMasker(secrets: [(SecretBytes(copying: secret), Array("sk-…456".utf8))])
     let output = stream.flatMap { bytewise.feed([$0]) } + bytewise.finish()
     XCTAssertEqual(output, expected)
   }
 
   func testMaskingPassesBinaryThroughUntouched() {
     let binary = (0..<4096).map { UInt8($0 % 256) }
-    var masker = OutputMasker(secrets: [(Array("sk-not-in-there".utf8), Array("sk-…ere".utf8))])
+    var masker = OutputMasker(secrets: [(SecretBytes(copying: Array("sk-not-in-there".utf8)), Array("sk-…ere".utf8))])
     XCTAssertEqual(masker.feed(binary) + masker.finish(), binary)
   }
 
@@ -116,16 +116,21 @@ final class InjectionTests: XCTestCase {
     let variables: [(name: String, value: [UInt8])] = [
       ("PLAIN", Array("sk-plain-123".utf8)), ("TRICKY", Array(tricky.utf8)),
     ]
-    let dotenv = try DotEnvParser.parse(EnvironmentFormat.dotenv.render(variables))
-    XCTAssertEqual(dotenv.map(\.name), ["PLAIN", "TRICKY"])
-    XCTAssertEqual(dotenv.map { String(decoding: $0.value, as: UTF8.self) }, ["sk-plain-123", tricky])
+    XCTAssertThrowsError(try EnvironmentFormat.dotenv.render(variables)) { error in
+      guard case VaultError.invalidInput(let message) = error else { return XCTFail("\(error)") }
+      XCTAssertTrue(message.contains("TRICKY") && !message.contains("quoted"), message)
+    }
+    let portable = "in 'single' \"double\" back\\slash a=b \u{00E9}\u{2028}x"
+    let dotenv = try DotEnvParser.parse(
+      EnvironmentFormat.dotenv.render([("PLAIN", Array("sk-plain-123".utf8)), ("PORTABLE", Array(portable.utf8))]))
+    XCTAssertEqual(dotenv.map { String(decoding: $0.value, as: UTF8.self) }, ["sk-plain-123", portable])
     XCTAssertEqual(
-      String(decoding: EnvironmentFormat.dotenv.render([variables[0]]), as: UTF8.self), "PLAIN=sk-plain-123\n")
-    let json = try JSONParser.parse(EnvironmentFormat.json.render(variables))
+      String(decoding: try EnvironmentFormat.dotenv.render([variables[0]]), as: UTF8.self), "PLAIN=sk-plain-123\n")
+    let json = try JSONParser.parse(try EnvironmentFormat.json.render(variables))
     guard case .object(let object) = json else { return XCTFail("not an object") }
     XCTAssertEqual(object["TRICKY"], .string(tricky))
     XCTAssertEqual(
-      String(decoding: EnvironmentFormat.shell.render([("Q", Array("it's".utf8))]), as: UTF8.self),
+      String(decoding: try EnvironmentFormat.shell.render([("Q", Array("it's".utf8))]), as: UTF8.self),
       "export Q='it'\\''s'\n")
   }
 
@@ -142,6 +147,24 @@ final class InjectionTests: XCTestCase {
         guard case VaultError.invalidInput(let message) = error else { return XCTFail("\(error)") }
         XCTAssertTrue(message.hasPrefix("template line"), message)
       }
+    }
+  }
+
+  func testEveryCredentialVariableIsStrippedFromTheChild() throws {
+    XCTAssertEqual(
+      Set(CredentialVariable.allCases.map(\.name)),
+      [
+        "VAULT_AGENT_KEY", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE", "VAULT_NEW_PASSPHRASE",
+        "VAULT_NEW_PASSPHRASE_FILE",
+      ])
+    var inherited = ["KEEP": "1"]
+    for variable in CredentialVariable.allCases { inherited[variable.name] = "credential" }
+    let plan = try InjectionPlan([])
+    for clean in [false, true] {
+      let (variables, _) = ChildEnvironment.build(
+        inherited: inherited, plan: plan, values: [:], options: .init(clean: clean))
+      let names = variables.map { String(decoding: $0.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self) }
+      for variable in CredentialVariable.allCases { XCTAssertFalse(names.contains(variable.name), variable.name) }
     }
   }
 }

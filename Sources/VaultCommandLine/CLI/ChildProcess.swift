@@ -45,9 +45,13 @@ enum ChildProcess {
 
   /// Runs the child with its stdout and stderr through `masker`s, forwarding the usual signals;
   /// returns its exit code, or 128 + N when signal N ended it. Reaps it: no zombie is left.
+  /// `environment` (it holds values) is wiped as soon as the child has it; the read buffer is
+  /// wiped after every read, since the child may print a value.
   static func supervise(
-    _ executable: String, arguments: [String], environment: [[UInt8]], secrets: [(value: [UInt8], mask: [UInt8])]
+    _ executable: String, arguments: [String], environment: inout [[UInt8]],
+    secrets: [(value: SecretBytes, mask: [UInt8])]
   ) throws -> Int32 {
+    defer { ChildEnvironment.wipe(&environment) }
     var outPipe: [Int32] = [0, 0]
     var errPipe: [Int32] = [0, 0]
     guard makePipe(&outPipe), makePipe(&errPipe) else {
@@ -79,6 +83,7 @@ enum ChildProcess {
       }
     }
     ProcessHygiene.rehardenAfterSpawn()
+    ChildEnvironment.wipe(&environment)
     close(outPipe[1])
     close(errPipe[1])
     guard status == 0 else {
@@ -92,6 +97,7 @@ enum ChildProcess {
       (descriptor: errPipe[0], target: STDERR_FILENO, masker: OutputMasker(secrets: secrets)),
     ]
     var buffer = [UInt8](repeating: 0, count: 65_536)
+    defer { buffer.withUnsafeMutableBytes { _ = memset($0.baseAddress!, 0, $0.count) } }
     while streams.contains(where: { $0.descriptor >= 0 }) {
       var polls = streams.filter { $0.descriptor >= 0 }.map {
         pollfd(fd: $0.descriptor, events: Int16(POLLIN), revents: 0)
@@ -113,7 +119,11 @@ enum ChildProcess {
           close(streams[index].descriptor)
           streams[index].descriptor = -1
         } else {
-          writeAll(streams[index].target, streams[index].masker.feed(Array(buffer[0..<count])))
+          let masked = buffer.withUnsafeMutableBytes { raw -> [UInt8] in
+            defer { _ = memset(raw.baseAddress!, 0, count) }
+            return streams[index].masker.feed(UnsafeRawBufferPointer(rebasing: raw[0..<count]))
+          }
+          writeAll(streams[index].target, masked)
         }
       }
     }

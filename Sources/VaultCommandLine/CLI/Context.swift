@@ -29,7 +29,7 @@ struct Context {
   /// prompt on the terminal. Never an argument.
   func passphrase() throws -> SecretBytes {
     try PassphraseSource(
-      environment: environment, fileVariable: "VAULT_PASSPHRASE_FILE", valueVariable: "VAULT_PASSPHRASE"
+      environment: environment, fileVariable: .passphraseFile, valueVariable: .passphrase
     )
     .read(prompt: "Passphrase for \(location.path): ", confirm: false)
   }
@@ -40,9 +40,9 @@ struct Context {
     let source =
       forChange
       ? PassphraseSource(
-        environment: environment, fileVariable: "VAULT_NEW_PASSPHRASE_FILE", valueVariable: "VAULT_NEW_PASSPHRASE")
+        environment: environment, fileVariable: .newPassphraseFile, valueVariable: .newPassphrase)
       : PassphraseSource(
-        environment: environment, fileVariable: "VAULT_PASSPHRASE_FILE", valueVariable: "VAULT_PASSPHRASE")
+        environment: environment, fileVariable: .passphraseFile, valueVariable: .passphrase)
     return try source.read(prompt: "New passphrase: ", confirm: true)
   }
 
@@ -63,8 +63,13 @@ struct Context {
   /// The agent key token: `VAULT_AGENT_KEY`, else `--agent-key-file`, else standard input when
   /// it is not a terminal, else a no-echo prompt. Malformed input is "access not permitted".
   func agentToken() throws -> AgentToken {
-    if let text = environment["VAULT_AGENT_KEY"], !text.isEmpty {
+    if let text = environment[CredentialVariable.agentKey.name], !text.isEmpty {
       return try parseToken(Array(text.utf8))
+    }
+    if let secret = ProcessCredentials.value(.agentKey) {
+      var bytes = secret.copyBytes()
+      defer { for index in bytes.indices { bytes[index] = 0 } }
+      return try parseToken(bytes)
     }
     if let path = arguments.value("agent-key-file") {
       let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
@@ -137,16 +142,16 @@ func readStandardInput(limit: Int, tooLong: VaultError = .invalidInput("the valu
 /// variable itself, or the terminal.
 struct PassphraseSource {
   let environment: [String: String]
-  let fileVariable: String
-  let valueVariable: String
+  let fileVariable: CredentialVariable
+  let valueVariable: CredentialVariable
 
   func read(prompt: String, confirm: Bool) throws -> SecretBytes {
-    if let path = environment[fileVariable], !path.isEmpty {
+    if let path = environment[fileVariable.name], !path.isEmpty {
       let descriptor = open(path, O_RDONLY | O_CLOEXEC)
       // The path is not echoed: a passphrase pasted into the variable by mistake would land on
       // stderr and in CI logs.
       guard descriptor >= 0 else {
-        throw VaultError.io("cannot read the file named by \(fileVariable): \(String(cString: strerror(errno)))")
+        throw VaultError.io("cannot read the file named by \(fileVariable.name): \(String(cString: strerror(errno)))")
       }
       defer { close(descriptor) }
       var bytes = [UInt8]()
@@ -156,26 +161,37 @@ struct PassphraseSource {
       while true {
         let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
         if count < 0 && errno == EINTR { continue }
-        guard count >= 0 else { throw VaultError.io("cannot read the file named by \(fileVariable)") }
+        guard count >= 0 else { throw VaultError.io("cannot read the file named by \(fileVariable.name)") }
         if count == 0 { break }
         bytes.append(contentsOf: chunk[0..<count])
-        guard bytes.count <= 4096 else { throw VaultError.invalidInput("\(fileVariable) holds more than 4 KiB") }
+        guard bytes.count <= 4096 else { throw VaultError.invalidInput("\(fileVariable.name) holds more than 4 KiB") }
       }
-      return try checked(SecretValue.droppingTrailingNewline(bytes))
+      // One trailing newline (LF or CRLF) dropped by counting, not by copying the passphrase.
+      var count = bytes.count
+      if count > 0, bytes[count - 1] == 0x0A {
+        count -= 1
+        if count > 0, bytes[count - 1] == 0x0D { count -= 1 }
+      }
+      return try checked(bytes[0..<count])
     }
-    if let value = environment[valueVariable], !value.isEmpty {
-      return try checked(Array(value.utf8))
+    if let value = environment[valueVariable.name], !value.isEmpty {
+      return try checked(value.utf8)
+    }
+    // In the binary the variable never reached `environment`: it waits in locked memory.
+    if let secret = ProcessCredentials.value(valueVariable) {
+      return try secret.withUnsafeBytes { try checked($0) }
     }
     guard let terminal = Terminal.open() else { throw VaultError.passphraseUnavailable }
     let first = try terminal.readSecret(prompt: prompt)
     if confirm {
       let second = try terminal.readSecret(prompt: "Repeat the passphrase: ")
-      guard first.copyBytes() == second.copyBytes() else { throw VaultError.invalidInput("the two passphrases differ") }
+      let same = first.withUnsafeBytes { one in second.withUnsafeBytes { two in one.elementsEqual(two) } }
+      guard same else { throw VaultError.invalidInput("the two passphrases differ") }
     }
-    return try first.withUnsafeBytes { try checked(Array($0)) }
+    return try first.withUnsafeBytes { try checked($0) }
   }
 
-  private func checked(_ bytes: [UInt8]) throws -> SecretBytes {
+  private func checked<Bytes: Collection>(_ bytes: Bytes) throws -> SecretBytes where Bytes.Element == UInt8 {
     guard !bytes.isEmpty else { throw VaultError.invalidInput("the passphrase is empty") }
     return SecretBytes(copying: bytes)
   }

@@ -1,3 +1,5 @@
+import VaultCore
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -5,18 +7,63 @@
 /// The process environment, read from `environ` (what Foundation's ProcessInfo would give,
 /// without loading Foundation).
 public enum ProcessEnvironment {
+  /// The variables whose value is itself a secret. They never become a Swift `String` (which
+  /// would sit in the heap, outside locked memory, for the life of the process): `current()`
+  /// moves them into `ProcessCredentials` and wipes them in `environ`.
+  static let secretValued: [CredentialVariable] = [.passphrase, .newPassphrase, .agentKey]
+
   public static func current() -> [String: String] {
     var result: [String: String] = [:]
     var entry = environ
     while let pointer = entry.pointee {
+      entry += 1
+      if let variable = secretValued.first(where: { hasName($0.name, pointer) }) {
+        ProcessCredentials.take(variable, from: pointer + variable.name.utf8.count + 1)
+        continue
+      }
       let text = String(cString: pointer)
       if let equals = text.firstIndex(of: "=") {
         let name = String(text[..<equals])
         // The first definition wins, as getenv(3) does.
         if result[name] == nil { result[name] = String(text[text.index(after: equals)...]) }
       }
-      entry += 1
     }
     return result
+  }
+
+  /// Whether the C string `entry` starts with `name=`.
+  private static func hasName(_ name: String, _ entry: UnsafeMutablePointer<CChar>) -> Bool {
+    var offset = 0
+    for byte in name.utf8 {
+      guard UInt8(bitPattern: entry[offset]) == byte else { return false }
+      offset += 1
+    }
+    return entry[offset] == CChar(UInt8(ascii: "="))
+  }
+}
+
+/// Secret-valued credential variables (`VAULT_PASSPHRASE`, `VAULT_NEW_PASSPHRASE`,
+/// `VAULT_AGENT_KEY`), held in `SecretBytes` from start-up until `discardAll()`.
+enum ProcessCredentials {
+  nonisolated(unsafe) private static var values: [CredentialVariable: SecretBytes] = [:]
+
+  /// Copies the NUL-terminated `value` into locked memory and wipes it where it was. The first
+  /// definition wins, as getenv(3) does; an empty value counts as unset.
+  static func take(_ variable: CredentialVariable, from value: UnsafeMutablePointer<CChar>) {
+    let count = strlen(value)
+    defer { memset(value, 0, count) }
+    guard count > 0, values[variable] == nil else { return }
+    values[variable] = SecretBytes(count: count) {
+      $0.copyMemory(from: UnsafeRawBufferPointer(start: value, count: count))
+    }
+  }
+
+  static func value(_ variable: CredentialVariable) -> SecretBytes? {
+    values[variable]
+  }
+
+  /// Drops every credential (wiped as its `SecretBytes` goes): called once the keys are open.
+  static func discardAll() {
+    values = [:]
   }
 }

@@ -12,7 +12,8 @@ struct SecretsForRun {
 
   /// Whether an agent key rather than the passphrase is the credential.
   static func usesAgentKey(_ context: Context) -> Bool {
-    !(context.environment["VAULT_AGENT_KEY"] ?? "").isEmpty || context.arguments.value("agent-key-file") != nil
+    !(context.environment[CredentialVariable.agentKey.name] ?? "").isEmpty || ProcessCredentials.value(.agentKey) != nil
+      || context.arguments.value("agent-key-file") != nil
   }
 
   /// Selects, checks the plan, and (unless `decrypt` is false, for `--dry-run`) decrypts.
@@ -26,6 +27,8 @@ struct SecretsForRun {
       let plan = try InjectionPlan(try access.select(selectors), ownNamesOnly: ownNamesOnly)
       var values: [RecordID: SecretBytes] = [:]
       if decrypt { for key in plan.keys { values[key.id] = try access.open(key) } }
+      // The keys are open: the credential is not needed again.
+      ProcessCredentials.discardAll()
       return SecretsForRun(plan: plan, values: values, agent: access.agent, expires: access.expires)
     }
     let store = context.store
@@ -36,6 +39,8 @@ struct SecretsForRun {
     if decrypt {
       let unlocked = try store.unlock(locked, passphrase: context.passphrase)
       for key in plan.keys { values[key.id] = try unlocked.keyring.open(key) }
+      // The key is derived and the values open: the passphrase is not needed again.
+      ProcessCredentials.discardAll()
     }
     return SecretsForRun(plan: plan, values: values, agent: nil, expires: nil)
   }

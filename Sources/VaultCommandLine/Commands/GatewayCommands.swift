@@ -252,7 +252,7 @@ enum GatewaySession {
     for (name, value) in variables { environment.append(Array("\(name)=".utf8) + value.copyBytes()) }
     let childPath = options.clean || context.environment["PATH"] != nil ? context.environment["PATH"] : nil
     let executable = try ChildProcess.resolve(command[0], path: childPath)
-    let code = try ChildProcess.supervise(executable, arguments: command, environment: environment, secrets: [])
+    let code = try ChildProcess.supervise(executable, arguments: command, environment: &environment, secrets: [])
     session.close()
     throw ChildExit(code: code)
   }

@@ -51,18 +51,19 @@ enum RunCommand: Command {
     }
     let options = ChildEnvironment.Options(
       clean: arguments.flag("clean-env"), keepInherited: arguments.flag("no-override"))
-    let (environment, kept) = ChildEnvironment.build(
+    var (environment, kept) = ChildEnvironment.build(
       inherited: context.environment, plan: secrets.plan, values: secrets.values, options: options)
     let childPath = options.clean || context.environment["PATH"] != nil ? context.environment["PATH"] : nil
     let executable = try ChildProcess.resolve(command[0], path: childPath)
     for variable in kept { Console.err("vault: kept the inherited \(variable) (--no-override)\n") }
     secrets.recordUse(context)
     if arguments.flag("mask") {
+      // The matcher refers to the values where they are (locked memory); it copies none.
       let masks = secrets.plan.keys.compactMap { key in
-        secrets.values[key.id].map { (value: $0.copyBytes(), mask: Array(key.masked.utf8)) }
+        secrets.values[key.id].map { (value: $0, mask: Array(key.masked.utf8)) }
       }
       throw ChildExit(
-        code: try ChildProcess.supervise(executable, arguments: command, environment: environment, secrets: masks))
+        code: try ChildProcess.supervise(executable, arguments: command, environment: &environment, secrets: masks))
     }
     throw ChildProcess.exec(executable, arguments: command, environment: environment)
   }
@@ -101,7 +102,7 @@ enum EnvCommand: Command {
     try refuseTerminal(context)
     if GatewaySession.wanted(context.arguments) {
       let (_, variables) = try GatewaySession.open(context, detached: true)
-      var text = format.render(variables.map { (name: $0.0, value: $0.1.copyBytes()) })
+      var text = try format.render(variables.map { (name: $0.0, value: $0.1.copyBytes()) })
       defer { for index in text.indices { text[index] = 0 } }
       text.withUnsafeBytes { Console.outRaw($0) }
       return
@@ -110,7 +111,7 @@ enum EnvCommand: Command {
     let variables = secrets.plan.entries.compactMap { entry in
       secrets.values[entry.key.id].map { (name: entry.variable, value: $0.copyBytes()) }
     }
-    var text = format.render(variables)
+    var text = try format.render(variables)
     defer { for index in text.indices { text[index] = 0 } }
     text.withUnsafeBytes { Console.outRaw($0) }
     secrets.recordUse(context)
@@ -139,7 +140,12 @@ enum InjectCommand: Command {
   static func run(_ context: Context) throws {
     guard let input = context.arguments.value("in") else { throw VaultError.usage("missing -i <template>") }
     let output = context.arguments.value("out")
-    if output == nil { try refuseTerminal(context) }
+    if let output {
+      // Before any passphrase is asked for; again just before the write.
+      try OutputFile.check(output, besides: context.store)
+    } else {
+      try refuseTerminal(context)
+    }
     var templateBytes = try readTemplate(input)
     defer { for index in templateBytes.indices { templateBytes[index] = 0 } }
     let template = try Template(templateBytes)
@@ -154,6 +160,7 @@ enum InjectCommand: Command {
     var rendered = template.render(values)
     defer { for index in rendered.indices { rendered[index] = 0 } }
     if let output {
+      try OutputFile.check(output, besides: context.store)
       try VaultFile.replace(output, with: rendered)
       Console.err(
         "vault: wrote \(output) (\(template.references.count) reference\(template.references.count == 1 ? "" : "s"))\n")

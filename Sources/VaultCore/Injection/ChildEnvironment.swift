@@ -3,10 +3,9 @@
 public enum ChildEnvironment {
   /// What `--clean-env` keeps.
   public static let minimalVariables = ["PATH", "HOME", "USER", "LANG", "TERM", "TZ"]
-  /// Never passed on: they would hand the child the keys to the whole vault.
-  public static let removedVariables = [
-    "VAULT_AGENT_KEY", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE", "VAULT_NEW_PASSPHRASE", "VAULT_NEW_PASSPHRASE_FILE",
-  ]
+  /// Never passed on: they would hand the child the keys to the whole vault. Every credential
+  /// variable, from the one list.
+  public static let removedVariables = CredentialVariable.allCases.map(\.name)
 
   public struct Options: Sendable {
     public var clean = false
@@ -20,7 +19,8 @@ public enum ChildEnvironment {
   }
 
   /// The child's variables as `NAME=value` byte strings, and the plan entries skipped because
-  /// `keepInherited` kept an inherited value.
+  /// `keepInherited` kept an inherited value. The caller wipes them (`wipe`) once the child has
+  /// them.
   public static func build(
     inherited: [String: String], plan: InjectionPlan, values: [RecordID: SecretBytes], options: Options
   ) -> (variables: [[UInt8]], kept: [String]) {
@@ -39,8 +39,24 @@ public enum ChildEnvironment {
     }
     var variables = base.sorted { $0.key < $1.key }.map { Array("\($0.key)=\($0.value)".utf8) }
     for (name, value) in injected.sorted(by: { $0.key < $1.key }) {
-      variables.append(Array("\(name)=".utf8) + value.copyBytes())
+      // Built in place at its final size: no temporary copy of the value is freed unwiped.
+      var entry = [UInt8]()
+      entry.reserveCapacity(name.utf8.count + 1 + value.count)
+      entry += name.utf8
+      entry.append(UInt8(ascii: "="))
+      value.withUnsafeBytes { entry += $0 }
+      variables.append(entry)
     }
     return (variables, kept)
+  }
+
+  /// Zeroes every variable in place (they hold values), then empties the list.
+  public static func wipe(_ variables: inout [[UInt8]]) {
+    for index in variables.indices {
+      variables[index].withUnsafeMutableBytes { raw in
+        for offset in raw.indices { raw[offset] = 0 }
+      }
+    }
+    variables = []
   }
 }

@@ -4,11 +4,18 @@ public enum EnvironmentFormat: String, CaseIterable, Sendable {
   case shell
   case json
 
-  /// The text for `variables` (name and value pairs, in order).
-  public func render(_ variables: [(name: String, value: [UInt8])]) -> [UInt8] {
+  /// The text for `variables` (name and value pairs, in order). Throws `invalidInput` naming the
+  /// variable (never the value) when a value cannot be written as dotenv that every reader
+  /// reads back byte-identical (see `isPortableDotenvValue`).
+  public func render(_ variables: [(name: String, value: [UInt8])]) throws -> [UInt8] {
     switch self {
     case .dotenv:
-      return variables.flatMap { Array("\($0.name)=".utf8) + Self.dotenvValue($0.value) + [0x0A] }
+      for variable in variables where !Self.isPortableDotenvValue(variable.value) {
+        throw VaultError.invalidInput(
+          "the value of \(variable.name) cannot be written as dotenv that every reader reads back unchanged "
+            + "(it holds #, $, a control character, or a quote or space at an end); use --format shell or json")
+      }
+      return variables.flatMap { Array("\($0.name)=".utf8) + $0.value + [0x0A] }
     case .shell:
       return variables.flatMap { Array("export \($0.name)=".utf8) + Self.shellQuoted($0.value) + [0x0A] }
     case .json:
@@ -24,26 +31,27 @@ public enum EnvironmentFormat: String, CaseIterable, Sendable {
     }
   }
 
-  /// A plain value as is (what `docker --env-file` reads literally); anything a dotenv reader
-  /// would change (quotes, `#`, edge spaces, newlines, backslashes, `$`) in double quotes with
-  /// `\\`, `\"`, `\n`, `\r`, `\t` escapes.
-  static func dotenvValue(_ value: [UInt8]) -> [UInt8] {
-    let plain = value.allSatisfy { byte in
-      byte > 0x20 && byte != 0x7F && !Array("\"'#\\$`".utf8).contains(byte)
+  /// Whether `value` reads back byte-identical, written bare (`NAME=value`, no quotes), in every
+  /// common dotenv reader: python-dotenv, docker `--env-file` and Node's dotenv (the npm package
+  /// and `node --env-file`). No quoting serves all of them: docker keeps quotes as part of the
+  /// value, while the others strip them. So values are written bare, and a value is refused
+  /// unless it avoids what some reader changes in a bare value:
+  /// - a control character, newlines included (a line ends; docker drops a trailing CR);
+  /// - `#` (Node's dotenv ends the value there; python-dotenv after a space);
+  /// - `$` (python-dotenv expands `${NAME}`; docker compose and dotenv-expand expand `$NAME`);
+  /// - a quote (`'`, `"`, `` ` ``) at either end (python-dotenv and Node strip a quoted value);
+  /// - a space or any non-ASCII character at either end (python-dotenv and Node trim
+  ///   whitespace, Unicode whitespace included).
+  /// Everything else (spaces, quotes and backslashes inside, `=`, non-ASCII inside) is read as is.
+  static func isPortableDotenvValue(_ value: [UInt8]) -> Bool {
+    guard let first = value.first, let last = value.last else { return false }
+    let quotes: Set<UInt8> = [UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "`")]
+    for edge in [first, last] where edge <= 0x20 || edge >= 0x7F || quotes.contains(edge) {
+      return false
     }
-    if plain && !value.isEmpty { return value }
-    var quoted: [UInt8] = [0x22]
-    for byte in value {
-      switch byte {
-      case 0x5C: quoted += Array("\\\\".utf8)
-      case 0x22: quoted += Array("\\\"".utf8)
-      case 0x0A: quoted += Array("\\n".utf8)
-      case 0x0D: quoted += Array("\\r".utf8)
-      case 0x09: quoted += Array("\\t".utf8)
-      default: quoted.append(byte)
-      }
+    return value.allSatisfy { byte in
+      byte >= 0x20 && byte != 0x7F && byte != UInt8(ascii: "#") && byte != UInt8(ascii: "$")
     }
-    return quoted + [0x22]
   }
 
   /// POSIX shell single quotes: safe for `eval`, since nothing inside them is special; a `'`

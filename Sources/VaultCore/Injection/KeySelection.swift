@@ -43,7 +43,7 @@ public enum KeySelection {
       }
     }
     for name in selectors.keys {
-      try Names.validateKeyName(name)
+      try Names.validateLookupName(name)
       try add(keys.filter { $0.name == name }, reason: "--key \(name)", what: name)
     }
     for provider in selectors.providers {

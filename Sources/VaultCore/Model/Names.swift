@@ -5,24 +5,6 @@ public enum Names {
   /// The longest key name or environment variable name.
   public static let maximumNameLength = 128
 
-  /// Variables that change how programs load or run. A key injected under one of these names
-  /// would let whoever controls the vault run code in every child, so they are refused outright.
-  public static let loaderVariables: Set<String> = [
-    "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV",
-    "CDPATH", "NODE_OPTIONS", "NODE_PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PERL5OPT", "PERL5LIB",
-    "RUBYOPT", "RUBYLIB", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "GCONV_PATH", "MALLOC_CONF",
-    "PS4", "PROMPT_COMMAND", "GIT_SSH_COMMAND", "EDITOR", "VISUAL", "PAGER", "TMPDIR",
-  ]
-
-  /// Prefixes of loader variables (`DYLD_INSERT_LIBRARIES`, `LD_*` ...).
-  public static let loaderVariablePrefixes = ["DYLD_", "LD_"]
-
-  /// The variables that steer `vault` itself; they are stripped from every child's environment.
-  public static let vaultControlVariables: Set<String> = [
-    "VAULT_FILE", "VAULT_PASSPHRASE", "VAULT_PASSPHRASE_FILE", "VAULT_NEW_PASSPHRASE",
-    "VAULT_NEW_PASSPHRASE_FILE", "VAULT_AGENT_KEY", "VAULT_USER",
-  ]
-
   /// Whether `name` is an environment-variable-safe identifier: `[A-Za-z_][A-Za-z0-9_]*`, 1 to 128 bytes.
   public static func isIdentifier(_ name: String) -> Bool {
     let bytes = name.utf8
@@ -34,6 +16,20 @@ public enum Names {
   /// Checks a provider key's name (also the variable it is injected under).
   public static func validateKeyName(_ name: String) throws {
     try validateVariable(name, role: "key name")
+  }
+
+  /// Checks a name used to find a key that may already exist: the identifier rule only, so a
+  /// key whose name a newer policy refuses can still be read, renamed or removed (it is still
+  /// never injected under that name).
+  public static func validateLookupName(_ name: String) throws {
+    if name.isEmpty { throw VaultError.invalidInput("key name is empty") }
+    if name.utf8.count > maximumNameLength {
+      throw VaultError.invalidInput("key name is longer than \(maximumNameLength) characters")
+    }
+    guard isIdentifier(name) else {
+      throw VaultError.invalidInput(
+        "invalid key name (\(firstProblem(name))): use letters, digits and _, not starting with a digit")
+    }
   }
 
   /// Checks a variable name a key asks to be injected under (`--env`).
@@ -50,11 +46,8 @@ public enum Names {
       throw VaultError.invalidInput(
         "invalid \(role) (\(firstProblem(name))): use letters, digits and _, not starting with a digit")
     }
-    if loaderVariables.contains(name) || loaderVariablePrefixes.contains(where: { name.hasPrefix($0) }) {
-      throw VaultError.invalidInput("\(role) \(name) changes how programs load and is never injected")
-    }
-    if vaultControlVariables.contains(name) {
-      throw VaultError.invalidInput("\(role) \(name) is reserved for vault itself")
+    if let reason = InjectedNamePolicy.refusal(for: name) {
+      throw VaultError.invalidInput("\(role) \(name) \(reason); a provider key is never injected under it")
     }
   }
 

@@ -80,7 +80,7 @@ public struct VaultDocument: Equatable, Sendable {
   /// The key named `name`, or `keyNotFound`. A name that could not exist is refused without
   /// being echoed: it may be a value pasted in the wrong place.
   public func key(named name: String) throws -> ProviderKey {
-    try Names.validateKeyName(name)
+    try Names.validateLookupName(name)
     guard let index = index(of: name) else { throw VaultError.keyNotFound(name: name) }
     return keys[index]
   }

@@ -121,7 +121,7 @@ extension VaultStore {
   /// header and that key's line; the MAC still covers the whole file. `vault get` in a vault of
   /// 10,000 keys then costs the KDF plus one line, not a parse of every record.
   public func value(named name: String, passphrase: () throws -> SecretBytes) throws -> SecretBytes {
-    try Names.validateKeyName(name)
+    try Names.validateLookupName(name)
     let bytes = try VaultFile.read(targetPath)
     let layout = try VaultCodec.checkedLayout(bytes)
     let header = try VaultCodec.decodeHeader(bytes, layout.header, version: layout.version)

@@ -31,7 +31,8 @@ struct ResponseRelay {
     self.client = client
     self.request = request
     self.clientMinorVersion = clientMinorVersion
-    masker = OutputMasker(secrets: [(secret.copyBytes(), Array(request.key.masked.utf8))])
+    // The masker refers to the key where it is (locked memory), it copies nothing.
+    masker = OutputMasker(secrets: [(secret, Array(request.key.masked.utf8))])
   }
 
   mutating func run() -> Result {
@@ -80,7 +81,7 @@ struct ResponseRelay {
     }
     func relay(_ piece: UnsafeRawBufferPointer) {
       usage.feed(piece)
-      send(masker.feed(Array(piece)))
+      send(masker.feed(piece))
     }
     switch framing {
     case .none:

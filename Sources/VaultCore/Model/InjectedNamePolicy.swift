@@ -1,0 +1,81 @@
+/// Which environment variable names a provider key's value may be injected under: the one
+/// policy `add`, `edit --name`, `edit --env`, `link --env`, `import`, `run`, `env` and `inject`
+/// all apply (docs/SECURITY.md, "Names a key is injected under").
+///
+/// A list of dangerous names is always one name short, so the policy refuses families, by what
+/// a variable does rather than by its spelling:
+/// - every variable of a tool or runtime that reads its configuration from the environment
+///   (`GIT_*`, `PYTHON*`, `NODE_*`, `LD_*`, ...): such a family grows with every release of the
+///   tool, and a provider key has no business in any of it;
+/// - every variable whose role is to name code, a program, a place or a switch (`*PATH`,
+///   `*_PROXY`, `*_URL`, `*OPTIONS`, `*FLAGS`, `*_COMMAND`, `*LIB`, `*_CONFIG`, ...), whatever
+///   tool reads it;
+/// - a short list of exact names the families cannot describe (`IFS`, `ENV`, `PS4`, ...);
+/// - every `VAULT_*` name, so a future credential variable of vault's own is covered too.
+/// Names are matched without regard to case: `http_proxy`, `npm_config_registry` and
+/// `Path` are read by some programs as freely as their uppercase forms.
+///
+/// What is left is what provider keys are actually read from (`OPENAI_API_KEY`, `HF_TOKEN`,
+/// `MY_API`): variables a program treats as a credential to send, never as code to load, a
+/// place to look or a switch to flip.
+public enum InjectedNamePolicy {
+  /// Prefixes of the environment families of tools and runtimes, uppercase.
+  public static let refusedPrefixes: [String] = [
+    // The dynamic loader and the C library.
+    "LD_", "DYLD_", "GLIBC_", "MALLOC_", "GCONV_", "LC_", "LOCPATH", "NLSPATH", "RES_", "LOCALDOMAIN", "HOSTALIASES",
+    // Shells and terminals.
+    "BASH", "ZSH", "ZDOTDIR", "KSH_", "SHELL", "PROMPT_", "TERM", "LESS", "MANPAGER", "MANOPT",
+    // Version control, remote shells, agents.
+    "GIT_", "SSH_", "GPG", "GNUPG", "SUDO_",
+    // Languages, their package managers and build tools.
+    "PERL", "PYTHON", "PIP_", "UV_", "CONDA_", "VIRTUAL_ENV", "POETRY_", "RUBY", "GEM_", "BUNDLE_", "NODE_", "NPM_",
+    "YARN_", "PNPM_", "DENO_", "BUN_", "COREPACK_", "JAVA_", "_JAVA_", "JDK_", "JVM_", "CLASSPATH", "MAVEN_", "GRADLE_",
+    "SBT_", "DOTNET_", "CORECLR_", "COMPLUS_", "NUGET_", "RUST", "CARGO_", "CGO_", "LUA", "ERL_", "ELIXIR_", "MIX_",
+    "PHP", "TCL", "R_", "JULIA_", "CMAKE_", "PKG_CONFIG", "MAKE",
+    // TLS, HTTP clients, containers, desktops.
+    "OPENSSL_", "SSL_", "CURL_", "WGET", "REQUESTS_", "DOCKER_", "KUBE", "XDG_", "DBUS_", "DISPLAY", "WAYLAND_",
+    "XAUTHORITY",
+    // vault itself: credentials and settings, present and future.
+    "VAULT_",
+  ]
+
+  /// Suffixes naming a variable's role, uppercase: code, programs, places, switches, traffic.
+  public static let refusedSuffixes: [String] = [
+    // Where code and data are looked for.
+    "PATH", "HOME", "DIR", "DIRS", "_FILE", "LIB", "LIBS", "_LIBRARY", "_LIBRARIES", "_PRELOAD", "_MODULES",
+    "_PLUGINS", "_INIT", "_STARTUP", "_PROFILE", "_ENV", "_CONFIG", "CONFIG", "_CONF", "_RC",
+    // Switches and arguments.
+    "OPT", "OPTS", "OPTIONS", "FLAGS", "ARGS",
+    // Programs run on the caller's behalf.
+    "_COMMAND", "_CMD", "_EXEC", "_PROGRAM", "_HOOK", "_HOOKS", "ASKPASS", "_WRAPPER", "EDITOR", "PAGER", "BROWSER",
+    // Where traffic goes and whom it trusts.
+    "_PROXY", "_URL", "_URI", "_ENDPOINT", "_HOST", "_ADDR", "_ADDRESS", "_SOCK", "_SOCKET", "_SERVER",
+    "_REGISTRY", "_MIRROR", "_API_BASE", "_BASE", "_CA", "_CA_BUNDLE", "_CERT", "_CERTS",
+  ]
+
+  /// Exact names the families above do not describe, uppercase.
+  public static let refusedNames: Set<String> = [
+    "IFS", "ENV", "PS1", "PS2", "PS3", "PS4", "VISUAL", "TMP", "TEMP", "TZ", "LANG", "LANGUAGE", "USER", "LOGNAME",
+    "MAIL", "CC", "CXX", "CPP", "LD", "AR",
+  ]
+
+  /// Why `name` is never injected, or nil when it may be. The reason names the family, so the
+  /// error says which rule applies.
+  public static func refusal(for name: String) -> String? {
+    let upper = name.uppercased()
+    if upper.hasPrefix("VAULT_") { return "is reserved for vault itself" }
+    if refusedNames.contains(upper) { return "changes how programs run" }
+    if let prefix = refusedPrefixes.first(where: { upper.hasPrefix($0) }) {
+      return "belongs to the \(prefix)* family that configures programs"
+    }
+    if let suffix = refusedSuffixes.first(where: { upper.hasSuffix($0) }) {
+      return "ends in \(suffix), which names code, a program, a place or a switch"
+    }
+    // Go reads GO followed by letters and digits without an underscore (GOFLAGS, GOPROXY,
+    // GOTOOLCHAIN, GO111MODULE): refused as a family, while GOOGLE_API_KEY stays allowed.
+    if upper.hasPrefix("GO"), upper.utf8.count > 2, !upper.utf8.contains(UInt8(ascii: "_")) {
+      return "belongs to the GO* family that configures Go"
+    }
+    return nil
+  }
+}

@@ -1,0 +1,73 @@
+import VaultCore
+import XCTest
+
+/// The names a provider key is never injected under (docs/SECURITY.md, "Names a key is injected
+/// under"): one policy for linking, importing and running.
+final class InjectedNamePolicyTests: XCTestCase {
+  /// Every name the outside review (issue 9) ran code or moved traffic through, or found
+  /// accepted, and their lowercase forms where programs read those too.
+  static let reviewNames = [
+    "GIT_CONFIG_COUNT", "GIT_CONFIG_KEY_0", "GIT_CONFIG_VALUE_0", "PERLLIB", "PERL5LIB", "PERL5DB", "GIT_EXEC_PATH",
+    "GIT_ASKPASS", "SSH_ASKPASS", "GIT_EXTERNAL_DIFF", "GIT_PROXY_COMMAND", "GIT_SSH", "GIT_PAGER", "GIT_EDITOR",
+    "LUA_INIT", "PYTHONWARNINGS", "PYTHONBREAKPOINT", "PYTHONUSERBASE", "PYTHONINSPECT", "GOFLAGS", "RUSTC_WRAPPER",
+    "DOTNET_STARTUP_HOOKS", "CORECLR_PROFILER_PATH", "OPENSSL_CONF", "OPENSSL_ENGINES", "GLIBC_TUNABLES", "ZDOTDIR",
+    "SHELLOPTS", "BASHOPTS", "LESSOPEN", "MANPAGER", "BROWSER", "ERL_AFLAGS", "CLASSPATH", "GEM_PATH",
+    "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "NODE_TLS_REJECT_UNAUTHORIZED", "HTTP_PROXY",
+    "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL",
+    "OPENAI_API_BASE", "AZURE_API_BASE", "PIP_INDEX_URL", "npm_config_registry",
+  ]
+
+  /// The names refused before the review, still refused.
+  static let loaderNames = [
+    "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "CDPATH",
+    "NODE_OPTIONS", "NODE_PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PERL5OPT", "RUBYOPT", "RUBYLIB",
+    "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "GCONV_PATH", "MALLOC_CONF", "PS4", "PROMPT_COMMAND",
+    "GIT_SSH_COMMAND", "EDITOR", "VISUAL", "PAGER", "TMPDIR", "DYLD_INSERT_LIBRARIES",
+  ]
+
+  /// More members of the same families, which no list of names above spells out.
+  static let familyNames = [
+    "GIT_TEMPLATE_DIR", "GIT_SEQUENCE_EDITOR", "PYTHONSAFEPATH", "NODE_REPL_EXTERNAL_MODULE", "GOPROXY", "GOTOOLCHAIN",
+    "GO111MODULE", "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER", "RUSTFLAGS", "MAVEN_OPTS", "SUDO_ASKPASS",
+    "KUBECONFIG", "DOCKER_HOST", "OLLAMA_HOST", "AZURE_OPENAI_ENDPOINT", "CURL_CA_BUNDLE", "XDG_CONFIG_HOME",
+    "LD_ANYTHING", "Path", "ld_preload", "VAULT_FILE", "VAULT_USER", "VAULT_SOMETHING_NEW", "vault_passphrase",
+    "COMPlus_EnableDiagnostics", "PHPRC", "TERMINFO", "NO_PROXY", "no_proxy", "YARN_RC_FILENAME", "BUNDLE_GEMFILE",
+  ]
+
+  func testEveryNameTheReviewFoundIsRefusedByEveryCheck() {
+    for name in Self.reviewNames + Self.loaderNames + Self.familyNames {
+      XCTAssertNotNil(InjectedNamePolicy.refusal(for: name), name)
+      XCTAssertThrowsError(try Names.validateKeyName(name), name)
+      XCTAssertThrowsError(try Names.validateEnvironmentName(name), name)
+    }
+  }
+
+  func testEveryProviderVariableAndOrdinaryKeyNameIsAllowed() throws {
+    let catalogue = ProviderCatalogue.providers.flatMap(\.variables)
+    XCTAssertGreaterThan(catalogue.count, 15)
+    let ordinary = [
+      "MY_API", "OPENAI_PROD", "OPENAI_MAIN", "ANTHROPIC_MAIN", "GITHUB_TOKEN", "GOOGLE_API_KEY", "GROQ_API_KEY",
+      "PERPLEXITY_API_KEY", "GEMINI_API_KEY", "AWS_SECRET_ACCESS_KEY", "_PRIVATE", "a", "lower_case",
+    ]
+    for name in catalogue + ordinary {
+      XCTAssertNil(InjectedNamePolicy.refusal(for: name), name)
+      XCTAssertNoThrow(try Names.validateEnvironmentName(name), name)
+    }
+  }
+
+  func testTheRunTimeCheckRefusesANameThatOnlyTheFileHolds() throws {
+    // An agent cannot check the file's MAC: a refused --env name edited into the file must stop
+    // the plan, whatever the link-time checks did.
+    for name in ["GIT_CONFIG_COUNT", "PERLLIB", "https_proxy"] {
+      let key = ProviderKey(
+        id: try RecordID.random(), name: "PLAIN_KEY", provider: "openai", models: [], environmentNames: [name],
+        masked: "********", created: .now(), updated: .now(), sealedDataKey: [], sealedValue: [])
+      XCTAssertThrowsError(
+        try InjectionPlan(KeySelection.select(from: [key], readable: nil, selectors: KeySelectors())), name
+      ) { error in
+        guard case VaultError.invalidInput(let message) = error else { return XCTFail("\(error)") }
+        XCTAssertTrue(message.contains(name), message)
+      }
+    }
+  }
+}
