@@ -81,17 +81,17 @@ enum AgentPresentation {
     let record = usage ?? UsageState.Record(lastUsed: Timestamp(secondsSinceEpoch: 0), uses: 0)
     let today = record.daily(on: now.secondsSinceEpoch / 86_400)
     writer.raw("},\"gateway\":{\"requests\":")
-    writer.integer(record.requests)
+    writer.integer(record.gateway.requests)
     writer.raw(",\"succeeded\":")
-    writer.integer(record.succeeded)
+    writer.integer(record.gateway.succeeded)
     writer.raw(",\"clientErrors\":")
-    writer.integer(record.clientErrors)
+    writer.integer(record.gateway.clientErrors)
     writer.raw(",\"serverErrors\":")
-    writer.integer(record.serverErrors)
+    writer.integer(record.gateway.serverErrors)
     writer.raw(",\"tokensIn\":")
-    writer.integer(record.tokensIn)
+    writer.integer(record.gateway.tokensIn)
     writer.raw(",\"tokensOut\":")
-    writer.integer(record.tokensOut)
+    writer.integer(record.gateway.tokensOut)
     writer.raw(",\"requestsToday\":")
     writer.integer(today.requests)
     writer.raw(",\"tokensToday\":")
@@ -101,9 +101,9 @@ enum AgentPresentation {
 
   /// The gateway's counts in words: `12 requests (10 ok, 2 4xx, 0 5xx), 300 tokens in, 80 out`.
   static func gatewaySummary(_ record: UsageState.Record?) -> String {
-    guard let record, record.requests > 0 else { return "no requests" }
-    return "\(record.requests) requests (\(record.succeeded) ok, \(record.clientErrors) 4xx, "
-      + "\(record.serverErrors) 5xx), \(record.tokensIn) tokens in, \(record.tokensOut) out"
+    guard let record, record.gateway.requests > 0 else { return "no requests" }
+    return "\(record.gateway.requests) requests (\(record.gateway.succeeded) ok, \(record.gateway.clientErrors) 4xx, "
+      + "\(record.gateway.serverErrors) 5xx), \(record.gateway.tokensIn) tokens in, \(record.gateway.tokensOut) out"
   }
 
   static func details(_ agent: AgentKey, keys: [ProviderKey], usage: UsageState, now: Timestamp) -> String {

@@ -11,13 +11,8 @@ public struct UsageState: Equatable, Sendable {
     public var lastUsed: Timestamp
     /// Unlocks by `run`, `env` and `inject`.
     public var uses: Int64
-    /// Requests through the gateway, by the class of the status the agent got.
-    public var requests: Int64 = 0
-    public var succeeded: Int64 = 0
-    public var clientErrors: Int64 = 0
-    public var serverErrors: Int64 = 0
-    public var tokensIn: Int64 = 0
-    public var tokensOut: Int64 = 0
+    /// What the gateway served.
+    public var gateway = GatewayCounts()
     /// The UTC day (days since 1970) the two daily counters below belong to.
     public var day: Int64 = 0
     public var dayRequests: Int64 = 0
@@ -36,26 +31,16 @@ public struct UsageState: Equatable, Sendable {
     /// Adds the gateway's counts of one batch, saturating: a state file edited to hold huge
     /// numbers must not crash the gateway or a run.
     mutating func add(_ delta: GatewayUsageDelta) {
-      func plus(_ value: inout Int64, _ more: Int64) {
-        value = value.addingReportingOverflow(more).overflow ? .max : value + more
-      }
       lastUsed = max(lastUsed, delta.lastUsed)
-      plus(&requests, delta.requests)
-      plus(&succeeded, delta.succeeded)
-      plus(&clientErrors, delta.clientErrors)
-      plus(&serverErrors, delta.serverErrors)
-      plus(&tokensIn, delta.tokensIn)
-      plus(&tokensOut, delta.tokensOut)
+      gateway.add(delta.counts)
       if day != delta.day {
         if delta.day < day { return }
         day = delta.day
         dayRequests = 0
         dayTokens = 0
       }
-      plus(&dayRequests, delta.requests)
-      plus(
-        &dayTokens,
-        delta.tokensIn.addingReportingOverflow(delta.tokensOut).overflow ? .max : delta.tokensIn + delta.tokensOut)
+      dayRequests = GatewayCounts.sum(dayRequests, delta.counts.requests)
+      dayTokens = GatewayCounts.sum(dayTokens, GatewayCounts.sum(delta.counts.tokensIn, delta.counts.tokensOut))
     }
   }
 
@@ -160,9 +145,10 @@ public struct UsageState: Equatable, Sendable {
       for (id, record) in records.sorted(by: { $0.key < $1.key }) {
         text += kind
         text += id.utf8
+        let gateway = record.gateway
         for number in [
-          record.lastUsed.secondsSinceEpoch, record.uses, record.requests, record.succeeded, record.clientErrors,
-          record.serverErrors, record.tokensIn, record.tokensOut, record.day, record.dayRequests, record.dayTokens,
+          record.lastUsed.secondsSinceEpoch, record.uses, gateway.requests, gateway.succeeded, gateway.clientErrors,
+          gateway.serverErrors, gateway.tokensIn, gateway.tokensOut, record.day, record.dayRequests, record.dayTokens,
         ] {
           text.append(0x20)
           text += String(number).utf8
@@ -198,12 +184,9 @@ public struct UsageState: Equatable, Sendable {
       guard numbers.count == fieldCount - 2 else { throw VaultError.integrity("unreadable state file") }
       var record = Record(lastUsed: Timestamp(secondsSinceEpoch: numbers[0]), uses: numbers[1])
       if fieldCount == 13 {
-        record.requests = numbers[2]
-        record.succeeded = numbers[3]
-        record.clientErrors = numbers[4]
-        record.serverErrors = numbers[5]
-        record.tokensIn = numbers[6]
-        record.tokensOut = numbers[7]
+        record.gateway = GatewayCounts(
+          requests: numbers[2], succeeded: numbers[3], clientErrors: numbers[4], serverErrors: numbers[5],
+          tokensIn: numbers[6], tokensOut: numbers[7])
         record.day = numbers[8]
         record.dayRequests = numbers[9]
         record.dayTokens = numbers[10]
@@ -218,33 +201,72 @@ public struct UsageState: Equatable, Sendable {
   }
 }
 
+/// Requests through the gateway by the class of the status the agent got, and the tokens the
+/// provider reported. Sums saturate: a state file edited to hold huge numbers must not crash
+/// the gateway or a run.
+public struct GatewayCounts: Equatable, Sendable {
+  public var requests: Int64 = 0
+  /// Status below 400.
+  public var succeeded: Int64 = 0
+  public var clientErrors: Int64 = 0
+  /// 5xx, and the gateway's own 502/504.
+  public var serverErrors: Int64 = 0
+  public var tokensIn: Int64 = 0
+  public var tokensOut: Int64 = 0
+
+  public init(
+    requests: Int64 = 0, succeeded: Int64 = 0, clientErrors: Int64 = 0, serverErrors: Int64 = 0, tokensIn: Int64 = 0,
+    tokensOut: Int64 = 0
+  ) {
+    self.requests = requests
+    self.succeeded = succeeded
+    self.clientErrors = clientErrors
+    self.serverErrors = serverErrors
+    self.tokensIn = tokensIn
+    self.tokensOut = tokensOut
+  }
+
+  static func sum(_ a: Int64, _ b: Int64) -> Int64 {
+    let (value, overflow) = a.addingReportingOverflow(b)
+    return overflow ? .max : value
+  }
+
+  public mutating func add(_ other: GatewayCounts) {
+    requests = Self.sum(requests, other.requests)
+    succeeded = Self.sum(succeeded, other.succeeded)
+    clientErrors = Self.sum(clientErrors, other.clientErrors)
+    serverErrors = Self.sum(serverErrors, other.serverErrors)
+    tokensIn = Self.sum(tokensIn, other.tokensIn)
+    tokensOut = Self.sum(tokensOut, other.tokensOut)
+  }
+
+  /// One finished request with the status the agent got and the tokens the provider reported.
+  public mutating func count(status: Int, tokensIn: Int64, tokensOut: Int64) {
+    var one = GatewayCounts(requests: 1, tokensIn: tokensIn, tokensOut: tokensOut)
+    switch status {
+    case 200..<400: one.succeeded = 1
+    case 400..<500: one.clientErrors = 1
+    default: one.serverErrors = 1
+    }
+    add(one)
+  }
+}
+
 /// What the gateway counted for one agent key or provider key since its last batch.
 public struct GatewayUsageDelta: Equatable, Sendable {
   public var lastUsed: Timestamp
   public var day: Int64
-  public var requests: Int64 = 0
-  public var succeeded: Int64 = 0
-  public var clientErrors: Int64 = 0
-  public var serverErrors: Int64 = 0
-  public var tokensIn: Int64 = 0
-  public var tokensOut: Int64 = 0
+  public var counts = GatewayCounts()
 
   public init(lastUsed: Timestamp) {
     self.lastUsed = lastUsed
     self.day = lastUsed.secondsSinceEpoch / 86_400
   }
 
-  /// Counts one finished request with the status the agent got and the tokens the provider reported.
+  /// Counts one finished request.
   public mutating func count(status: Int, tokensIn: Int64, tokensOut: Int64, at now: Timestamp) {
     lastUsed = max(lastUsed, now)
-    requests += 1
-    switch status {
-    case 200..<400: succeeded += 1
-    case 400..<500: clientErrors += 1
-    default: serverErrors += 1
-    }
-    self.tokensIn += tokensIn
-    self.tokensOut += tokensOut
+    counts.count(status: status, tokensIn: tokensIn, tokensOut: tokensOut)
   }
 }
 

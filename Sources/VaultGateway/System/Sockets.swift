@@ -39,8 +39,17 @@ enum Sockets {
     guard descriptor >= 0 else { throw SocketError("socket") }
     var one: Int32 = 1
     setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-    guard bind(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-      let error = SocketError("bind \(host):\(port)")
+    try listening(
+      descriptor, bound: bind(descriptor, info.pointee.ai_addr, info.pointee.ai_addrlen), "\(host):\(port)", backlog)
+    return descriptor
+  }
+
+  /// Checks `bound` (bind's result) and listens; closes `descriptor` on either failure.
+  private static func listening(_ descriptor: Int32, bound: Int32, _ what: String, _ backlog: Int32)
+    throws(SocketError)
+  {
+    guard bound == 0 else {
+      let error = SocketError("bind \(what)")
       close(descriptor)
       throw error
     }
@@ -49,7 +58,6 @@ enum Sockets {
       close(descriptor)
       throw error
     }
-    return descriptor
   }
 
   /// The port a listening socket got (for `--listen 127.0.0.1:0`).
@@ -95,16 +103,7 @@ enum Sockets {
       }
     }
     umask(previous)
-    guard bound == 0 else {
-      let error = SocketError("bind \(path)")
-      close(descriptor)
-      throw error
-    }
-    guard listen(descriptor, backlog) == 0 else {
-      let error = SocketError("listen")
-      close(descriptor)
-      throw error
-    }
+    try listening(descriptor, bound: bound, path, backlog)
     return descriptor
   }
 

@@ -61,12 +61,7 @@ final class UsageRecorder: Sendable {
 
   private static func merged(_ newer: GatewayUsageDelta?, _ older: GatewayUsageDelta) -> GatewayUsageDelta {
     guard var merged = newer else { return older }
-    merged.requests += older.requests
-    merged.succeeded += older.succeeded
-    merged.clientErrors += older.clientErrors
-    merged.serverErrors += older.serverErrors
-    merged.tokensIn += older.tokensIn
-    merged.tokensOut += older.tokensOut
+    merged.counts.add(older.counts)
     return merged
   }
 }
