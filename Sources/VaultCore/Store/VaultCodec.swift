@@ -269,14 +269,17 @@ public enum VaultCodec {
     guard case .object(let kdf)? = object["kdf"] else { throw VaultError.integrity("'vault.kdf' is not an object") }
     try expectNames(kdf, ["name", "n", "r", "p", "salt"], in: "'vault.kdf'")
     guard case .string("scrypt")? = kdf["name"] else { throw VaultError.integrity("'vault.kdf.name' is not scrypt") }
+    // Only what this program writes is read: r = 8, p = 1, N = 2^14 to 2^20. A file asking for
+    // more is damaged or hostile, and is refused here, before any scrypt runs: an edit cannot
+    // make a command spend more than the dearest cost `vault init --scrypt-log-n 20` can choose.
     guard case .integer(let n)? = kdf["n"], case .integer(let r)? = kdf["r"], case .integer(let p)? = kdf["p"],
-      n >= 1 << KDFSettings.minimumLogN, n <= 1 << KDFSettings.maximumLogN, n & (n - 1) == 0, (1...32).contains(r),
-      (1...16).contains(p)
-    else { throw VaultError.integrity("'vault.kdf' parameters are out of range") }
-    let parameters = Scrypt.Parameters(n: UInt64(n), r: UInt64(r), p: UInt64(p))
-    guard parameters.memoryByteCount <= Scrypt.maximumMemoryByteCount else {
-      throw VaultError.integrity("'vault.kdf' asks for more than 1 GiB of memory")
+      KDFSettings.isWritten(n: n, r: r, p: p)
+    else {
+      throw VaultError.integrity(
+        "'vault.kdf' parameters are not ones vault writes (N = 2^\(KDFSettings.minimumLogN) to 2^\(KDFSettings.maximumLogN), r = \(KDFSettings.blockSize), p = \(KDFSettings.parallelism))"
+      )
     }
+    let parameters = Scrypt.Parameters(n: UInt64(n), r: UInt64(r), p: UInt64(p))
     let salt = try base64(kdf["salt"], "vault.kdf.salt")
     guard (16...64).contains(salt.count) else { throw VaultError.integrity("'vault.kdf.salt' must be 16 to 64 bytes") }
     let sealedMasterKey = try base64(object["masterKey"], "vault.masterKey")
