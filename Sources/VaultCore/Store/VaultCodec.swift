@@ -303,7 +303,10 @@ public enum VaultCodec {
   ]
 
   static func decodeKey(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> ProviderKey {
-    try scanKey(bytes, range) ?? decodeKeyInGeneral(bytes, range, index: index)
+    guard range.count <= RecordLimits.maximumKeyLineByteCount else {
+      throw VaultError.integrity("keys[\(index)] is longer than \(RecordLimits.maximumKeyLineByteCount >> 10) KiB")
+    }
+    return try scanKey(bytes, range) ?? decodeKeyInGeneral(bytes, range, index: index)
   }
 
   /// The general reading of a key's line, through the JSON tree: slower, but it names exactly
@@ -328,12 +331,19 @@ public enum VaultCodec {
     for model in models where (try? Names.validateModel(model)) == nil {
       throw VaultError.integrity("\(place).models holds an invalid model name")
     }
+    guard models.count <= RecordLimits.maximumModelsPerKey else {
+      throw VaultError.integrity("\(place).models holds more than \(RecordLimits.maximumModelsPerKey) models")
+    }
     let environmentNames = try stringArray(object["env"], "\(place).env")
     for variable in environmentNames where !Names.isIdentifier(variable) {
       throw VaultError.integrity("\(place).env holds an invalid variable name")
     }
-    guard case .string(let masked)? = object["masked"] else {
-      throw VaultError.integrity("\(place).masked is not a string")
+    guard environmentNames.count <= RecordLimits.maximumEnvironmentNamesPerKey else {
+      throw VaultError.integrity(
+        "\(place).env holds more than \(RecordLimits.maximumEnvironmentNamesPerKey) variable names")
+    }
+    guard case .string(let masked)? = object["masked"], Masking.isMaskForm(masked) else {
+      throw VaultError.integrity("\(place).masked is not a masked form (3 characters, '…', 3 characters, or ********)")
     }
     let sealedDataKey = try base64(object["dataKey"], "\(place).dataKey")
     guard sealedDataKey.count == AESGCM.nonceByteCount + 32 + AESGCM.tagByteCount else {
@@ -390,6 +400,10 @@ public enum VaultCodec {
     let models = try stringArray(scopeObject["models"], "\(place).scope.models")
     guard providers.allSatisfy(Names.isProviderID), models.allSatisfy({ (try? Names.validateModel($0)) != nil }) else {
       throw VaultError.integrity("\(place).scope holds an invalid provider or model")
+    }
+    guard providers.count <= RecordLimits.maximumScopeEntries, models.count <= RecordLimits.maximumScopeEntries else {
+      throw VaultError.integrity(
+        "\(place).scope holds more than \(RecordLimits.maximumScopeEntries) providers or models")
     }
     guard case .array(let tokenValues)? = object["tokens"], (1...2).contains(tokenValues.count) else {
       throw VaultError.integrity("\(place).tokens must hold one or two tokens")
