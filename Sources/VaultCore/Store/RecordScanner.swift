@@ -140,7 +140,7 @@ extension VaultCodec {
       guard cursor.literal("{\"id\":"), let id = cursor.scanRecordID(),
         cursor.literal(",\"name\":"), let name = cursor.scanString(), Names.isAgentName(name),
         cursor.literal(",\"createdBy\":"), let createdBy = cursor.scanString(), !createdBy.isEmpty,
-        createdBy.utf8.count <= 256,
+        createdBy.utf8.count <= 256, DisplaySafety.isClean(createdBy),
         cursor.literal(",\"created\":"), let created = cursor.scanTimestamp(),
         cursor.literal(",\"revoked\":"), let revoked = cursor.scanOptionalTimestamp(),
         cursor.literal(",\"scope\":{\"all\":"), let all = cursor.scanBool(),
@@ -163,7 +163,7 @@ extension VaultCodec {
 extension JSONCursor {
   fileprivate mutating func scanCredential() -> AgentCredential? {
     guard literal("{\"id\":"), let id = scanHex(byteCount: 8),
-      literal(",\"display\":"), let display = scanString(), display.unicodeScalars.count == 9,
+      literal(",\"display\":"), let display = scanString(), AgentToken.isDisplayForm(display),
       literal(",\"hash\":"), let hash = scanHex(byteCount: 32),
       literal(",\"notAfter\":"), let notAfter = scanTimestamp(),
       literal(",\"retireAt\":"), let retireAt = scanOptionalTimestamp(),

@@ -380,7 +380,9 @@ public enum VaultCodec {
     guard case .string(let name)? = object["name"], Names.isAgentName(name) else {
       throw VaultError.integrity("\(place).name is not a valid agent name")
     }
-    guard case .string(let createdBy)? = object["createdBy"], !createdBy.isEmpty, createdBy.utf8.count <= 256 else {
+    guard case .string(let createdBy)? = object["createdBy"], !createdBy.isEmpty, createdBy.utf8.count <= 256,
+      DisplaySafety.isClean(createdBy)
+    else {
       throw VaultError.integrity("\(place).createdBy is not a user name")
     }
     let created = try timestamp(object["created"], "\(place).created")
@@ -422,7 +424,7 @@ public enum VaultCodec {
     guard case .string(let id)? = object["id"], id.utf8.count == 16, lowercaseHex(ArraySlice(id.utf8)) != nil else {
       throw VaultError.integrity("\(place).id is not 16 lowercase hex digits")
     }
-    guard case .string(let display)? = object["display"], display.unicodeScalars.count == 9 else {
+    guard case .string(let display)? = object["display"], AgentToken.isDisplayForm(display) else {
       throw VaultError.integrity("\(place).display is not a token's display form")
     }
     guard case .string(let hashHex)? = object["hash"], hashHex.utf8.count == 64,
