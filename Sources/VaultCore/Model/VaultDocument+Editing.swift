@@ -120,6 +120,7 @@ extension VaultDocument {
   private static func checkedEnvironmentNames(_ names: [String]) throws -> [String] {
     var unique: [String] = []
     for name in names {
+      try PastedSecret.refuse(name, as: "environment variable")
       try Names.validateEnvironmentName(name)
       if !unique.contains(name) { unique.append(name) }
     }

@@ -69,7 +69,7 @@ extension VaultCodec {
         cursor.literal(",\"provider\":"), let provider = cursor.scanOptionalString(),
         provider.map(Names.isProviderID) ?? true,
         cursor.literal(",\"models\":"), let models = cursor.scanStringArray(),
-        models.count <= RecordLimits.maximumModelsPerKey, models.allSatisfy({ (try? Names.validateModel($0)) != nil }),
+        models.count <= RecordLimits.maximumModelsPerKey, models.allSatisfy(Names.isModelName),
         cursor.literal(",\"env\":"), let environmentNames = cursor.scanStringArray(),
         environmentNames.count <= RecordLimits.maximumEnvironmentNamesPerKey,
         environmentNames.allSatisfy(Names.isIdentifier),
@@ -148,7 +148,7 @@ extension VaultCodec {
         cursor.literal(",\"providers\":"), let providers = cursor.scanStringArray(),
         providers.count <= RecordLimits.maximumScopeEntries, providers.allSatisfy(Names.isProviderID),
         cursor.literal(",\"models\":"), let models = cursor.scanStringArray(),
-        models.count <= RecordLimits.maximumScopeEntries, models.allSatisfy({ (try? Names.validateModel($0)) != nil }),
+        models.count <= RecordLimits.maximumScopeEntries, models.allSatisfy(Names.isModelName),
         cursor.literal("},\"tokens\":"), let credentials = cursor.scanList({ $0.scanCredential() }),
         (1...2).contains(credentials.count),
         cursor.literal("}"), cursor.position == cursor.bytes.count

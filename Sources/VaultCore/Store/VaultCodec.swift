@@ -328,7 +328,7 @@ public enum VaultCodec {
     default: throw VaultError.integrity("\(place).provider is not a provider id or null")
     }
     let models = try stringArray(object["models"], "\(place).models")
-    for model in models where (try? Names.validateModel(model)) == nil {
+    for model in models where !Names.isModelName(model) {
       throw VaultError.integrity("\(place).models holds an invalid model name")
     }
     guard models.count <= RecordLimits.maximumModelsPerKey else {
@@ -400,7 +400,7 @@ public enum VaultCodec {
     }
     let providers = try stringArray(scopeObject["providers"], "\(place).scope.providers")
     let models = try stringArray(scopeObject["models"], "\(place).scope.models")
-    guard providers.allSatisfy(Names.isProviderID), models.allSatisfy({ (try? Names.validateModel($0)) != nil }) else {
+    guard providers.allSatisfy(Names.isProviderID), models.allSatisfy(Names.isModelName) else {
       throw VaultError.integrity("\(place).scope holds an invalid provider or model")
     }
     guard providers.count <= RecordLimits.maximumScopeEntries, models.count <= RecordLimits.maximumScopeEntries else {
