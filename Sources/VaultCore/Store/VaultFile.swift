@@ -78,7 +78,7 @@ public enum VaultFile {
       if let code = SystemCalls.writeAll(descriptor, bytes) { throw SystemCalls.ioError("write", path, code) }
       guard !durable || SystemCalls.fsync(descriptor) == 0 else { throw SystemCalls.ioError("flush", path) }
     }
-    guard rename(temporary, path) == 0 else { throw SystemCalls.ioError("replace", path) }
+    guard SystemCalls.rename(temporary, path) == 0 else { throw SystemCalls.ioError("replace", path) }
     renamed = true
     if durable { try syncDirectory(directory) }
   }
