@@ -18,7 +18,9 @@ struct Context {
   }
 
   var store: VaultStore {
-    var store = VaultStore(path: location.path)
+    var store = VaultStore(
+      path: location.path, generationRecords: GenerationRecords.forUser(environment: environment),
+      warn: { Console.warningOnce($0) })
     if let text = environment["VAULT_LOCK_TIMEOUT"], let seconds = Double(text), seconds >= 0 {
       store.lockTimeout = seconds
     }

@@ -51,6 +51,7 @@ enum RunCommand: Command {
     let executable = try ChildProcess.resolve(command[0], path: childPath)
     for variable in kept { Console.err("vault: kept the inherited \(variable) (--no-override)\n") }
     secrets.recordUse(context)
+    Console.flushWarnings()
     if arguments.flag("mask") {
       let masks = secrets.plan.keys.compactMap { key in
         secrets.values[key.id].map { (value: $0.copyBytes(), mask: Array(key.masked.utf8)) }

@@ -2,15 +2,36 @@ import VaultCore
 
 enum VerifyCommand: Command {
   static let spec = CommandSpec(
-    name: "verify", summary: "Unlock the vault and check every record and the whole-file MAC.")
+    name: "verify", summary: "Unlock the vault and check every record and the whole-file MAC.",
+    options: [
+      .init(
+        name: "accept-rollback",
+        help: "Accept this file although it is older than a generation seen before (a backup restored on purpose).")
+    ],
+    discussion: """
+      vault remembers, per user, the highest generation it has seen of each vault. A file older
+      than that is an older copy, in which agent keys revoked since work again: every read warns,
+      every write is refused, and verify fails (exit 6) until --accept-rollback.
+      """)
 
   static func run(_ context: Context) throws {
-    let unlocked = try context.store.unlock(passphrase: context.passphrase)
+    let store = context.store
+    let locked = try store.read(warningOfRollback: false)
+    let unlocked = try store.unlock(locked, passphrase: context.passphrase)
     for key in unlocked.document.keys {
       let value = try unlocked.keyring.open(key)
       guard SecretValue.masked(value) == key.masked else {
         throw VaultError.integrity("the masked form of \(key.name) does not match its value")
       }
+    }
+    if let rollback = store.rollback(of: locked) {
+      guard context.arguments.flag("accept-rollback") else {
+        throw VaultError.rollback(found: rollback.found, seen: rollback.seen)
+      }
+      store.acceptGeneration(of: locked, unlocked)
+      Console.err(
+        "vault: accepted generation \(rollback.found) (generation \(rollback.seen) was seen before); revoke again any agent key revoked since, and rotate the provider keys it could read\n"
+      )
     }
     let count = unlocked.document.keys.count
     Console.out(

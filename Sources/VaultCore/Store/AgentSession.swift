@@ -88,6 +88,8 @@ public struct AgentSession: Sendable {
 extension VaultStore {
   /// Opens the vault with `token` alone.
   public func openAgent(token: AgentToken, now: Timestamp = .now()) throws -> AgentSession {
-    try AgentSession(bytes: try VaultFile.read(targetPath), token: token, now: now)
+    let session = try AgentSession(bytes: try VaultFile.read(targetPath), token: token, now: now)
+    warnIfRolledBack(session.header)
+    return session
   }
 }

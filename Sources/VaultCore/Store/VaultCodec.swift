@@ -19,6 +19,14 @@ public enum VaultCodec {
     /// SHA-256 of the covered bytes, already checked against the file.
     public var checksum: [UInt8]
     public var mac: [UInt8]
+    /// SHA-256 of the header's JSON object as it stands in the file.
+    public var headerDigest: [UInt8]
+  }
+
+  /// SHA-256 of the header's JSON object in `bytes` (a file this build wrote or checked).
+  static func headerDigest(_ bytes: [UInt8]) throws -> [UInt8] {
+    let range = try VaultFileLayout(bytes).header
+    return bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[range])) }
   }
 
   // MARK: Writing
@@ -166,7 +174,8 @@ public enum VaultCodec {
     let agents = try decodeAgents(bytes, layout)
     return Decoded(
       document: VaultDocument(header: header, keys: keys, agents: agents),
-      checksum: layout.checksum, mac: layout.mac)
+      checksum: layout.checksum, mac: layout.mac,
+      headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) })
   }
 
   /// The layout of a version-1 file whose checksum matches. The version comes first: a newer
