@@ -77,10 +77,22 @@ public struct Rollback: Equatable, Sendable {
 
 extension VaultStore {
   /// The file's generation against the record: a `Rollback` when it is lower than one seen.
+  ///
+  /// The record only ever holds a generation that was in the file before the record was
+  /// written. A file read before another process saved and recorded a newer generation looks
+  /// older than the record without being a rollback, so a lower generation is checked once
+  /// more against the file as it is now, read after the record: lower still, it is an older
+  /// copy.
   func rollback(of header: VaultHeader) -> Rollback? {
     guard let records = generationRecords, let seen = records.seen(vaultID: header.id),
       header.generation < seen.generation
     else { return nil }
+    if let bytes = try? VaultFile.read(targetPath), let layout = try? VaultCodec.checkedLayout(bytes),
+      let now = try? VaultCodec.decodeHeader(bytes, layout.header), now.id == header.id,
+      now.generation >= seen.generation
+    {
+      return nil
+    }
     return Rollback(found: header.generation, seen: seen.generation)
   }
 
