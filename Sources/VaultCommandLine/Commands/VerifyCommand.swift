@@ -19,6 +19,15 @@ enum VerifyCommand: Command {
     let locked = try store.read(warningOfRollback: false)
     let unlocked = try store.unlock(locked, passphrase: context.passphrase)
     for key in unlocked.document.keys {
+      // A name the injection policy refuses is readable (so it can be renamed) but breaks
+      // get, env and run: verify says so (docs/FORMAT.md, the provider key's `name`).
+      for (variable, what) in [(key.name, "is named")] + key.environmentNames.map({ ($0, "is injected under") }) {
+        guard (try? Names.validateEnvironmentName(variable)) != nil else {
+          throw VaultError.integrity(
+            "provider key \(key.name) \(what) \(variable), a name vault refuses to inject; 'vault edit \(key.name) --name NEW' or '--clear-env' fixes it"
+          )
+        }
+      }
       let value = try unlocked.keyring.open(key)
       guard SecretValue.masked(value) == key.masked else {
         throw VaultError.integrity("the masked form of \(key.name) does not match its value")

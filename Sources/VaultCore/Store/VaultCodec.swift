@@ -39,25 +39,9 @@ public enum VaultCodec {
     writer.string(formatName)
     writer.raw(",\"version\":")
     writer.integer(formatVersion)
-    writer.raw(",\n\"vault\":{\"id\":")
-    writer.string(header.idHex)
-    writer.raw(",\"created\":")
-    writer.string(header.created.rfc3339)
-    writer.raw(",\"generation\":")
-    writer.integer(header.generation)
-    writer.raw(",\"kdf\":{\"name\":\"scrypt\",\"n\":")
-    writer.integer(header.kdf.parameters.n)
-    writer.raw(",\"r\":")
-    writer.integer(header.kdf.parameters.r)
-    writer.raw(",\"p\":")
-    writer.integer(header.kdf.parameters.p)
-    writer.raw(",\"salt\":")
-    writer.string(Base64.encode(header.kdf.salt))
-    writer.raw("},\"masterKey\":")
-    writer.string(Base64.encode(header.sealedMasterKey))
-    writer.raw(",\"settings\":{\"agentKeyLimit\":")
-    writer.integer(header.settings.agentKeyLimit)
-    writer.raw("}},\n\"keys\":[\n")
+    writer.raw(",\n\"vault\":")
+    writeHeader(header, to: &writer)
+    writer.raw(",\n\"keys\":[\n")
     for (index, key) in document.keys.enumerated() {
       writeKey(key, to: &writer)
       writer.raw(index == document.keys.count - 1 ? "\n" : ",\n")
@@ -78,6 +62,29 @@ public enum VaultCodec {
     bytes.append(contentsOf: Array(Hex.encode(mac).utf8))
     bytes.append(contentsOf: suffixEnd)
     return bytes
+  }
+
+  /// The header's JSON object, exactly as written (line 2 of the file after `"vault":`).
+  private static func writeHeader(_ header: VaultHeader, to writer: inout JSONWriter) {
+    writer.raw("{\"id\":")
+    writer.string(header.idHex)
+    writer.raw(",\"created\":")
+    writer.string(header.created.rfc3339)
+    writer.raw(",\"generation\":")
+    writer.integer(header.generation)
+    writer.raw(",\"kdf\":{\"name\":\"scrypt\",\"n\":")
+    writer.integer(header.kdf.parameters.n)
+    writer.raw(",\"r\":")
+    writer.integer(header.kdf.parameters.r)
+    writer.raw(",\"p\":")
+    writer.integer(header.kdf.parameters.p)
+    writer.raw(",\"salt\":")
+    writer.string(Base64.encode(header.kdf.salt))
+    writer.raw("},\"masterKey\":")
+    writer.string(Base64.encode(header.sealedMasterKey))
+    writer.raw(",\"settings\":{\"agentKeyLimit\":")
+    writer.integer(header.settings.agentKeyLimit)
+    writer.raw("}}")
   }
 
   private static func writeKey(_ key: ProviderKey, to writer: inout JSONWriter) {
@@ -302,9 +309,16 @@ public enum VaultCodec {
     guard case .integer(let limit)? = settings["agentKeyLimit"],
       (0...Int64(VaultSettings.maximumAgentKeyLimit)).contains(limit)
     else { throw VaultError.integrity("'vault.settings.agentKeyLimit' is out of range") }
-    return VaultHeader(
+    let header = VaultHeader(
       id: id, created: created, generation: UInt64(generation), kdf: KDFSettings(salt: salt, parameters: parameters),
       sealedMasterKey: sealedMasterKey, settings: VaultSettings(agentKeyLimit: Int(limit)))
+    // Only the writer's spelling is read: no other spacing, escapes or number forms.
+    var canonical = JSONWriter(reservingCapacity: range.count)
+    writeHeader(header, to: &canonical)
+    guard canonical.bytes.elementsEqual(bytes[range]) else {
+      throw VaultError.integrity("'vault' is not in the canonical form (spacing, escapes or number form)")
+    }
+    return header
   }
 
   private static let keyMembers = [
@@ -315,7 +329,12 @@ public enum VaultCodec {
     guard range.count <= RecordLimits.maximumKeyLineByteCount else {
       throw VaultError.integrity("keys[\(index)] is longer than \(RecordLimits.maximumKeyLineByteCount >> 10) KiB")
     }
-    return try scanKey(bytes, range) ?? decodeKeyInGeneral(bytes, range, index: index)
+    if let key = scanKey(bytes, range) { return key }
+    // The general parser names what is wrong; a line it accepts is valid JSON that the writer
+    // would not have written (other spacing or escapes), and the format allows only the
+    // writer's spelling.
+    _ = try decodeKeyInGeneral(bytes, range, index: index)
+    throw VaultError.integrity("keys[\(index)] is not in the canonical form (spacing or string escapes)")
   }
 
   /// The general reading of a key's line, through the JSON tree: slower, but it names exactly
@@ -375,7 +394,9 @@ public enum VaultCodec {
   ]
 
   static func decodeAgent(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> AgentKey {
-    try scanAgent(bytes, range) ?? decodeAgentInGeneral(bytes, range, index: index)
+    if let agent = scanAgent(bytes, range) { return agent }
+    _ = try decodeAgentInGeneral(bytes, range, index: index)
+    throw VaultError.integrity("agents[\(index)] is not in the canonical form (spacing or string escapes)")
   }
 
   /// The general reading of an agent's line, through the JSON tree; it names what is wrong.
