@@ -37,6 +37,8 @@ public enum VaultError: Error, Equatable, Sendable {
   case integrity(String)
   /// The file was written by a format version this build does not read.
   case unsupportedFormat(String)
+  /// The file's generation is lower than one this user has seen: an older copy.
+  case rollback(found: UInt64, seen: UInt64)
   /// Another process holds the vault's lock for longer than we wait.
   case busy(path: String)
   /// The file's type, owner or mode makes it unsafe to use.
@@ -72,6 +74,9 @@ public enum VaultError: Error, Equatable, Sendable {
     case .passphraseUnavailable: return "a passphrase is needed and there is no terminal to ask on"
     case .integrity(let text): return "vault file failed its integrity check: \(text)"
     case .unsupportedFormat(let text): return text
+    case .rollback(let found, let seen):
+      return
+        "vault file is at generation \(found), older than generation \(seen) seen before: it may be an older copy, in which revoked agent keys work again; refusing to write to it"
     case .busy(let path): return "vault is busy: another vault process holds \(path)"
     case .insecureFile(let text, _): return text
     case .notConfirmed(let text): return text
@@ -99,6 +104,9 @@ public enum VaultError: Error, Equatable, Sendable {
     case .passphraseUnavailable: return "set VAULT_PASSPHRASE_FILE to a 0600 file holding it, or run on a terminal"
     case .integrity: return "the file is damaged or was edited; restore it from a backup"
     case .unsupportedFormat: return "use a vault build that reads this format"
+    case .rollback:
+      return
+        "put the newest copy back; if you restored this one on purpose, run 'vault verify --accept-rollback' (then rotate or revoke the agent keys revoked since)"
     case .busy: return "try again when the other vault command has finished"
     case .insecureFile(_, let hint): return hint
     case .notConfirmed: return "pass --yes to confirm from a script"

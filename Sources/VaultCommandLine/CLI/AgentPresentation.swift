@@ -131,6 +131,8 @@ enum AgentPresentation {
       rows.append(
         ("Old key", "\(agent.credentials[1].display) works until \(agent.credentials[1].effectiveExpiry.rfc3339)"))
     }
-    return rows.map { "\($0.0):" + String(repeating: " ", count: max(1, 12 - $0.0.count)) + $0.1 + "\n" }.joined()
+    return rows.map {
+      "\($0.0):" + String(repeating: " ", count: max(1, 12 - $0.0.count)) + DisplaySafety.sanitized($0.1) + "\n"
+    }.joined()
   }
 }

@@ -32,6 +32,26 @@ enum Console {
     err("vault: warning: \(message)\n")
   }
 
+  /// Warnings from the store, each kept once (a command that reads the vault twice warns once)
+  /// and printed when the command ends (`flushWarnings`): after its output, or after its error
+  /// line, so a failure's first line is still `vault: error:`.
+  nonisolated(unsafe) private static var pending: [String] = []
+
+  static func warningOnce(_ message: String) {
+    if !pending.contains(message) { pending.append(message) }
+  }
+
+  /// Prints the pending warnings; `vault run` calls it before the program replaces `vault`.
+  static func flushWarnings() {
+    for message in pending { warning(message) }
+    pending = []
+  }
+
+  /// Drops the pending warnings: the error about to be printed says the same.
+  static func dropWarnings() {
+    pending = []
+  }
+
   private static func write(_ descriptor: Int32, _ bytes: [UInt8]) {
     bytes.withUnsafeBytes { write(descriptor, $0) }
   }

@@ -18,7 +18,9 @@ struct Context {
   }
 
   var store: VaultStore {
-    var store = VaultStore(path: location.path)
+    var store = VaultStore(
+      path: location.path, generationRecords: GenerationRecords.forUser(environment: environment),
+      warn: { Console.warningOnce($0) })
     if let text = environment["VAULT_LOCK_TIMEOUT"], let seconds = Double(text), seconds >= 0 {
       store.lockTimeout = seconds
     }
@@ -74,9 +76,13 @@ struct Context {
     if let path = arguments.value("agent-key-file") {
       let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
       guard descriptor >= 0 else {
-        throw VaultError.io("cannot read the agent key file \(path): \(String(cString: strerror(errno)))")
+        // Not echoed when it looks like the token itself, pasted where its path belongs.
+        let shown = PastedSecret.looksLikeSecret(path) ? "named by --agent-key-file" : path
+        throw VaultError.io("cannot read the agent key file \(shown): \(String(cString: strerror(errno)))")
       }
       defer { close(descriptor) }
+      warnIfShared(
+        descriptor, what: PastedSecret.looksLikeSecret(path) ? "the agent key file" : "agent key file \(path)")
       var bytes = [UInt8](repeating: 0, count: 256)
       defer { for index in bytes.indices { bytes[index] = 0 } }
       let count = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
@@ -114,6 +120,18 @@ struct Context {
   var useColour: Bool {
     Console.stdoutIsTerminal && environment["NO_COLOR"].map(\.isEmpty) ?? true
   }
+}
+
+/// Warns, as ssh does for private keys, when a file holding a secret can be read or written by
+/// group or others (mode & 077). A warning, not a refusal: CI systems often hand secrets over in
+/// files of mode 0644, and refusing would break them without protecting anything already read.
+func warnIfShared(_ descriptor: Int32, what: String) {
+  var status = stat()
+  guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG, status.st_mode & 0o077 != 0 else {
+    return
+  }
+  let mode = String(status.st_mode & 0o777, radix: 8)
+  Console.warning("\(what) is accessible by group or others (mode \(mode)); it holds a secret: chmod 600 it")
 }
 
 /// Reads all of stdin, refusing more than `limit` bytes with `tooLong`.
@@ -154,6 +172,7 @@ struct PassphraseSource {
         throw VaultError.io("cannot read the file named by \(fileVariable.name): \(String(cString: strerror(errno)))")
       }
       defer { close(descriptor) }
+      warnIfShared(descriptor, what: "the file named by \(fileVariable)")
       var bytes = [UInt8]()
       defer { for index in bytes.indices { bytes[index] = 0 } }
       var chunk = [UInt8](repeating: 0, count: 1024)

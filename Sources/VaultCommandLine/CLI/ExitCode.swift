@@ -50,7 +50,7 @@ enum ExitCode: Int32 {
     case .commandNotFound: self = .commandNotFound
     case .commandNotExecutable: self = .commandNotExecutable
     case .wrongPassphrase: self = .wrongPassphrase
-    case .integrity: self = .integrity
+    case .integrity, .rollback: self = .integrity
     case .unsupportedFormat: self = .unsupportedFormat
     case .busy: self = .busy
     case .insecureFile: self = .unsafeFile

@@ -33,7 +33,7 @@ enum KeyPresentation {
 
   /// A JSON array, one key per line, for scripts (`jq`).
   static func jsonList(_ keys: [ProviderKey]) -> [UInt8] {
-    var writer = JSONWriter(reservingCapacity: keys.count * 200 + 4)
+    var writer = JSONWriter(reservingCapacity: keys.count * 200 + 4, escapingUnsafeScalars: true)
     writer.raw("[")
     for (index, key) in keys.enumerated() {
       writer.raw(index == 0 ? "\n" : ",\n")
@@ -56,13 +56,19 @@ enum KeyPresentation {
       ("Created", key.created.rfc3339),
       ("Updated", key.updated.rfc3339),
     ]
-    return rows.map { "\($0.0):" + String(repeating: " ", count: 10 - $0.0.count) + $0.1 + "\n" }.joined()
+    return rows.map {
+      "\($0.0):" + String(repeating: " ", count: 10 - $0.0.count) + DisplaySafety.sanitized($0.1) + "\n"
+    }
+    .joined()
   }
 }
 
-/// Plain-text columns, two spaces apart; a bold header only when colour is allowed.
+/// Plain-text columns, two spaces apart; a bold header only when colour is allowed. Every cell
+/// is sanitised (`DisplaySafety`): a field from the file never prints an escape sequence or a
+/// line break.
 enum Table {
   static func render(header: [String], rows: [[String]], colour: Bool) -> String {
+    let rows = rows.map { $0.map(DisplaySafety.sanitized) }
     var widths = header.map(\.count)
     for row in rows {
       for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }

@@ -116,13 +116,16 @@ public enum VaultCLI {
         return .success
       }
       try command.run(try Context(environment: environment, arguments: parsed))
+      Console.flushWarnings()
       return .success
     } catch let exit as ChildExit {
       throw exit
     } catch let error as UsageError {
       return report(error)
     } catch let error as VaultError {
+      if case .rollback = error { Console.dropWarnings() }
       Console.error(error.message, hint: error.hint)
+      Console.flushWarnings()
       return ExitCode(error)
     } catch {
       Console.error("unexpected failure: \(error)")

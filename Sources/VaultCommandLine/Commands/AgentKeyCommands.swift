@@ -103,7 +103,7 @@ enum AgentKeyShowCommand: Command {
     let agent = try document.agent(named: context.arguments.positionals[0])
     let usage = context.store.usage()
     if context.arguments.flag("json") {
-      var writer = JSONWriter()
+      var writer = JSONWriter(escapingUnsafeScalars: true)
       AgentPresentation.json(agent, keys: document.keys, usage: usage, now: .now(), into: &writer)
       writer.raw("\n")
       Console.outBytes(writer.bytes)
@@ -207,7 +207,7 @@ enum AgentKeyVerifyCommand: Command {
     if context.arguments.flag("json") {
       // A --key scope's key is usually readable too: list each key once.
       let known = readable + scopeKeys.filter { key in !readable.contains { $0.id == key.id } }
-      var writer = JSONWriter()
+      var writer = JSONWriter(escapingUnsafeScalars: true)
       AgentPresentation.json(agent, keys: known, usage: context.store.usage(), now: now, into: &writer)
       writer.raw("\n")
       Console.outBytes(writer.bytes)
@@ -223,7 +223,9 @@ enum AgentKeyVerifyCommand: Command {
         "\(session.keyring.credential.effectiveExpiry.rfc3339) (\(Lifetime.remaining(until: session.keyring.credential.effectiveExpiry, from: now)))"
       ),
     ]
-    Console.out(rows.map { "\($0.0):" + String(repeating: " ", count: 11 - $0.0.count) + $0.1 + "\n" }.joined())
+    Console.out(
+      rows.map { "\($0.0):" + String(repeating: " ", count: 11 - $0.0.count) + DisplaySafety.sanitized($0.1) + "\n" }
+        .joined())
   }
 }
 
@@ -258,10 +260,15 @@ enum AgentKeyCommands {
     return seconds
   }
 
-  /// `VAULT_USER`, else the name of the effective user.
+  /// `VAULT_USER`, else the name of the effective user. Control characters and the other
+  /// scalars `DisplaySafety` calls unsafe become `?`: the name is printed by `agent-key list`.
   static func currentUser(_ environment: [String: String]) -> String {
-    if let user = environment["VAULT_USER"], !user.isEmpty, user.utf8.count <= 256 { return user }
-    if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+    if let user = environment["VAULT_USER"].map(DisplaySafety.sanitized), !user.isEmpty, user.utf8.count <= 256 {
+      return user
+    }
+    if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name {
+      return DisplaySafety.sanitized(String(cString: name))
+    }
     return "uid \(geteuid())"
   }
 
@@ -316,7 +323,7 @@ enum AgentKeyCommands {
       return
     }
     if context.arguments.flag("json") {
-      var writer = JSONWriter()
+      var writer = JSONWriter(escapingUnsafeScalars: true)
       writer.raw("{\"name\":")
       writer.string(agent.name)
       writer.raw(",\"token\":")
@@ -366,7 +373,7 @@ enum AgentKeyCommands {
     let usage = context.store.usage()
     let now = Timestamp.now()
     if context.arguments.flag("json") {
-      var writer = JSONWriter()
+      var writer = JSONWriter(escapingUnsafeScalars: true)
       writer.raw("[")
       for (index, agent) in agents.enumerated() {
         writer.raw(index == 0 ? "\n" : ",\n")

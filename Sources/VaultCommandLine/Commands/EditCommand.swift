@@ -30,7 +30,10 @@ enum EditCommand: Command {
     }
     if let newName { try Names.validateKeyName(newName) }
     let provider = try arguments.value("provider").map { $0 == "none" ? nil : try Names.normalizedProvider($0) }
-    for variable in environmentNames { try Names.validateEnvironmentName(variable) }
+    for variable in environmentNames {
+      try PastedSecret.refuse(variable, as: "environment variable")
+      try Names.validateEnvironmentName(variable)
+    }
     _ = try context.store.read().document.key(named: name)
     let value = arguments.flag("value") ? try context.readValue(for: name) : nil
     try context.store.update(passphrase: context.passphrase) { document, keyring in

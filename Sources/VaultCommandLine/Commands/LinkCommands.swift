@@ -37,7 +37,10 @@ private func change(
   let variables = context.arguments.values("env")
   guard !models.isEmpty || !variables.isEmpty else { throw VaultError.usage("give at least one --model or --env") }
   for model in models { try Names.validateModel(model) }
-  for variable in variables { try Names.validateEnvironmentName(variable) }
+  for variable in variables {
+    try PastedSecret.refuse(variable, as: "environment variable")
+    try Names.validateEnvironmentName(variable)
+  }
   _ = try context.store.read().document.key(named: name)
   try context.store.update(passphrase: context.passphrase) { document, _ in
     try body(&document, name, models, variables)

@@ -34,7 +34,7 @@ enum ShowCommand: Command {
   static func run(_ context: Context) throws {
     let key = try context.store.read().document.key(named: context.arguments.positionals[0])
     if context.arguments.flag("json") {
-      var writer = JSONWriter()
+      var writer = JSONWriter(escapingUnsafeScalars: true)
       KeyPresentation.json(key, into: &writer)
       writer.raw("\n")
       Console.outBytes(writer.bytes)

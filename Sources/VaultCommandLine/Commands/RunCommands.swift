@@ -57,6 +57,7 @@ enum RunCommand: Command {
     let executable = try ChildProcess.resolve(command[0], path: childPath)
     for variable in kept { Console.err("vault: kept the inherited \(variable) (--no-override)\n") }
     secrets.recordUse(context)
+    Console.flushWarnings()
     if arguments.flag("mask") {
       // The matcher refers to the values where they are (locked memory); it copies none.
       let masks = secrets.plan.keys.compactMap { key in

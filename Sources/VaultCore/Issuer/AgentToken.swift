@@ -66,6 +66,14 @@ public struct AgentToken: Sendable {
     return AgentToken(id: Hex.encode(id), secret: SecretBytes(copying: secret), text: SecretBytes(copying: token))
   }
 
+  /// Whether `text` has the shape of a display form: `vk_`, one base62 digit, U+2026 and four
+  /// base62 digits. The reader refuses any other `display`, so a listing prints nothing else.
+  public static func isDisplayForm(_ text: String) -> Bool {
+    let scalars = Array(text.unicodeScalars.prefix(10))
+    guard scalars.count == 9, text.hasPrefix("vk_"), scalars[4] == "\u{2026}" else { return false }
+    return [3, 5, 6, 7, 8].allSatisfy { scalars[$0].isASCII && Base62.alphabet.contains(UInt8(scalars[$0].value)) }
+  }
+
   /// The display form kept at rest and in listings: first 4 and last 4 characters.
   public var display: String {
     text.withUnsafeBytes { bytes in

@@ -4,9 +4,14 @@
 /// else as raw UTF-8.
 public struct JSONWriter {
   public private(set) var bytes: [UInt8] = []
+  /// For output to people (`--json`): also escape DEL, the C1 controls and the other scalars
+  /// `DisplaySafety` calls unsafe, as `\uXXXX`, so JSON printed on a terminal holds no escape
+  /// sequence and still reads back byte-identical. The vault file is written without it.
+  let escapesUnsafeScalars: Bool
 
-  public init(reservingCapacity capacity: Int = 0) {
+  public init(reservingCapacity capacity: Int = 0, escapingUnsafeScalars: Bool = false) {
     bytes.reserveCapacity(capacity)
+    escapesUnsafeScalars = escapingUnsafeScalars
   }
 
   public mutating func raw(_ text: StaticString) {
@@ -17,8 +22,28 @@ public struct JSONWriter {
     bytes.append(UInt8(ascii: "\""))
     let utf8 = text.utf8
     // Fast path: most strings (ids, names, base64, dates) need no escaping; copy them whole.
-    if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+    // (Every unsafe scalar above U+007E starts with byte 0x7F, 0xC2, 0xD8 or 0xE2.)
+    if !utf8.contains(where: {
+      $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\")
+        || (escapesUnsafeScalars && ($0 == 0x7F || $0 == 0xC2 || $0 == 0xD8 || $0 == 0xE2))
+    }) {
       bytes.append(contentsOf: utf8)
+      bytes.append(UInt8(ascii: "\""))
+      return
+    }
+    if escapesUnsafeScalars {
+      for scalar in text.unicodeScalars {
+        if scalar == "\"" {
+          raw("\\\"")
+        } else if scalar == "\\" {
+          raw("\\\\")
+        } else if DisplaySafety.isUnsafe(scalar) {
+          raw("\\u")
+          for shift in [12, 8, 4, 0] { bytes.append(Self.hexDigits[Int((scalar.value >> UInt32(shift)) & 0x0F)]) }
+        } else {
+          bytes.append(contentsOf: String(scalar).utf8)
+        }
+      }
       bytes.append(UInt8(ascii: "\""))
       return
     }

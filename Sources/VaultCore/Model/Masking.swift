@@ -19,6 +19,16 @@ public enum Masking {
     return String(view)
   }
 
+  /// Whether `text` is a form `mask` can produce: `********`, or three scalars, U+2026 and three
+  /// scalars, none of them a control character. The reader refuses any other `masked`, so what
+  /// `list` prints from a file is never longer than seven characters nor an escape sequence.
+  public static func isMaskForm(_ text: String) -> Bool {
+    if text == wholeMask { return true }
+    let scalars = Array(text.unicodeScalars.prefix(8))
+    guard scalars.count == 7, scalars[3] == "\u{2026}" else { return false }
+    return scalars.enumerated().allSatisfy { $0.offset == 3 || printable($0.element) == $0.element }
+  }
+
   private static func printable(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
     scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) ? "?" : scalar
   }

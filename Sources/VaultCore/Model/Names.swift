@@ -15,6 +15,7 @@ public enum Names {
 
   /// Checks a provider key's name (also the variable it is injected under).
   public static func validateKeyName(_ name: String) throws {
+    try PastedSecret.refuse(name, as: "key name")
     try validateVariable(name, role: "key name")
   }
 
@@ -53,6 +54,7 @@ public enum Names {
 
   /// Normalises and checks a provider id: lowercase `[a-z0-9][a-z0-9._-]*`, at most 64 characters.
   public static func normalizedProvider(_ provider: String) throws -> String {
+    try PastedSecret.refuse(provider, as: "provider")
     guard !provider.isEmpty else { throw VaultError.invalidInput("provider is empty") }
     let lowered = provider.lowercased()
     guard isProviderID(lowered) else {
@@ -81,6 +83,7 @@ public enum Names {
 
   /// Checks an agent key name.
   public static func validateAgentName(_ name: String) throws {
+    try PastedSecret.refuse(name, as: "agent key name")
     guard isAgentName(name) else {
       throw VaultError.invalidInput(
         "invalid agent key name: use up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -89,8 +92,18 @@ public enum Names {
 
   private static let modelPunctuation: Set<UInt8> = Set("._:/@+-".utf8)
 
-  /// Checks a model name: 1 to 128 of `A-Z a-z 0-9 . _ : / @ + -`, starting with a letter or digit.
+  /// Whether `model` is a model name as stored (the reader's rule; `validateModel` also refuses
+  /// a pasted secret).
+  public static func isModelName(_ model: String) -> Bool {
+    let bytes = model.utf8
+    guard let first = bytes.first, bytes.count <= 128, isAlphanumeric(first) else { return false }
+    return bytes.allSatisfy { isAlphanumeric($0) || modelPunctuation.contains($0) }
+  }
+
+  /// Checks a model name typed by the user: 1 to 128 of `A-Z a-z 0-9 . _ : / @ + -`, starting
+  /// with a letter or digit, and not shaped like a secret.
   public static func validateModel(_ model: String) throws {
+    try PastedSecret.refuse(model, as: "model name")
     let bytes = Array(model.utf8)
     let extra = Set(Array("._:/@+-".utf8))
     guard let first = bytes.first else { throw VaultError.invalidInput("model name is empty") }

@@ -20,6 +20,17 @@ extension VaultDocument {
     try Names.validateAgentName(name)
     guard agentIndex(of: name) == nil else { throw VaultError.agentExists(name: name) }
     guard !scope.isEmpty else { throw VaultError.usage("give a scope: --all, or --key, --provider or --model") }
+    // Each list once, in the order given (the reader accepts repeats in older files).
+    var scope = scope
+    scope.keys = Self.unique(scope.keys)
+    scope.providers = Self.unique(scope.providers)
+    scope.models = Self.unique(scope.models)
+    guard scope.providers.count <= RecordLimits.maximumScopeEntries,
+      scope.models.count <= RecordLimits.maximumScopeEntries
+    else {
+      throw VaultError.invalidInput(
+        "an agent key's scope names at most \(RecordLimits.maximumScopeEntries) providers and as many models")
+    }
     guard lifetime > 0, lifetime <= Self.maximumAgentLifetime else {
       throw VaultError.invalidInput("an agent key lives 1 second to 365 days")
     }
@@ -34,6 +45,11 @@ extension VaultDocument {
         id: id, name: name, createdBy: createdBy, created: now, revoked: nil, scope: scope, credentials: [credential]))
     try maintainAgents(keyring: keyring, now: now)
     return token
+  }
+
+  private static func unique<Element: Hashable>(_ elements: [Element]) -> [Element] {
+    var seen = Set<Element>()
+    return elements.filter { seen.insert($0).inserted }
   }
 
   public mutating func renameAgent(_ name: String, to newName: String) throws {

@@ -13,6 +13,7 @@ extension VaultDocument {
     let provider = try provider.map(Names.normalizedProvider)
     let models = try Self.checkedModels(models)
     let environmentNames = try Self.checkedEnvironmentNames(environmentNames)
+    try Self.checkCounts(models: models, environmentNames: environmentNames)
     let id = try RecordID.random()
     let sealed = try keyring.seal(value: value, id: id, name: name)
     keys.append(
@@ -59,7 +60,9 @@ extension VaultDocument {
   /// Replaces the extra variable names of `name`.
   public mutating func setEnvironmentNames(of name: String, to names: [String], now: Timestamp) throws {
     guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
-    keys[position].environmentNames = try Self.checkedEnvironmentNames(names)
+    let names = try Self.checkedEnvironmentNames(names)
+    try Self.checkCounts(models: keys[position].models, environmentNames: names)
+    keys[position].environmentNames = names
     keys[position].updated = now
   }
 
@@ -68,11 +71,14 @@ extension VaultDocument {
     guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
     let models = try Self.checkedModels(models)
     let environmentNames = try Self.checkedEnvironmentNames(environmentNames)
-    for model in models where !keys[position].models.contains(model) { keys[position].models.append(model) }
-    for variable in environmentNames where !keys[position].environmentNames.contains(variable) {
-      keys[position].environmentNames.append(variable)
+    var key = keys[position]
+    for model in models where !key.models.contains(model) { key.models.append(model) }
+    for variable in environmentNames where !key.environmentNames.contains(variable) {
+      key.environmentNames.append(variable)
     }
-    keys[position].updated = now
+    try Self.checkCounts(models: key.models, environmentNames: key.environmentNames)
+    key.updated = now
+    keys[position] = key
   }
 
   /// Unlinks models and variable names from `name`; each must be linked.
@@ -96,6 +102,17 @@ extension VaultDocument {
     keys.remove(at: position)
   }
 
+  /// Refuses more models or variable names on one key than the format allows.
+  static func checkCounts(models: [String], environmentNames: [String]) throws {
+    guard models.count <= RecordLimits.maximumModelsPerKey else {
+      throw VaultError.invalidInput("a provider key links at most \(RecordLimits.maximumModelsPerKey) models")
+    }
+    guard environmentNames.count <= RecordLimits.maximumEnvironmentNamesPerKey else {
+      throw VaultError.invalidInput(
+        "a provider key has at most \(RecordLimits.maximumEnvironmentNamesPerKey) variable names (--env)")
+    }
+  }
+
   private static func checkedModels(_ models: [String]) throws -> [String] {
     var unique: [String] = []
     for model in models {
@@ -108,6 +125,7 @@ extension VaultDocument {
   private static func checkedEnvironmentNames(_ names: [String]) throws -> [String] {
     var unique: [String] = []
     for name in names {
+      try PastedSecret.refuse(name, as: "environment variable")
       try Names.validateEnvironmentName(name)
       if !unique.contains(name) { unique.append(name) }
     }

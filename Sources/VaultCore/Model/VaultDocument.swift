@@ -16,6 +16,16 @@ public struct KDFSettings: Equatable, Sendable {
   public static let minimumLogN = 14
   /// The highest cost a file may ask for: N=2^20 (1 GiB at r=8).
   public static let maximumLogN = 20
+  /// scrypt's r, the only value written or read.
+  public static let blockSize: Int64 = 8
+  /// scrypt's p, the only value written or read.
+  public static let parallelism: Int64 = 1
+
+  /// Whether N, r and p are parameters `vault` writes: N a power of two from 2^14 to 2^20,
+  /// r = 8, p = 1. The reader accepts nothing else (docs/FORMAT.md, the header).
+  public static func isWritten(n: Int64, r: Int64, p: Int64) -> Bool {
+    n >= 1 << minimumLogN && n <= 1 << maximumLogN && n & (n - 1) == 0 && r == blockSize && p == parallelism
+  }
 }
 
 /// The vault-wide header: identity, write counter, KDF and the wrapped master key.

@@ -59,9 +59,13 @@ public struct AgentSession: Sendable {
     try keys(keyLines.sorted { $0.value.lowerBound < $1.value.lowerBound }.map(\.key))
   }
 
-  /// The provider keys this token can read, in file order.
+  /// The provider keys this token can read, in file order. A grant whose key has no line is
+  /// damage (every write that removes a key drops its grants), not a key to skip silently.
   public func grantedKeys() throws -> [ProviderKey] {
     let granted = Set(keyring.grantedKeys)
+    if let orphan = granted.first(where: { keyLines[$0] == nil }) {
+      throw VaultError.integrity("agent key \(agent.name) holds a grant of provider key \(orphan), which has no line")
+    }
     let ordered = keyLines.filter { granted.contains($0.key) }.sorted { $0.value.lowerBound < $1.value.lowerBound }
     return try keys(ordered.map(\.key))
   }
@@ -88,6 +92,8 @@ public struct AgentSession: Sendable {
 extension VaultStore {
   /// Opens the vault with `token` alone.
   public func openAgent(token: AgentToken, now: Timestamp = .now()) throws -> AgentSession {
-    try AgentSession(bytes: try VaultFile.read(targetPath), token: token, now: now)
+    let session = try AgentSession(bytes: try VaultFile.read(targetPath), token: token, now: now)
+    warnIfRolledBack(session.header)
+    return session
   }
 }

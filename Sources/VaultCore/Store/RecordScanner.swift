@@ -13,10 +13,58 @@ extension JSONCursor {
     return true
   }
 
-  /// A JSON string with the parser's own rules (escapes, UTF-8 validation).
+  /// A JSON string spelled exactly as the writer spells it (docs/FORMAT.md, "Encoding"): `\"`,
+  /// `\\`, and `\u00XX` (lowercase hex) for the characters below U+0020, every other character
+  /// as raw UTF-8. `\/`, `\n`, `\u0072` and the like are valid JSON but never written, so a line
+  /// holding one is not in the canonical form and is refused.
   mutating func scanString() -> String? {
     guard current == UInt8(ascii: "\"") else { return nil }
-    return try? parseString()
+    let start = position + 1
+    var index = start
+    var scratch: [UInt8]? = nil
+    while index < bytes.count {
+      let byte = bytes[index]
+      if byte == UInt8(ascii: "\"") {
+        let text: String?
+        if let scratch {
+          text = String(validating: scratch, as: UTF8.self)
+        } else {
+          text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        }
+        position = index + 1
+        return text
+      }
+      if byte < 0x20 { return nil }
+      if byte == UInt8(ascii: "\\") {
+        if scratch == nil { scratch = Array(bytes[start..<index]) }
+        guard index + 1 < bytes.count else { return nil }
+        let next = bytes[index + 1]
+        if next == UInt8(ascii: "\"") || next == UInt8(ascii: "\\") {
+          scratch!.append(next)
+          index += 2
+          continue
+        }
+        // \u00XX, XX lowercase hex below 0x20: the only other escape the writer uses.
+        guard next == UInt8(ascii: "u"), index + 5 < bytes.count, bytes[index + 2] == UInt8(ascii: "0"),
+          bytes[index + 3] == UInt8(ascii: "0"), let high = Self.lowerHexValue(bytes[index + 4]), high <= 1,
+          let low = Self.lowerHexValue(bytes[index + 5])
+        else { return nil }
+        scratch!.append(high << 4 | low)
+        index += 6
+        continue
+      }
+      scratch?.append(byte)
+      index += 1
+    }
+    return nil
+  }
+
+  private static func lowerHexValue(_ byte: UInt8) -> UInt8? {
+    switch byte {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+    default: return nil
+    }
   }
 
   mutating func scanOptionalString() -> String?? {
@@ -69,10 +117,11 @@ extension VaultCodec {
         cursor.literal(",\"provider\":"), let provider = cursor.scanOptionalString(),
         provider.map(Names.isProviderID) ?? true,
         cursor.literal(",\"models\":"), let models = cursor.scanStringArray(),
-        models.allSatisfy({ (try? Names.validateModel($0)) != nil }),
+        models.count <= RecordLimits.maximumModelsPerKey, models.allSatisfy(Names.isModelName),
         cursor.literal(",\"env\":"), let environmentNames = cursor.scanStringArray(),
+        environmentNames.count <= RecordLimits.maximumEnvironmentNamesPerKey,
         environmentNames.allSatisfy(Names.isIdentifier),
-        cursor.literal(",\"masked\":"), let masked = cursor.scanString(),
+        cursor.literal(",\"masked\":"), let masked = cursor.scanString(), Masking.isMaskForm(masked),
         cursor.literal(",\"created\":"), let created = cursor.scanTimestamp(),
         cursor.literal(",\"updated\":"), let updated = cursor.scanTimestamp(),
         cursor.literal(",\"dataKey\":"), let sealedDataKey = cursor.scanBase64(),
@@ -139,15 +188,15 @@ extension VaultCodec {
       guard cursor.literal("{\"id\":"), let id = cursor.scanRecordID(),
         cursor.literal(",\"name\":"), let name = cursor.scanString(), Names.isAgentName(name),
         cursor.literal(",\"createdBy\":"), let createdBy = cursor.scanString(), !createdBy.isEmpty,
-        createdBy.utf8.count <= 256,
+        createdBy.utf8.count <= 256, DisplaySafety.isClean(createdBy),
         cursor.literal(",\"created\":"), let created = cursor.scanTimestamp(),
         cursor.literal(",\"revoked\":"), let revoked = cursor.scanOptionalTimestamp(),
         cursor.literal(",\"scope\":{\"all\":"), let all = cursor.scanBool(),
         cursor.literal(",\"keys\":"), let scopeKeys = cursor.scanList({ $0.scanRecordID() }),
         cursor.literal(",\"providers\":"), let providers = cursor.scanStringArray(),
-        providers.allSatisfy(Names.isProviderID),
+        providers.count <= RecordLimits.maximumScopeEntries, providers.allSatisfy(Names.isProviderID),
         cursor.literal(",\"models\":"), let models = cursor.scanStringArray(),
-        models.allSatisfy({ (try? Names.validateModel($0)) != nil }),
+        models.count <= RecordLimits.maximumScopeEntries, models.allSatisfy(Names.isModelName),
         cursor.literal("}"), let limits = version >= 2 ? cursor.scanLimits() : AgentLimits.none,
         cursor.literal(",\"tokens\":"), let credentials = cursor.scanList({ $0.scanCredential() }),
         (1...2).contains(credentials.count),
@@ -191,7 +240,7 @@ extension JSONCursor {
 
   fileprivate mutating func scanCredential() -> AgentCredential? {
     guard literal("{\"id\":"), let id = scanHex(byteCount: 8),
-      literal(",\"display\":"), let display = scanString(), display.unicodeScalars.count == 9,
+      literal(",\"display\":"), let display = scanString(), AgentToken.isDisplayForm(display),
       literal(",\"hash\":"), let hash = scanHex(byteCount: 32),
       literal(",\"notAfter\":"), let notAfter = scanTimestamp(),
       literal(",\"retireAt\":"), let retireAt = scanOptionalTimestamp(),

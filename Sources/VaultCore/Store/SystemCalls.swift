@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -64,8 +66,27 @@ enum SystemCalls {
     case tooLarge
   }
 
+  /// The corresponding C function is `fsync`.
   static func fsync(_ descriptor: Int32) -> Int32 {
-    retrying { Glibc.fsync(descriptor) }
+    let result = retrying { Glibc.fsync(descriptor) }
+    record(result == 0 ? "fsync" : "fsync failed")
+    return result
+  }
+
+  /// The corresponding C function is `rename`.
+  static func rename(_ from: String, _ to: String) -> Int32 {
+    let result = Glibc.rename(from, to)
+    record(result == 0 ? "rename" : "rename failed")
+    return result
+  }
+
+  /// The durability calls of this process in order (`fsync`, `rename`), kept only while a test
+  /// has turned tracing on: a save whose fsyncs were skipped still looks right after a SIGKILL
+  /// (the page cache survives), so tests check the calls themselves.
+  static let trace = Mutex<[String]?>(nil)
+
+  private static func record(_ event: String) {
+    trace.withLock { events in events?.append(event) }
   }
 
   static func close(_ descriptor: Int32) {

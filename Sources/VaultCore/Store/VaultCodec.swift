@@ -22,6 +22,14 @@ public enum VaultCodec {
     /// SHA-256 of the covered bytes, already checked against the file.
     public var checksum: [UInt8]
     public var mac: [UInt8]
+    /// SHA-256 of the header's JSON object as it stands in the file.
+    public var headerDigest: [UInt8]
+  }
+
+  /// SHA-256 of the header's JSON object in `bytes` (a file this build wrote or checked).
+  static func headerDigest(_ bytes: [UInt8]) throws -> [UInt8] {
+    let range = try VaultFileLayout(bytes).header
+    return bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[range])) }
   }
 
   // MARK: Writing
@@ -34,33 +42,9 @@ public enum VaultCodec {
     writer.string(formatName)
     writer.raw(",\"version\":")
     writer.integer(formatVersion)
-    writer.raw(",\n\"vault\":{\"id\":")
-    writer.string(header.idHex)
-    writer.raw(",\"created\":")
-    writer.string(header.created.rfc3339)
-    writer.raw(",\"generation\":")
-    writer.integer(header.generation)
-    writer.raw(",\"kdf\":{\"name\":\"scrypt\",\"n\":")
-    writer.integer(header.kdf.parameters.n)
-    writer.raw(",\"r\":")
-    writer.integer(header.kdf.parameters.r)
-    writer.raw(",\"p\":")
-    writer.integer(header.kdf.parameters.p)
-    writer.raw(",\"salt\":")
-    writer.string(Base64.encode(header.kdf.salt))
-    writer.raw("},\"masterKey\":")
-    writer.string(Base64.encode(header.sealedMasterKey))
-    writer.raw(",\"settings\":{\"agentKeyLimit\":")
-    writer.integer(header.settings.agentKeyLimit)
-    writer.raw(",\"endpoints\":[")
-    for (index, endpoint) in header.settings.endpoints.enumerated() {
-      writer.raw(index == 0 ? "{\"provider\":" : ",{\"provider\":")
-      writer.string(endpoint.provider)
-      writer.raw(",\"url\":")
-      writer.string(endpoint.baseURL)
-      writer.raw("}")
-    }
-    writer.raw("]}},\n\"keys\":[\n")
+    writer.raw(",\n\"vault\":")
+    writeHeader(header, to: &writer)
+    writer.raw(",\n\"keys\":[\n")
     for (index, key) in document.keys.enumerated() {
       writeKey(key, to: &writer)
       writer.raw(index == document.keys.count - 1 ? "\n" : ",\n")
@@ -81,6 +65,41 @@ public enum VaultCodec {
     bytes.append(contentsOf: Array(Hex.encode(mac).utf8))
     bytes.append(contentsOf: suffixEnd)
     return bytes
+  }
+
+  /// The header's JSON object, exactly as written (line 2 of the file after `"vault":`).
+  /// The header object; `version` 1 (read only, for the canonical check) has no `endpoints`.
+  private static func writeHeader(_ header: VaultHeader, version: Int64 = formatVersion, to writer: inout JSONWriter) {
+    writer.raw("{\"id\":")
+    writer.string(header.idHex)
+    writer.raw(",\"created\":")
+    writer.string(header.created.rfc3339)
+    writer.raw(",\"generation\":")
+    writer.integer(header.generation)
+    writer.raw(",\"kdf\":{\"name\":\"scrypt\",\"n\":")
+    writer.integer(header.kdf.parameters.n)
+    writer.raw(",\"r\":")
+    writer.integer(header.kdf.parameters.r)
+    writer.raw(",\"p\":")
+    writer.integer(header.kdf.parameters.p)
+    writer.raw(",\"salt\":")
+    writer.string(Base64.encode(header.kdf.salt))
+    writer.raw("},\"masterKey\":")
+    writer.string(Base64.encode(header.sealedMasterKey))
+    writer.raw(",\"settings\":{\"agentKeyLimit\":")
+    writer.integer(header.settings.agentKeyLimit)
+    if version >= 2 {
+      writer.raw(",\"endpoints\":[")
+      for (index, endpoint) in header.settings.endpoints.enumerated() {
+        writer.raw(index == 0 ? "{\"provider\":" : ",{\"provider\":")
+        writer.string(endpoint.provider)
+        writer.raw(",\"url\":")
+        writer.string(endpoint.baseURL)
+        writer.raw("}")
+      }
+      writer.raw("]")
+    }
+    writer.raw("}}")
   }
 
   private static func writeKey(_ key: ProviderKey, to writer: inout JSONWriter) {
@@ -184,7 +203,8 @@ public enum VaultCodec {
     let agents = try decodeAgents(bytes, layout)
     return Decoded(
       document: VaultDocument(header: header, keys: keys, agents: agents),
-      checksum: layout.checksum, mac: layout.mac)
+      checksum: layout.checksum, mac: layout.mac,
+      headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) })
   }
 
   /// The layout of a version-1 file whose checksum matches. The version comes first: a newer
@@ -287,14 +307,17 @@ public enum VaultCodec {
     guard case .object(let kdf)? = object["kdf"] else { throw VaultError.integrity("'vault.kdf' is not an object") }
     try expectNames(kdf, ["name", "n", "r", "p", "salt"], in: "'vault.kdf'")
     guard case .string("scrypt")? = kdf["name"] else { throw VaultError.integrity("'vault.kdf.name' is not scrypt") }
+    // Only what this program writes is read: r = 8, p = 1, N = 2^14 to 2^20. A file asking for
+    // more is damaged or hostile, and is refused here, before any scrypt runs: an edit cannot
+    // make a command spend more than the dearest cost `vault init --scrypt-log-n 20` can choose.
     guard case .integer(let n)? = kdf["n"], case .integer(let r)? = kdf["r"], case .integer(let p)? = kdf["p"],
-      n >= 1 << KDFSettings.minimumLogN, n <= 1 << KDFSettings.maximumLogN, n & (n - 1) == 0, (1...32).contains(r),
-      (1...16).contains(p)
-    else { throw VaultError.integrity("'vault.kdf' parameters are out of range") }
-    let parameters = Scrypt.Parameters(n: UInt64(n), r: UInt64(r), p: UInt64(p))
-    guard parameters.memoryByteCount <= Scrypt.maximumMemoryByteCount else {
-      throw VaultError.integrity("'vault.kdf' asks for more than 1 GiB of memory")
+      KDFSettings.isWritten(n: n, r: r, p: p)
+    else {
+      throw VaultError.integrity(
+        "'vault.kdf' parameters are not ones vault writes (N = 2^\(KDFSettings.minimumLogN) to 2^\(KDFSettings.maximumLogN), r = \(KDFSettings.blockSize), p = \(KDFSettings.parallelism))"
+      )
     }
+    let parameters = Scrypt.Parameters(n: UInt64(n), r: UInt64(r), p: UInt64(p))
     let salt = try base64(kdf["salt"], "vault.kdf.salt")
     guard (16...64).contains(salt.count) else { throw VaultError.integrity("'vault.kdf.salt' must be 16 to 64 bytes") }
     let sealedMasterKey = try base64(object["masterKey"], "vault.masterKey")
@@ -304,14 +327,22 @@ public enum VaultCodec {
     guard case .object(let settings)? = object["settings"] else {
       throw VaultError.integrity("'vault.settings' is not an object")
     }
-    try expectNames(settings, version >= 2 ? ["agentKeyLimit", "endpoints"] : ["agentKeyLimit"], in: "'vault.settings'")
+    try expectNames(
+      settings, version >= 2 ? ["agentKeyLimit", "endpoints"] : ["agentKeyLimit"], in: "'vault.settings'")
     guard case .integer(let limit)? = settings["agentKeyLimit"],
       (0...Int64(VaultSettings.maximumAgentKeyLimit)).contains(limit)
     else { throw VaultError.integrity("'vault.settings.agentKeyLimit' is out of range") }
     let endpoints = version >= 2 ? try decodeEndpoints(settings["endpoints"]) : []
-    return VaultHeader(
+    let header = VaultHeader(
       id: id, created: created, generation: UInt64(generation), kdf: KDFSettings(salt: salt, parameters: parameters),
       sealedMasterKey: sealedMasterKey, settings: VaultSettings(agentKeyLimit: Int(limit), endpoints: endpoints))
+    // Only the writer's spelling is read: no other spacing, escapes or number forms.
+    var canonical = JSONWriter(reservingCapacity: range.count)
+    writeHeader(header, version: version, to: &canonical)
+    guard canonical.bytes.elementsEqual(bytes[range]) else {
+      throw VaultError.integrity("'vault' is not in the canonical form (spacing, escapes or number form)")
+    }
+    return header
   }
 
   /// `[{"provider":P,"url":U},...]`: sorted by provider, one each, every URL one the gateway may use.
@@ -337,7 +368,15 @@ public enum VaultCodec {
   ]
 
   static func decodeKey(_ bytes: [UInt8], _ range: Range<Int>, index: Int) throws -> ProviderKey {
-    try scanKey(bytes, range) ?? decodeKeyInGeneral(bytes, range, index: index)
+    guard range.count <= RecordLimits.maximumKeyLineByteCount else {
+      throw VaultError.integrity("keys[\(index)] is longer than \(RecordLimits.maximumKeyLineByteCount >> 10) KiB")
+    }
+    if let key = scanKey(bytes, range) { return key }
+    // The general parser names what is wrong; a line it accepts is valid JSON that the writer
+    // would not have written (other spacing or escapes), and the format allows only the
+    // writer's spelling.
+    _ = try decodeKeyInGeneral(bytes, range, index: index)
+    throw VaultError.integrity("keys[\(index)] is not in the canonical form (spacing or string escapes)")
   }
 
   /// The general reading of a key's line, through the JSON tree: slower, but it names exactly
@@ -359,15 +398,22 @@ public enum VaultCodec {
     default: throw VaultError.integrity("\(place).provider is not a provider id or null")
     }
     let models = try stringArray(object["models"], "\(place).models")
-    for model in models where (try? Names.validateModel(model)) == nil {
+    for model in models where !Names.isModelName(model) {
       throw VaultError.integrity("\(place).models holds an invalid model name")
+    }
+    guard models.count <= RecordLimits.maximumModelsPerKey else {
+      throw VaultError.integrity("\(place).models holds more than \(RecordLimits.maximumModelsPerKey) models")
     }
     let environmentNames = try stringArray(object["env"], "\(place).env")
     for variable in environmentNames where !Names.isIdentifier(variable) {
       throw VaultError.integrity("\(place).env holds an invalid variable name")
     }
-    guard case .string(let masked)? = object["masked"] else {
-      throw VaultError.integrity("\(place).masked is not a string")
+    guard environmentNames.count <= RecordLimits.maximumEnvironmentNamesPerKey else {
+      throw VaultError.integrity(
+        "\(place).env holds more than \(RecordLimits.maximumEnvironmentNamesPerKey) variable names")
+    }
+    guard case .string(let masked)? = object["masked"], Masking.isMaskForm(masked) else {
+      throw VaultError.integrity("\(place).masked is not a masked form (3 characters, '…', 3 characters, or ********)")
     }
     let sealedDataKey = try base64(object["dataKey"], "\(place).dataKey")
     guard sealedDataKey.count == AESGCM.nonceByteCount + 32 + AESGCM.tagByteCount else {
@@ -391,7 +437,9 @@ public enum VaultCodec {
   ]
 
   static func decodeAgent(_ bytes: [UInt8], _ range: Range<Int>, index: Int, version: Int64) throws -> AgentKey {
-    try scanAgent(bytes, range, version: version) ?? decodeAgentInGeneral(bytes, range, index: index, version: version)
+    if let agent = scanAgent(bytes, range, version: version) { return agent }
+    _ = try decodeAgentInGeneral(bytes, range, index: index, version: version)
+    throw VaultError.integrity("agents[\(index)] is not in the canonical form (spacing or string escapes)")
   }
 
   /// The general reading of an agent's line, through the JSON tree; it names what is wrong.
@@ -407,7 +455,9 @@ public enum VaultCodec {
     guard case .string(let name)? = object["name"], Names.isAgentName(name) else {
       throw VaultError.integrity("\(place).name is not a valid agent name")
     }
-    guard case .string(let createdBy)? = object["createdBy"], !createdBy.isEmpty, createdBy.utf8.count <= 256 else {
+    guard case .string(let createdBy)? = object["createdBy"], !createdBy.isEmpty, createdBy.utf8.count <= 256,
+      DisplaySafety.isClean(createdBy)
+    else {
       throw VaultError.integrity("\(place).createdBy is not a user name")
     }
     let created = try timestamp(object["created"], "\(place).created")
@@ -425,8 +475,12 @@ public enum VaultCodec {
     }
     let providers = try stringArray(scopeObject["providers"], "\(place).scope.providers")
     let models = try stringArray(scopeObject["models"], "\(place).scope.models")
-    guard providers.allSatisfy(Names.isProviderID), models.allSatisfy({ (try? Names.validateModel($0)) != nil }) else {
+    guard providers.allSatisfy(Names.isProviderID), models.allSatisfy(Names.isModelName) else {
       throw VaultError.integrity("\(place).scope holds an invalid provider or model")
+    }
+    guard providers.count <= RecordLimits.maximumScopeEntries, models.count <= RecordLimits.maximumScopeEntries else {
+      throw VaultError.integrity(
+        "\(place).scope holds more than \(RecordLimits.maximumScopeEntries) providers or models")
     }
     var limits = AgentLimits.none
     if version >= 2 {
@@ -461,7 +515,7 @@ public enum VaultCodec {
     guard case .string(let id)? = object["id"], id.utf8.count == 16, lowercaseHex(ArraySlice(id.utf8)) != nil else {
       throw VaultError.integrity("\(place).id is not 16 lowercase hex digits")
     }
-    guard case .string(let display)? = object["display"], display.unicodeScalars.count == 9 else {
+    guard case .string(let display)? = object["display"], AgentToken.isDisplayForm(display) else {
       throw VaultError.integrity("\(place).display is not a token's display form")
     }
     guard case .string(let hashHex)? = object["hash"], hashHex.utf8.count == 64,

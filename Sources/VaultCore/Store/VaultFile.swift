@@ -6,8 +6,10 @@ import VaultCrypto
 
 /// Reading and durably replacing the vault file's bytes. Knows nothing of the format.
 public enum VaultFile {
-  /// The largest file read: far above 10,000 keys (about 5 MB), far below what would hurt.
-  public static let maximumByteCount = 256 << 20
+  /// The largest vault file read: 64 MiB. 10,000 keys take about 5 MB, and an agent scoped to
+  /// all of them about 1.3 MB more; a file past this is refused before it is read, so a hostile
+  /// file cannot make `list` spend seconds and gigabytes (docs/FORMAT.md, "Limits").
+  public static let maximumByteCount = 64 << 20
 
   /// The file's bytes, after checking that it is a regular file owned by this user and not
   /// writable by group or others.
@@ -24,11 +26,19 @@ public enum VaultFile {
     defer { SystemCalls.close(descriptor) }
     guard let status = SystemCalls.fileStatus(descriptor) else { throw SystemCalls.ioError("stat", path) }
     try checkSafe(status, path: path)
+    // The size first, so an oversized file costs one fstat, not a read into memory.
+    guard status.st_size <= limit else { throw tooLarge(limit) }
     switch SystemCalls.readAll(descriptor, limit: limit) {
     case .success(let bytes): return bytes
-    case .failure(.tooLarge): throw VaultError.integrity("\(path) is larger than \(limit >> 20) MiB")
+    case .failure(.tooLarge): throw tooLarge(limit)
     case .failure(.system(let code)): throw SystemCalls.ioError("read", path, code)
     }
+  }
+
+  private static func tooLarge(_ limit: Int) -> VaultError {
+    limit == maximumByteCount
+      ? .integrity("the file is larger than \(limit >> 20) MiB, the most a vault file may be")
+      : .integrity("the file is larger than \(limit >> 20) MiB")
   }
 
   static func checkSafe(_ status: stat, path: String) throws {
@@ -72,7 +82,7 @@ public enum VaultFile {
       if let code = SystemCalls.writeAll(descriptor, bytes) { throw SystemCalls.ioError("write", path, code) }
       guard !durable || SystemCalls.fsync(descriptor) == 0 else { throw SystemCalls.ioError("flush", path) }
     }
-    guard rename(temporary, path) == 0 else { throw SystemCalls.ioError("replace", path) }
+    guard SystemCalls.rename(temporary, path) == 0 else { throw SystemCalls.ioError("replace", path) }
     renamed = true
     if durable { try syncDirectory(directory) }
   }

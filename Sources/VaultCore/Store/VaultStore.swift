@@ -5,6 +5,8 @@ public struct LockedVault: Sendable {
   public var bytes: [UInt8]
   public var decoded: VaultCodec.Decoded
   public var document: VaultDocument { decoded.document }
+  /// SHA-256 of the header line, for the rollback record.
+  var headerDigest: [UInt8] { decoded.headerDigest }
 }
 
 /// A vault file whose master key is open and whose MAC has been checked.
@@ -19,10 +21,20 @@ public struct VaultStore: Sendable {
   public let path: String
   /// How long a writer waits for another writer before giving up with `busy`.
   public var lockTimeout: Double
+  /// The highest generation this user has seen of each vault; nil checks nothing
+  /// (docs/SECURITY.md, "Rollback").
+  public var generationRecords: GenerationRecords?
+  /// Where warnings go (this layer prints nothing): an older copy read, a record not written.
+  public var warn: (@Sendable (String) -> Void)?
 
-  public init(path: String, lockTimeout: Double = 10) {
+  public init(
+    path: String, lockTimeout: Double = 10, generationRecords: GenerationRecords? = nil,
+    warn: (@Sendable (String) -> Void)? = nil
+  ) {
     self.path = path
     self.lockTimeout = lockTimeout
+    self.generationRecords = generationRecords
+    self.warn = warn
   }
 
   /// The file actually written: the user's symlink is followed so a save replaces its target,
@@ -30,10 +42,24 @@ public struct VaultStore: Sendable {
   public var targetPath: String { SystemCalls.realPath(path) ?? path }
   var lockPath: String { targetPath + ".lock" }
 
-  /// Reads and decodes the file: everything `list`, `search` and `show` need.
-  public func read() throws -> LockedVault {
+  /// Reads and decodes the file: everything `list`, `search` and `show` need. Warns when the
+  /// file is older than a generation seen before (unless `warningOfRollback` is false).
+  public func read(warningOfRollback: Bool = true) throws -> LockedVault {
     let bytes = try VaultFile.read(targetPath)
-    return LockedVault(bytes: bytes, decoded: try VaultCodec.decode(bytes))
+    let locked = LockedVault(bytes: bytes, decoded: try VaultCodec.decode(bytes))
+    if warningOfRollback { warnIfRolledBack(locked.document.header) }
+    return locked
+  }
+
+  /// Whether the file read is older than a generation this user has seen.
+  public func rollback(of locked: LockedVault) -> Rollback? {
+    rollback(of: locked.document.header)
+  }
+
+  /// Accepts an older copy the owner restored on purpose: the record is set to this file's
+  /// generation, whose MAC `unlocked` has checked (`vault verify --accept-rollback`).
+  public func acceptGeneration(of locked: LockedVault, _ unlocked: UnlockedVault) {
+    noteAuthenticated(unlocked.document.header, headerDigest: locked.headerDigest, lowering: true)
   }
 
   /// Reads, unlocks and checks the whole-file MAC.
@@ -44,7 +70,11 @@ public struct VaultStore: Sendable {
   /// Unlocks a file already read, so a command that looked at the metadata first reads once.
   public func unlock(_ locked: LockedVault, passphrase: () throws -> SecretBytes) throws -> UnlockedVault {
     let kek = try Keyring.deriveKEK(passphrase: try passphrase(), kdf: locked.document.header.kdf)
-    return try open(locked, kek: kek)
+    let unlocked = try classifyingWrongPassphrase(locked.document.header, headerDigest: locked.headerDigest) {
+      try open(locked, kek: kek)
+    }
+    noteAuthenticated(unlocked.document.header, headerDigest: locked.headerDigest)
+    return unlocked
   }
 
   private func open(_ locked: LockedVault, kek: SecretBytes) throws -> UnlockedVault {
@@ -77,7 +107,9 @@ public struct VaultStore: Sendable {
     document.header.generation = 1
     let lock = try FileLock(path: target + ".lock", timeout: lockTimeout)
     try withExtendedLifetime(lock) {
-      try VaultFile.create(target, with: VaultCodec.encode(document, keyring: keyring))
+      let bytes = VaultCodec.encode(document, keyring: keyring)
+      try VaultFile.create(target, with: bytes)
+      noteAuthenticated(document.header, headerDigest: try VaultCodec.headerDigest(bytes))
     }
   }
 
@@ -88,7 +120,10 @@ public struct VaultStore: Sendable {
   public func update<Result>(
     passphrase: () throws -> SecretBytes, _ change: (inout VaultDocument, Keyring) throws -> Result
   ) throws -> Result {
-    let before = try read()
+    let before = try read(warningOfRollback: false)
+    // An older copy is refused before the passphrase is asked for: a write to it would give a
+    // new key to every agent key revoked since the copy was taken.
+    try refuseIfRolledBack(before.document.header)
     let secret = try passphrase()
     var kdf = before.document.header.kdf
     var kek = try Keyring.deriveKEK(passphrase: secret, kdf: kdf)
@@ -103,14 +138,19 @@ public struct VaultStore: Sendable {
         kdf = current.document.header.kdf
         kek = try Keyring.deriveKEK(passphrase: secret, kdf: kdf)
       }
-      let unlocked = try open(current, kek: kek)
+      try refuseIfRolledBack(current.document.header)
+      let unlocked = try classifyingWrongPassphrase(current.document.header, headerDigest: current.headerDigest) {
+        try open(current, kek: kek)
+      }
       var document = unlocked.document
       let result = try change(&document, unlocked.keyring)
       // Every owner write purges stopped agent slots and re-grants live scopes.
       try document.maintainAgents(keyring: unlocked.keyring, now: .now())
       document.header.generation += 1
       VaultFile.removeStaleTemporaries(for: targetPath)
-      try VaultFile.replace(targetPath, with: VaultCodec.encode(document, keyring: unlocked.keyring))
+      let written = VaultCodec.encode(document, keyring: unlocked.keyring)
+      try VaultFile.replace(targetPath, with: written)
+      noteAuthenticated(document.header, headerDigest: try VaultCodec.headerDigest(written))
       return result
     }
   }
@@ -125,10 +165,15 @@ extension VaultStore {
     let bytes = try VaultFile.read(targetPath)
     let layout = try VaultCodec.checkedLayout(bytes)
     let header = try VaultCodec.decodeHeader(bytes, layout.header, version: layout.version)
+    warnIfRolledBack(header)
     guard let (index, range) = layout.keyLine(named: name, in: bytes) else { throw VaultError.keyNotFound(name: name) }
     let kek = try Keyring.deriveKEK(passphrase: try passphrase(), kdf: header.kdf)
-    let keyring = try Keyring.unlock(header: header, kek: kek)
+    let headerDigest = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) }
+    let keyring = try classifyingWrongPassphrase(header, headerDigest: headerDigest) {
+      try Keyring.unlock(header: header, kek: kek)
+    }
     try VaultCodec.verifyMAC(checksum: layout.checksum, mac: layout.mac, keyring: keyring)
+    noteAuthenticated(header, headerDigest: headerDigest)
     let key = try VaultCodec.decodeKey(bytes, range, index: index)
     guard key.name == name else { throw VaultError.integrity("keys[\(index)] is not the key its line names") }
     return try keyring.open(key)

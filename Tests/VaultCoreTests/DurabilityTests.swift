@@ -1,0 +1,37 @@
+import Foundation
+import VaultCrypto
+import XCTest
+
+@testable import VaultCore
+
+/// The review's point 11: skipping both fsyncs of a save went unnoticed, because a SIGKILL keeps
+/// the page cache and crash tests cannot see the difference. These tests watch the calls: every
+/// durable save is fsync (the temporary file), rename, fsync (the directory), in that order.
+final class DurabilityTests: XCTestCase {
+  private func traced(_ body: () throws -> Void) rethrows -> [String] {
+    SystemCalls.trace.withLock { $0 = [] }
+    defer { SystemCalls.trace.withLock { $0 = nil } }
+    try body()
+    return SystemCalls.trace.withLock { $0 ?? [] }
+  }
+
+  func testEverySaveSyncsTheFileBeforeTheRenameAndTheDirectoryAfter() throws {
+    var vault: TestVault?
+    let creation = try traced { vault = try TestVault() }
+    XCTAssertEqual(creation, ["fsync", "rename", "fsync"], "vault init")
+    let test = try XCTUnwrap(vault)
+    defer { test.remove() }
+    let update = try traced { try test.add("MY_API", "sk-test-0123456789abcdef") }
+    XCTAssertEqual(update, ["fsync", "rename", "fsync"], "an owner write")
+    let replace = try traced { try VaultFile.replace(test.directory + "/other", with: [1, 2, 3]) }
+    XCTAssertEqual(replace, ["fsync", "rename", "fsync"], "VaultFile.replace")
+  }
+
+  /// The usage state is the one file saved without fsync, on purpose (docs/FORMAT.md).
+  func testANonDurableReplaceRenamesWithoutSyncing() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    let events = try traced { try VaultFile.replace(vault.directory + "/state", with: [1], durable: false) }
+    XCTAssertEqual(events, ["rename"])
+  }
+}
