@@ -203,4 +203,37 @@ final class GatewayAttackTests: XCTestCase {
     XCTAssertLessThan(
       growthMiB, 128, "one request with no agent key grew the gateway's peak memory by \(growthMiB) MiB")
   }
+
+  /// The head must arrive within 10 s, but a body has only a per-read stall timeout (30 s) and no
+  /// deadline: a client with no agent key that sends one body byte every few seconds holds its
+  /// connection and thread for as long as it likes (a 32 MiB Content-Length: for ever), so a
+  /// single local process can pin all 4,096 connection slots and every real agent gets 503.
+  func testASlowBodyWithNoAgentKeyIsCutOff() throws {
+    try world.setUp()
+    let gateway = try world.serve()
+    let script = """
+      import socket, sys, time
+      s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+      s.sendall(b"POST /openai/chat/completions HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 33554432\\r\\n\\r\\n")
+      start = time.monotonic()
+      while time.monotonic() - start < 75:
+          time.sleep(5)
+          try:
+              s.sendall(b" ")
+              s.settimeout(0.05)
+              if s.recv(1) == b"":
+                  raise OSError("closed")
+          except socket.timeout:
+              continue
+          except OSError:
+              print("closed %d" % (time.monotonic() - start))
+              sys.exit(0)
+      print("open %d" % (time.monotonic() - start))
+      """
+    let result = try world.python(script, [String(gateway.port)], seconds: 100)
+    let outcome = result.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
+    XCTAssertTrue(
+      outcome.hasPrefix("closed"),
+      "an unauthenticated body trickling a byte every 5 s still held its connection after 75 s (\(outcome))")
+  }
 }
