@@ -255,9 +255,9 @@ final class CommandGetTests: XCTestCase {
     let sandbox = try VaultSandbox()
     try sandbox.initVault()
     let value = fakeSecret()
-    try sandbox.addOK("VIA_ENV", value: value)
+    try sandbox.addOK("FROM_VARIABLE", value: value)
     let result = try sandbox.run(
-      ["get", "VIA_ENV"], environment: ["VAULT_PASSPHRASE_FILE": nil, "VAULT_PASSPHRASE": VaultSandbox.passphrase])
+      ["get", "FROM_VARIABLE"], environment: ["VAULT_PASSPHRASE_FILE": nil, "VAULT_PASSPHRASE": VaultSandbox.passphrase])
     XCTAssertEqual(result.status, 0, result.stderrText)
     XCTAssertEqual(result.stdout, Array(value.utf8))
   }

@@ -37,16 +37,25 @@ public final class AgentAccess: Sendable {
     guard !candidates.isEmpty else {
       throw VaultError.permissionDenied("provider \(provider) is outside agent key \(name)'s scope")
     }
-    guard let model else { return candidates[0] }
+    func broad(_ key: ProviderKey) -> Bool {
+      scope.all || scope.keys.contains(key.id) || scope.providers.contains(provider)
+    }
+    guard let model else {
+      // A request that names no model (multipart, batches, a body it cannot read) may use only
+      // a key the scope grants whole: a model scope would otherwise cover every model.
+      if let key = candidates.first(where: broad) { return key }
+      throw VaultError.permissionDenied(
+        "agent key \(name) may use only the models of its scope, and this request names none")
+    }
     let linked = candidates.filter { $0.models.contains(model) }
     if linked.isEmpty, try allKeys().contains(where: { $0.provider == provider && $0.models.contains(model) }) {
       throw VaultError.permissionDenied(
         "model \(model) is linked to a provider key outside agent key \(name)'s scope")
     }
     // Linked keys first, then the rest in file order; the first that may serve this model wins.
-    for key in linked + candidates.filter({ !$0.models.contains(model) }) {
-      let broad = scope.all || scope.keys.contains(key.id) || scope.providers.contains(provider)
-      if broad || scope.models.contains(model) { return key }
+    for key in linked + candidates.filter({ !$0.models.contains(model) })
+    where broad(key) || scope.models.contains(model) {
+      return key
     }
     throw VaultError.permissionDenied("model \(model) is outside agent key \(name)'s scope")
   }

@@ -23,6 +23,7 @@ public enum Names {
   /// key whose name a newer policy refuses can still be read, renamed or removed (it is still
   /// never injected under that name).
   public static func validateLookupName(_ name: String) throws {
+    try PastedSecret.refuse(name, as: "key name")
     if name.isEmpty { throw VaultError.invalidInput("key name is empty") }
     if name.utf8.count > maximumNameLength {
       throw VaultError.invalidInput("key name is longer than \(maximumNameLength) characters")

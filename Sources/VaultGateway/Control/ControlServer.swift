@@ -52,6 +52,10 @@ final class ControlServer: Sendable {
       return
     }
     let token = Array(line.dropFirst(detached ? 14 : 5))
+    guard !token.starts(with: AgentToken.sessionPrefix.utf8) else {
+      ControlProtocol.writeLine(descriptor, "error 401 access not permitted: a session opens with an agent key")
+      return
+    }
     let agent: OpenedAgent
     do {
       agent = try gateway.authenticator.authenticate(token, now: .now())

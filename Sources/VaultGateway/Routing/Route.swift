@@ -18,7 +18,7 @@ enum Route: Equatable, Sendable {
     }
     for segment in segments {
       let lowered = segment.lowercased()
-      if lowered == "." || lowered == ".." || lowered.contains("%2e") || lowered.contains("%2f") {
+      if lowered == "." || lowered.hasPrefix("..") || lowered.contains("%2e") || lowered.contains("%2f") {
         throw GatewayError(kind: .badRequest, message: "the path has a dot or encoded slash segment")
       }
     }

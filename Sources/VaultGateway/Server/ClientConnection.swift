@@ -9,6 +9,8 @@ final class ClientConnection {
   /// body may stall between reads, and how long a keep-alive connection may sit idle.
   static let headSeconds = 10.0
   static let bodyStallSeconds = 30
+  /// A whole body must arrive within this (32 MiB over loopback takes well under a second).
+  static let bodySeconds = 120.0
   static let idleSeconds = 60.0
 
   let descriptor: Int32
@@ -71,22 +73,39 @@ final class ClientConnection {
     }
   }
 
+  /// Reads and drops the body of a refused request, so the connection can carry the next one;
+  /// false (close the connection) for a body over `limit` or one that does not arrive within
+  /// `seconds`. Keeps nothing.
+  func discardBody(_ framing: BodyFraming, limit: Int, seconds: Double) -> Bool {
+    if case .contentLength(let length) = framing, length > limit { return false }
+    return (try? readBody(framing, limit: limit, seconds: seconds, keep: false)) != nil
+  }
+
   /// The whole request body (at most `limit` bytes), decoded from its framing.
-  func readBody(_ framing: BodyFraming, limit: Int) throws -> [UInt8] {
+  func readBody(_ framing: BodyFraming, limit: Int, seconds: Double = bodySeconds, keep: Bool = true) throws
+    -> [UInt8]
+  {
+    let deadline = Threads.monotonicSeconds() + seconds
+    func more() throws -> Int {
+      let remaining = min(Double(Self.bodyStallSeconds), deadline - Threads.monotonicSeconds())
+      guard remaining > 0, let count = fill(timeoutMilliseconds: Int(remaining * 1_000) + 1, limit: buffer.count),
+        count > 0
+      else { throw HTTPParseError(status: 408, reason: "the request body ended early or did not arrive in time") }
+      return count
+    }
     switch framing {
     case .none:
       return []
     case .contentLength(let length):
       guard length <= limit else { throw HTTPParseError(status: 413, reason: "request body too large") }
       var body: [UInt8] = []
-      body.reserveCapacity(length)
-      while body.count < length {
-        if !hasBufferedBytes {
-          guard let count = fill(timeoutMilliseconds: Self.bodyStallSeconds * 1_000, limit: buffer.count), count > 0
-          else { throw HTTPParseError(status: 400, reason: "the request body ended early or stalled") }
-        }
-        let take = min(length - body.count, end - start)
-        body.append(contentsOf: buffer[start..<(start + take)])
+      if keep { body.reserveCapacity(length) }
+      var read = 0
+      while read < length {
+        if !hasBufferedBytes { _ = try more() }
+        let take = min(length - read, end - start)
+        if keep { body.append(contentsOf: buffer[start..<(start + take)]) }
+        read += take
         start += take
       }
       return body
@@ -94,12 +113,11 @@ final class ClientConnection {
       var decoder = ChunkedDecoder(maxBodyBytes: limit)
       var body: [UInt8] = []
       while !decoder.isComplete {
-        if !hasBufferedBytes {
-          guard let count = fill(timeoutMilliseconds: Self.bodyStallSeconds * 1_000, limit: buffer.count), count > 0
-          else { throw HTTPParseError(status: 400, reason: "the request body ended early or stalled") }
-        }
+        if !hasBufferedBytes { _ = try more() }
         let consumed = try buffer.withUnsafeBytes { bytes in
-          try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) { body.append(contentsOf: $0) }
+          try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+            if keep { body.append(contentsOf: $0) }
+          }
         }
         start += consumed
       }
@@ -139,7 +157,22 @@ final class ClientConnection {
     bytes.withUnsafeBytes { Sockets.writeAll(descriptor, $0) }
   }
 
+  /// Closes after a lingering drain: the write side is shut first and what the client still
+  /// sends (a body the gateway refused to read) is read and dropped for up to 2 s, so the client
+  /// sees the answer instead of a reset. Bounded in time and bytes; nothing is kept.
   func close() {
+    Sockets.shutdownWrite(descriptor)
+    let deadline = Threads.monotonicSeconds() + 2
+    var drained = 0
+    buffer.withUnsafeMutableBytes { bytes in
+      while drained < 64 << 20 {
+        let remaining = deadline - Threads.monotonicSeconds()
+        guard remaining > 0, Sockets.waitReadable(descriptor, milliseconds: Int32(remaining * 1_000) + 1) else { break }
+        let count = Sockets.read(descriptor, into: bytes)
+        if count <= 0 { break }
+        drained += count
+      }
+    }
     Sockets.close(descriptor)
   }
 }

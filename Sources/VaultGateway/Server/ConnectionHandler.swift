@@ -37,20 +37,10 @@ struct ConnectionHandler {
     }
   }
 
-  /// One request; whether the connection may carry another.
+  /// One request; whether the connection may carry another. The token is checked before the
+  /// body is read, so a client without a valid key cannot make the gateway hold a body.
   private func serve(_ head: HTTPRequestHead) -> Bool {
     let began = Threads.monotonicSeconds()
-    if head.expectsContinue { client.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) }
-    let body: [UInt8]
-    do {
-      body = try client.readBody(head.framing, limit: Self.limits.maxBodyBytes)
-    } catch {
-      let parseError = error as? HTTPParseError ?? HTTPParseError(status: 400, reason: "unreadable")
-      client.write(
-        ErrorResponse.bytes(GatewayError(parseError, what: "request body"), shape: .openAI, keepAlive: false))
-      log(head, status: parseError.status, began: began)
-      return false
-    }
     let now = Timestamp.now()
     var entry = RequestLog.Entry(
       agent: nil, provider: nil, model: nil, key: nil, method: head.method, status: 0, milliseconds: 0, tokensIn: 0,
@@ -58,11 +48,12 @@ struct ConnectionHandler {
     var shape = GatewayProvider.ErrorShape.openAI
     var agentForUsage: AgentKey? = nil
     var admitted: AgentKey? = nil
+    // A body left unread leaves the connection mid-message: it can only be closed.
+    var bodyPending = head.framing != .none
     var outcome: Forwarder.Outcome
     do throws(GatewayError) {
-      let parsed = try ParsedRequest(head: head, body: body)
+      var parsed = try ParsedRequest(head: head)
       shape = parsed.errorShape
-      entry.model = parsed.model
       if case .provider(let id, _) = parsed.route { entry.provider = id }
       guard let credential = PresentedCredential.find(in: head) else {
         throw GatewayError.unauthorized(
@@ -71,6 +62,19 @@ struct ConnectionHandler {
       let agent = try gateway.authenticator.authenticate(credential.text, now: now)
       entry.agent = agent.agent.name
       agentForUsage = agent.agent
+      if head.expectsContinue { client.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) }
+      do {
+        try parsed.receive(body: try client.readBody(head.framing, limit: Self.limits.maxBodyBytes))
+        bodyPending = false
+      } catch let error as HTTPParseError {
+        throw GatewayError(error, what: "request body")
+      } catch let error as GatewayError {
+        bodyPending = false
+        throw error
+      } catch {
+        throw GatewayError(kind: .badRequest, message: "the request body cannot be read")
+      }
+      entry.model = parsed.model
       let authorized = try AuthenticatedRequest(parsed: parsed, agent: agent).authorize()
       shape = authorized.provider.errors
       entry.provider = authorized.provider.id
@@ -88,15 +92,18 @@ struct ConnectionHandler {
         agentID: agent.agent.id, keyID: authorized.key.id, status: outcome.status, tokensIn: outcome.tokensIn,
         tokensOut: outcome.tokensOut, now: Timestamp.now())
     } catch {
-      let written = client.write(ErrorResponse.bytes(error, shape: shape, keepAlive: head.keepAlive))
-      outcome = Forwarder.Outcome(
-        status: error.status, tokensIn: 0, tokensOut: 0, clientReusable: written && head.keepAlive)
-      if let agentForUsage {
-        gateway.usage.record(
-          agentID: agentForUsage.id, keyID: nil, status: error.status, tokensIn: 0, tokensOut: 0, now: now)
-      } else {
-        gateway.usage.record(agentID: nil, keyID: nil, status: error.status, tokensIn: 0, tokensOut: 0, now: now)
+      // A small body of a refused request is read and dropped so the connection lives on;
+      // a large one is not worth reading for a client the gateway has refused.
+      if bodyPending, error.exactStatus == nil, !head.expectsContinue,
+        client.discardBody(head.framing, limit: 1 << 20, seconds: ClientConnection.headSeconds)
+      {
+        bodyPending = false
       }
+      let keepAlive = head.keepAlive && !bodyPending
+      let written = client.write(ErrorResponse.bytes(error, shape: shape, keepAlive: keepAlive))
+      outcome = Forwarder.Outcome(status: error.status, tokensIn: 0, tokensOut: 0, clientReusable: written && keepAlive)
+      gateway.usage.record(
+        agentID: agentForUsage?.id, keyID: nil, status: error.status, tokensIn: 0, tokensOut: 0, now: now)
     }
     if let admitted { gateway.limiter.finish(admitted, tokens: outcome.tokensIn + outcome.tokensOut) }
     entry.status = outcome.status
@@ -107,10 +114,4 @@ struct ConnectionHandler {
     return outcome.clientReusable
   }
 
-  private func log(_ head: HTTPRequestHead, status: Int, began: Double) {
-    gateway.log.write(
-      RequestLog.Entry(
-        agent: nil, provider: nil, model: nil, key: nil, method: head.method, status: status,
-        milliseconds: (Threads.monotonicSeconds() - began) * 1_000, tokensIn: 0, tokensOut: 0))
-  }
 }

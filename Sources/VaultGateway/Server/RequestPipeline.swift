@@ -1,37 +1,38 @@
 import VaultCore
 
-/// A request read in full and routed; nothing about it is trusted yet.
+/// A request routed by its head; nothing about it is trusted yet. Its body is read only once
+/// its token opened an agent key (`receive(body:)`): a client with no valid key costs a head.
 struct ParsedRequest {
   var head: HTTPRequestHead
-  var body: [UInt8]
+  var body: [UInt8] = []
   var route: Route
-  /// The `model` the body or the path names, if any.
-  var model: String?
+  /// The models the path and the body name, the path's first; the first chooses the key.
+  var models: [String] = []
+  var model: String? { models.first }
   /// The shape errors take before the provider is known for sure.
   var errorShape: GatewayProvider.ErrorShape
 
-  init(head: HTTPRequestHead, body: [UInt8]) throws(GatewayError) {
+  init(head: HTTPRequestHead) throws(GatewayError) {
     self.head = head
-    self.body = body
     route = try Route.parse(head.path)
     switch route {
     case .provider(let id, _): errorShape = GatewayProviders.provider(id: id).errors
     case .compatible: errorShape = .openAI
     }
-    model = Self.model(in: body, path: head.path)
+    models = RequestModel.model(inPath: head.path).map { [$0] } ?? []
   }
 
-  /// The top-level `model` member of a JSON body, else a Google path's `/models/<model>:<verb>`.
-  private static func model(in body: [UInt8], path: String) -> String? {
-    if body.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{"),
-      case .object(let object)? = try? JSONParser.parse(body), case .string(let model)? = object["model"]
-    {
-      return model
+  /// Takes the body and the models it names. A JSON body that names `model` twice, or that
+  /// the gateway cannot read whole, is refused: the provider might read another model than
+  /// the one the key was chosen for.
+  mutating func receive(body: [UInt8]) throws(GatewayError) {
+    self.body = body
+    guard let found = RequestModel.find(body: body, path: head.path) else {
+      throw GatewayError(
+        kind: .badRequest,
+        message: "the request names its model ambiguously (twice, or in a JSON body that does not parse)")
     }
-    let segments = path.split(separator: "/")
-    guard let index = segments.firstIndex(of: "models"), index + 1 < segments.count else { return nil }
-    let model = segments[index + 1].prefix { $0 != ":" }
-    return model.isEmpty ? nil : String(model)
+    models = found
   }
 }
 
@@ -99,10 +100,15 @@ extension AuthenticatedRequest {
     }
   }
 
-  /// The key for `provider`, by VaultCore's rule (AgentAccess.key).
+  /// The key for `provider`, by VaultCore's rule (AgentAccess.key), for the first model the
+  /// request names; every other model it names must be one the agent key may use too.
   private func chooseKey(provider: String) throws(GatewayError) -> ProviderKey {
     do {
-      return try agent.access.key(forProvider: provider, model: parsed.model, allKeys: agent.allKeys)
+      let key = try agent.access.key(forProvider: provider, model: parsed.model, allKeys: agent.allKeys)
+      for other in parsed.models.dropFirst() {
+        _ = try agent.access.key(forProvider: provider, model: other, allKeys: agent.allKeys)
+      }
+      return key
     } catch {
       throw GatewayError(error as? VaultError ?? .io("read"))
     }

@@ -226,6 +226,10 @@ enum Sockets {
     return retrying { poll(&entry, 1, milliseconds) } > 0
   }
 
+  static func shutdownWrite(_ descriptor: Int32) {
+    shutdown(descriptor, Int32(SHUT_WR))
+  }
+
   static func shutdownBoth(_ descriptor: Int32) {
     shutdown(descriptor, Int32(SHUT_RDWR))
   }

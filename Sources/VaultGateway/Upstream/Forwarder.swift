@@ -86,7 +86,8 @@ struct Forwarder {
     // Room for everything up front: a reallocation after the key is in would leave a copy of it
     // in freed memory that the caller's wipe cannot reach.
     let headerBytes = parsed.head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
-    bytes.reserveCapacity(512 + parsed.head.target.utf8.count + request.upstreamTarget.utf8.count + headerBytes + secret.count)
+    bytes.reserveCapacity(
+      512 + parsed.head.target.utf8.count + request.upstreamTarget.utf8.count + headerBytes + secret.count)
     func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
     append("\(parsed.head.method) \(request.upstreamTarget) HTTP/1.1\r\nHost: \(request.endpoint.hostHeader)\r\n")
     for header in parsed.head.headers {
@@ -136,6 +137,7 @@ enum ErrorResponse {
     case 401: return "Unauthorized"
     case 403: return "Forbidden"
     case 404: return "Not Found"
+    case 408: return "Request Timeout"
     case 413: return "Content Too Large"
     case 417: return "Expectation Failed"
     case 429: return "Too Many Requests"

@@ -1,6 +1,10 @@
 import VaultCore
 import VaultCrypto
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Copies one upstream response to the agent as it arrives: the head with hop-by-hop headers
 /// dropped, then the body re-framed as chunked (HTTP/1.1 agents) or close-delimited (1.0),
 /// each piece written as soon as it is read. On the way it reads the token usage and masks the
@@ -17,6 +21,7 @@ struct ResponseRelay {
   let client: ClientConnection
   let request: AuthorizedRequest
   let clientMinorVersion: Int
+  private let secret: SecretBytes
   private var masker: OutputMasker
   private var usage = TokenUsageScanner()
   private var buffer = [UInt8](repeating: 0, count: 16_384)
@@ -31,6 +36,7 @@ struct ResponseRelay {
     self.client = client
     self.request = request
     self.clientMinorVersion = clientMinorVersion
+    self.secret = secret
     // The masker refers to the key where it is (locked memory), it copies nothing.
     masker = OutputMasker(secrets: [(secret, Array(request.key.masked.utf8))])
   }
@@ -62,6 +68,11 @@ struct ResponseRelay {
       received = true
     }
     if head.status == 101 { return .badResponse("it switched protocols") }
+    // The request asked for identity: a compressed body could hide an echoed key from the
+    // masker and its usage from the limits, so it is not relayed.
+    if let coding = head.value(of: "content-encoding"), coding.lowercased() != "identity" {
+      return .badResponse("it is compressed (\(coding)) although the gateway asked for identity")
+    }
     let framing: ResponseBodyFraming
     do {
       framing = try HTTPResponseParser.framing(of: head, requestMethod: request.authenticated.parsed.head.method)
@@ -141,7 +152,14 @@ struct ResponseRelay {
     if framing == .none { text += "Content-Length: 0\r\n" }
     if !keepAlive || (!chunked && framing != .none) { text += "Connection: close\r\n" }
     text += "\r\n"
-    return Array(text.utf8)
+    // Header values (and the reason) pass through a masker of their own: a provider that
+    // echoes the key in a header must not hand it to the agent either.
+    var headMasker = OutputMasker(secrets: [(secret, Array(request.key.masked.utf8))])
+    var bytes = Array(text.utf8)
+    defer { bytes.withUnsafeMutableBytes { _ = memset($0.baseAddress!, 0, $0.count) } }
+    var masked = bytes.withUnsafeBytes { headMasker.feed($0) }
+    masked += headMasker.finish()
+    return masked
   }
 
   /// Reads more of the response into the buffer; the count (0 at its end), nil on an error.
