@@ -1,2 +1,0 @@
-// Replaced by the gateway (see shared/DESIGN.md, "The gateway").
-enum VaultGatewayPlaceholder {}
