@@ -45,6 +45,14 @@ final class GatewayRobustnessTests: XCTestCase {
     XCTAssertEqual(usage["serverErrors"] as? Int, 0)
     XCTAssertEqual(usage["tokensIn"] as? Int, 2_000)
     XCTAssertEqual(usage["tokensOut"] as? Int, 1_000)
+    // The provider key's own counts, as `vault show` gives them.
+    let shown = try world.vault(["show", "OPENAI_API_KEY", "--json"], environment: ["VAULT_PASSPHRASE_FILE": nil])
+    XCTAssertEqual(shown.status, 0, shown.stderrText)
+    let keyUsage = gwJSON(shown.stdout)?["gateway"] as? [String: Any] ?? [:]
+    XCTAssertEqual(keyUsage["requests"] as? Int, 200, shown.stdoutText)
+    XCTAssertEqual(keyUsage["tokensIn"] as? Int, 2_000, shown.stdoutText)
+    let text = try world.vault(["show", "OPENAI_API_KEY"], environment: ["VAULT_PASSPHRASE_FILE": nil])
+    XCTAssertTrue(text.stdoutText.contains("Gateway:   200 requests (200 ok, 0 4xx, 0 5xx)"), text.stdoutText)
   }
 
   func testSmugglingAttemptsAreRefusedAndNeverReachTheUpstream() throws {

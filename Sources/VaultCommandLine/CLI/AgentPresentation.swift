@@ -80,22 +80,29 @@ enum AgentPresentation {
     }
     let record = usage ?? UsageState.Record(lastUsed: Timestamp(secondsSinceEpoch: 0), uses: 0)
     let today = record.daily(on: now.secondsSinceEpoch / 86_400)
-    writer.raw("},\"gateway\":{\"requests\":")
-    writer.integer(record.gateway.requests)
-    writer.raw(",\"succeeded\":")
-    writer.integer(record.gateway.succeeded)
-    writer.raw(",\"clientErrors\":")
-    writer.integer(record.gateway.clientErrors)
-    writer.raw(",\"serverErrors\":")
-    writer.integer(record.gateway.serverErrors)
-    writer.raw(",\"tokensIn\":")
-    writer.integer(record.gateway.tokensIn)
-    writer.raw(",\"tokensOut\":")
-    writer.integer(record.gateway.tokensOut)
-    writer.raw(",\"requestsToday\":")
+    writer.raw("}")
+    gatewayCountsJSON(record.gateway, into: &writer)
+    writer.raw(",\"gatewayToday\":{\"requests\":")
     writer.integer(today.requests)
-    writer.raw(",\"tokensToday\":")
+    writer.raw(",\"tokens\":")
     writer.integer(today.tokens)
+    writer.raw("}")
+  }
+
+  /// `,"gateway":{"requests":..,"succeeded":..,"clientErrors":..,"serverErrors":..,"tokensIn":..,"tokensOut":..}`
+  static func gatewayCountsJSON(_ counts: GatewayCounts, into writer: inout JSONWriter) {
+    writer.raw(",\"gateway\":{\"requests\":")
+    writer.integer(counts.requests)
+    writer.raw(",\"succeeded\":")
+    writer.integer(counts.succeeded)
+    writer.raw(",\"clientErrors\":")
+    writer.integer(counts.clientErrors)
+    writer.raw(",\"serverErrors\":")
+    writer.integer(counts.serverErrors)
+    writer.raw(",\"tokensIn\":")
+    writer.integer(counts.tokensIn)
+    writer.raw(",\"tokensOut\":")
+    writer.integer(counts.tokensOut)
     writer.raw("}")
   }
 

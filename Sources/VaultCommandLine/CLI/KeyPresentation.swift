@@ -13,7 +13,8 @@ enum KeyPresentation {
     return Table.render(header: header, rows: rows, colour: colour)
   }
 
-  static func json(_ key: ProviderKey, into writer: inout JSONWriter) {
+  /// With `usage` (for `show`), also its last use, its unlocks and what the gateway served with it.
+  static func json(_ key: ProviderKey, usage: UsageState.Record? = nil, into writer: inout JSONWriter) {
     writer.raw("{\"name\":")
     writer.string(key.name)
     writer.raw(",\"value\":")
@@ -28,6 +29,13 @@ enum KeyPresentation {
     writer.string(key.created.rfc3339)
     writer.raw(",\"updated\":")
     writer.string(key.updated.rfc3339)
+    if let usage {
+      writer.raw(",\"lastUsed\":")
+      writer.string(usage.lastUsed.rfc3339)
+      writer.raw(",\"uses\":")
+      writer.integer(usage.uses)
+      AgentPresentation.gatewayCountsJSON(usage.gateway, into: &writer)
+    }
     writer.raw("}")
   }
 
@@ -43,8 +51,8 @@ enum KeyPresentation {
     return writer.bytes
   }
 
-  static func details(_ key: ProviderKey) -> String {
-    let rows: [(String, String)] = [
+  static func details(_ key: ProviderKey, usage: UsageState.Record? = nil) -> String {
+    var rows: [(String, String)] = [
       ("Name", key.name),
       ("Value", key.masked),
       ("Provider", key.provider ?? "-"),
@@ -56,6 +64,8 @@ enum KeyPresentation {
       ("Created", key.created.rfc3339),
       ("Updated", key.updated.rfc3339),
     ]
+    rows.append(("Last used", usage.map { "\($0.lastUsed.rfc3339) (\($0.uses) unlocks)" } ?? "never"))
+    rows.append(("Gateway", AgentPresentation.gatewaySummary(usage)))
     return rows.map {
       "\($0.0):" + String(repeating: " ", count: 10 - $0.0.count) + DisplaySafety.sanitized($0.1) + "\n"
     }

@@ -33,13 +33,14 @@ enum ShowCommand: Command {
 
   static func run(_ context: Context) throws {
     let key = try context.store.read().document.key(named: context.arguments.positionals[0])
+    let usage = context.store.usage().keys[key.id.description]
     if context.arguments.flag("json") {
       var writer = JSONWriter(escapingUnsafeScalars: true)
-      KeyPresentation.json(key, into: &writer)
+      KeyPresentation.json(key, usage: usage, into: &writer)
       writer.raw("\n")
       Console.outBytes(writer.bytes)
     } else {
-      Console.out(KeyPresentation.details(key))
+      Console.out(KeyPresentation.details(key, usage: usage))
     }
   }
 }
