@@ -2,30 +2,74 @@
 import Foundation
 import PackageDescription
 
+/// OpenSSL as pkg-config describes it. Read here rather than through `pkgConfig:` on the system
+/// library targets, which would put `-lssl -lcrypto` (the shared libraries) on every link: the
+/// release build takes the static archives instead when they are installed (Debian's libssl-dev
+/// ships them), so `vault run` does not pay the dynamic loader for libcrypto and libssl on every
+/// start (bench/README.md). Debug builds, and machines without the archives, link the shared
+/// libraries as before.
+enum OpenSSL {
+  static func pkgConfig(_ arguments: [String]) -> String? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["pkg-config"] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return nil }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { return nil }
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+
+  static let libraryDirectory = pkgConfig(["--variable=libdir", "libcrypto"])
+  /// `-I...` for headers outside the compiler's default paths (none on Debian).
+  static let includeFlags = (pkgConfig(["--cflags-only-I", "libssl", "libcrypto"]) ?? "").split(separator: " ").map(
+    String.init)
+  static let searchFlags = libraryDirectory.map { ["-L\($0)"] } ?? []
+
+  /// The archive of `library` (crypto, ssl) in pkg-config's libdir, if installed.
+  static func archive(_ library: String) -> String? {
+    guard let directory = libraryDirectory else { return nil }
+    let path = "\(directory)/lib\(library).a"
+    return FileManager.default.fileExists(atPath: path) ? path : nil
+  }
+
+  /// Links `libraries` (in link order: ssl before crypto): the archives in release builds when
+  /// all are installed, else the shared libraries.
+  static func linkerSettings(_ libraries: [String]) -> [LinkerSetting] {
+    let shared = [LinkerSetting.unsafeFlags(searchFlags)] + libraries.map { LinkerSetting.linkedLibrary($0) }
+    let archives = libraries.compactMap(archive)
+    guard archives.count == libraries.count else { return shared }
+    return [.unsafeFlags(searchFlags)] + libraries.map { .linkedLibrary($0, .when(configuration: .debug)) }
+      + [.unsafeFlags(archives.flatMap { ["-Xlinker", $0] }, .when(configuration: .release))]
+  }
+
+  static let swiftSettings: [SwiftSetting] =
+    includeFlags.isEmpty ? [] : [.unsafeFlags(includeFlags.flatMap { ["-Xcc", $0] })]
+}
+
 let package = Package(
   name: "llm-vault",
   products: [
     .executable(name: "vault", targets: ["vault"])
   ],
   targets: [
-    // OpenSSL's libcrypto only: `pkgConfig: "libcrypto"` keeps libssl out of the binary.
-    .systemLibrary(
-      name: "COpenSSL",
-      pkgConfig: "libcrypto",
-      providers: [.apt(["libssl-dev"])]
-    ),
-    // OpenSSL's libssl, for the gateway's upstream TLS only (VaultTLS).
-    .systemLibrary(
-      name: "COpenSSLTLS",
-      pkgConfig: "libssl",
-      providers: [.apt(["libssl-dev"])]
-    ),
+    // OpenSSL's libcrypto headers; linked by VaultCrypto (see `OpenSSL` above).
+    .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+    // OpenSSL's libssl headers, for the gateway's upstream TLS only; linked by VaultTLS.
+    .systemLibrary(name: "COpenSSLTLS", providers: [.apt(["libssl-dev"])]),
     // Linux calls the Glibc module does not import (prctl), for the executable's process hygiene.
     .systemLibrary(name: "CLinux"),
-    .target(name: "VaultCrypto", dependencies: ["COpenSSL"]),
+    .target(
+      name: "VaultCrypto", dependencies: ["COpenSSL"],
+      linkerSettings: OpenSSL.linkerSettings(["crypto"])),
     .target(name: "VaultCore", dependencies: ["VaultCrypto"]),
     // A TLS client connection over libssl, behind a small Swift type; knows nothing of vaults.
-    .target(name: "VaultTLS", dependencies: ["COpenSSLTLS"]),
+    .target(
+      name: "VaultTLS", dependencies: ["COpenSSLTLS"],
+      linkerSettings: OpenSSL.linkerSettings(["ssl", "crypto"])),
     // `vault serve`: HTTP/1.1, routing, authentication through VaultCore, upstreams through VaultTLS.
     .target(name: "VaultGateway", dependencies: ["VaultCore", "VaultTLS"]),
     // The command line as a library (parsing, prompts, output, commands), so it can be fuzzed;
@@ -48,6 +92,12 @@ let package = Package(
   ],
   swiftLanguageModes: [.v6]
 )
+
+// Every Swift target may load the OpenSSL modules (directly or through VaultCrypto's), so each
+// gets their header path, as `pkgConfig:` would have given it.
+for target in package.targets where target.type != .system {
+  target.swiftSettings = (target.swiftSettings ?? []) + OpenSSL.swiftSettings
+}
 
 // libFuzzer targets, only when asked for (their entry point is LLVMFuzzerTestOneInput, not
 // main, so they link only with --sanitize=fuzzer). See .ci/fuzz.

@@ -64,11 +64,13 @@ public enum AESGCM {
   /// `authenticationFailure` when the key, any byte of the box, or `associatedData` differs.
   public static func open(_ sealedBox: [UInt8], key: SecretBytes, associatedData: [UInt8]) throws -> SecretBytes {
     guard sealedBox.count >= nonceByteCount + tagByteCount else { throw VaultCryptoError.truncatedSealedBox }
-    let nonce = Array(sealedBox[0..<nonceByteCount])
-    let ciphertext = sealedBox[nonceByteCount..<(sealedBox.count - tagByteCount)]
-    let tag = Array(sealedBox[(sealedBox.count - tagByteCount)...])
-    return try ciphertext.withUnsafeBytes { body in
-      try open(body, key: key, nonce: nonce, tag: tag, associatedData: associatedData)
+    // The parts are read where they lie: `vault run` opens two boxes per key, thousands per launch.
+    return try sealedBox.withUnsafeBytes { box in
+      let tagStart = box.count - tagByteCount
+      return try open(
+        UnsafeRawBufferPointer(rebasing: box[nonceByteCount..<tagStart]), key: key,
+        nonce: UnsafeRawBufferPointer(rebasing: box[0..<nonceByteCount]),
+        tag: UnsafeRawBufferPointer(rebasing: box[tagStart...]), associatedData: associatedData)
     }
   }
 
@@ -76,6 +78,17 @@ public enum AESGCM {
   public static func open(
     _ ciphertext: UnsafeRawBufferPointer, key: SecretBytes, nonce: [UInt8], tag: [UInt8],
     associatedData: [UInt8]
+  ) throws -> SecretBytes {
+    try nonce.withUnsafeBytes { nonce in
+      try tag.withUnsafeBytes { tag in
+        try open(ciphertext, key: key, nonce: nonce, tag: tag, associatedData: associatedData)
+      }
+    }
+  }
+
+  private static func open(
+    _ ciphertext: UnsafeRawBufferPointer, key: SecretBytes, nonce: UnsafeRawBufferPointer,
+    tag: UnsafeRawBufferPointer, associatedData: [UInt8]
   ) throws -> SecretBytes {
     guard tag.count == tagByteCount else { throw VaultCryptoError.authenticationFailure }
     let context = try CipherContext()
@@ -89,15 +102,18 @@ public enum AESGCM {
           ciphertext.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(ciphertext.count))
         guard status == 1 else { throw openSSLError("EVP_DecryptUpdate") }
       }
-      var expectedTag = tag
-      let tagStatus = expectedTag.withUnsafeMutableBytes { tagBytes in
-        EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_TAG, Int32(tagByteCount), tagBytes.baseAddress)
-      }
+      // SET_TAG copies the tag; OpenSSL's signature takes a mutable pointer it does not write.
+      let tagStatus = EVP_CIPHER_CTX_ctrl(
+        context.pointer, EVP_CTRL_GCM_SET_TAG, Int32(tagByteCount), UnsafeMutableRawPointer(mutating: tag.baseAddress))
       guard tagStatus == 1 else { throw openSSLError("EVP_CTRL_GCM_SET_TAG") }
-      var finalBytes = [UInt8](repeating: 0, count: 16)
+      // GCM writes nothing at the end; the buffer is only what the signature asks for.
+      var finalBytes: (UInt64, UInt64) = (0, 0)
       var finalCount: Int32 = 0
       // The tag is checked here; a mismatch leaves nothing in the error queue worth keeping.
-      guard EVP_DecryptFinal_ex(context.pointer, &finalBytes, &finalCount) == 1 else {
+      let finalStatus = withUnsafeMutableBytes(of: &finalBytes) { final in
+        EVP_DecryptFinal_ex(context.pointer, final.baseAddress?.assumingMemoryBound(to: UInt8.self), &finalCount)
+      }
+      guard finalStatus == 1 else {
         clearOpenSSLErrors()
         throw VaultCryptoError.authenticationFailure
       }
@@ -117,19 +133,21 @@ public enum AESGCM {
   }
 
   private static func initialize(_ context: CipherContext, key: SecretBytes, nonce: [UInt8], encrypt: Bool) throws {
+    try nonce.withUnsafeBytes { try initialize(context, key: key, nonce: $0, encrypt: encrypt) }
+  }
+
+  /// One init call with cipher, key and nonce: 12 bytes is GCM's default nonce length, so no
+  /// EVP_CTRL_GCM_SET_IVLEN (each ctrl is a parameter look-up in OpenSSL 3).
+  private static func initialize(
+    _ context: CipherContext, key: SecretBytes, nonce: UnsafeRawBufferPointer, encrypt: Bool
+  ) throws {
     guard nonce.count == nonceByteCount else { throw VaultCryptoError.incorrectNonceSize }
     let cipher = try cipher(forKeyByteCount: key.count)
     let initialize = encrypt ? EVP_EncryptInit_ex : EVP_DecryptInit_ex
-    guard initialize(context.pointer, cipher, nil, nil, nil) == 1 else { throw openSSLError("EVP_CipherInit_ex") }
-    guard EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_SET_IVLEN, Int32(nonce.count), nil) == 1 else {
-      throw openSSLError("EVP_CTRL_GCM_SET_IVLEN")
-    }
     let status = key.withUnsafeBytes { keyBytes in
-      nonce.withUnsafeBytes { nonceBytes in
-        initialize(
-          context.pointer, nil, nil, keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
-          nonceBytes.baseAddress?.assumingMemoryBound(to: UInt8.self))
-      }
+      initialize(
+        context.pointer, cipher, nil, keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+        nonce.baseAddress?.assumingMemoryBound(to: UInt8.self))
     }
     guard status == 1 else { throw openSSLError("EVP_CipherInit_ex") }
   }

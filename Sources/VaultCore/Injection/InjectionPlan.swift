@@ -4,7 +4,11 @@ public struct InjectionPlan: Sendable {
   public struct Entry: Sendable {
     public var variable: String
     public var key: ProviderKey
-    public var reason: String
+    /// Why the key was selected, and why under this variable: joined only when shown
+    /// (`--dry-run`), not for each of the thousands of entries a run sets.
+    var selection: String
+    var naming: String
+    public var reason: String { "\(selection); \(naming)" }
   }
 
   public var entries: [Entry]
@@ -21,27 +25,35 @@ public struct InjectionPlan: Sendable {
   /// refers to keys by name) leaves out the provider and `env` names.
   public init(_ selected: [SelectedKey], ownNamesOnly: Bool = false) throws {
     var entries: [Entry] = []
-    var owner: [String: ProviderKey] = [:]
-    for choice in selected {
+    entries.reserveCapacity(selected.count)
+    // Each variable's claimant, by its index in `selected`.
+    var owner: [String: Int] = [:]
+    for (index, choice) in selected.enumerated() {
       let key = choice.key
-      let conventional =
-        ownNamesOnly
-        ? []
-        : key.environmentNames.isEmpty
-          ? (key.provider.flatMap(ProviderCatalogue.provider(id:))?.variables ?? []) : key.environmentNames
-      let why = key.environmentNames.isEmpty ? "\(key.provider ?? "?") SDK variable" : "the key's --env"
-      for (variable, reason) in [(key.name, "its own name")] + conventional.map({ ($0, why) }) {
+      func claim(_ variable: String, _ naming: String) throws {
         // Checked again here: an agent cannot check the file's MAC, so a name edited into the
         // file by hand must still never reach the child.
         try Names.validateEnvironmentName(variable)
-        if let other = owner[variable] {
-          if other.id == key.id { continue }
+        if let otherIndex = owner[variable] {
+          let other = selected[otherIndex].key
+          if other.id == key.id { return }
           throw VaultError.injectionConflict(
             "\(variable) is claimed by both \(other.name) and \(key.name); choose one with --key \(other.name) or --key \(key.name)"
           )
         }
-        owner[variable] = key
-        entries.append(Entry(variable: variable, key: key, reason: "\(choice.reason); \(reason)"))
+        owner[variable] = index
+        entries.append(Entry(variable: variable, key: key, selection: choice.reason, naming: naming))
+      }
+      try claim(key.name, "its own name")
+      if ownNamesOnly { continue }
+      if key.environmentNames.isEmpty {
+        let variables = key.provider.flatMap(ProviderCatalogue.provider(id:))?.variables ?? []
+        if !variables.isEmpty {
+          let why = "\(key.provider ?? "?") SDK variable"
+          for variable in variables { try claim(variable, why) }
+        }
+      } else {
+        for variable in key.environmentNames { try claim(variable, "the key's --env") }
       }
     }
     self.entries = entries

@@ -51,32 +51,47 @@ public enum Base64 {
       if text[text.count - 1] == UInt8(ascii: "=") { padding += 1 }
       if text[text.count - 2] == UInt8(ascii: "=") { padding += 1 }
     }
-    var bytes = [UInt8]()
-    bytes.reserveCapacity(text.count / 4 * 3)
-    var index = 0
-    while index < text.count {
-      let isLast = index + 4 == text.count
-      var group: UInt32 = 0
-      for offset in 0..<4 {
-        let byte = text[index + offset]
-        if isLast && offset >= 4 - padding {
-          group <<= 6
-          continue
+    // Written in place, one table look-up per character: a run decodes three boxes per key.
+    var valid = true
+    let bytes = values.withUnsafeBufferPointer { table in
+      [UInt8](unsafeUninitializedCapacity: text.count / 4 * 3 - padding) { output, initialized in
+        var written = 0
+        var index = 0
+        while index < text.count {
+          let isLast = index + 4 == text.count
+          var group: UInt32 = 0
+          for offset in 0..<4 {
+            if isLast && offset >= 4 - padding {
+              group <<= 6
+              continue
+            }
+            let value = table[Int(text[index + offset])]
+            guard value != 0xFF else {
+              valid = false
+              initialized = written
+              return
+            }
+            group = group << 6 | UInt32(value)
+          }
+          output[written] = UInt8(group >> 16 & 0xFF)
+          written += 1
+          if !(isLast && padding == 2) {
+            output[written] = UInt8(group >> 8 & 0xFF)
+            written += 1
+          }
+          if !(isLast && padding >= 1) {
+            output[written] = UInt8(group & 0xFF)
+            written += 1
+          }
+          if isLast {
+            // Canonical: the bits the padding stands for must be zero.
+            if padding == 1 && group & 0xFF != 0 || padding == 2 && group & 0xFFFF != 0 { valid = false }
+          }
+          index += 4
         }
-        let value = values[Int(byte)]
-        guard value != 0xFF else { return nil }
-        group = group << 6 | UInt32(value)
+        initialized = written
       }
-      bytes.append(UInt8(group >> 16 & 0xFF))
-      if !(isLast && padding == 2) { bytes.append(UInt8(group >> 8 & 0xFF)) }
-      if !(isLast && padding >= 1) { bytes.append(UInt8(group & 0xFF)) }
-      if isLast {
-        // Canonical: the bits the padding stands for must be zero.
-        if padding == 1 && group & 0xFF != 0 { return nil }
-        if padding == 2 && group & 0xFFFF != 0 { return nil }
-      }
-      index += 4
     }
-    return bytes
+    return valid ? bytes : nil
   }
 }

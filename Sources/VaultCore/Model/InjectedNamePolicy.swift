@@ -61,21 +61,39 @@ public enum InjectedNamePolicy {
 
   /// Why `name` is never injected, or nil when it may be. The reason names the family, so the
   /// error says which rule applies.
+  ///
+  /// Compared as ASCII bytes, uppercased: `vault run` checks every variable of every key it
+  /// injects (thousands per launch), and a name is an ASCII identifier by the time it is
+  /// checked; any other byte is compared as it is, which can only refuse more.
   public static func refusal(for name: String) -> String? {
-    let upper = name.uppercased()
-    if upper.hasPrefix("VAULT_") { return "is reserved for vault itself" }
-    if refusedNames.contains(upper) { return "changes how programs run" }
-    if let prefix = refusedPrefixes.first(where: { upper.hasPrefix($0) }) {
-      return "belongs to the \(prefix)* family that configures programs"
+    var upper = Array(name.utf8)
+    for index in upper.indices where upper[index] >= UInt8(ascii: "a") && upper[index] <= UInt8(ascii: "z") {
+      upper[index] -= 0x20
     }
-    if let suffix = refusedSuffixes.first(where: { upper.hasSuffix($0) }) {
-      return "ends in \(suffix), which names code, a program, a place or a switch"
+    if upper.starts(with: vaultPrefix) { return "is reserved for vault itself" }
+    if upper.count <= longestRefusedName, refusedNameBytes.contains(upper) { return "changes how programs run" }
+    if let index = prefixBytes.firstIndex(where: { upper.starts(with: $0) }) {
+      return "belongs to the \(refusedPrefixes[index])* family that configures programs"
+    }
+    if let index = suffixBytes.firstIndex(where: { hasSuffix(upper, $0) }) {
+      return "ends in \(refusedSuffixes[index]), which names code, a program, a place or a switch"
     }
     // Go reads GO followed by letters and digits without an underscore (GOFLAGS, GOPROXY,
     // GOTOOLCHAIN, GO111MODULE): refused as a family, while GOOGLE_API_KEY stays allowed.
-    if upper.hasPrefix("GO"), upper.utf8.count > 2, !upper.utf8.contains(UInt8(ascii: "_")) {
+    if upper.starts(with: goPrefix), upper.count > 2, !upper.contains(UInt8(ascii: "_")) {
       return "belongs to the GO* family that configures Go"
     }
     return nil
+  }
+
+  private static let vaultPrefix = Array("VAULT_".utf8)
+  private static let goPrefix = Array("GO".utf8)
+  private static let prefixBytes = refusedPrefixes.map { Array($0.utf8) }
+  private static let suffixBytes = refusedSuffixes.map { Array($0.utf8) }
+  private static let refusedNameBytes = Set(refusedNames.map { Array($0.utf8) })
+  private static let longestRefusedName = refusedNames.map(\.utf8.count).max() ?? 0
+
+  private static func hasSuffix(_ bytes: [UInt8], _ suffix: [UInt8]) -> Bool {
+    bytes.count >= suffix.count && bytes[(bytes.count - suffix.count)...].elementsEqual(suffix)
   }
 }

@@ -47,16 +47,29 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
   }
 
   public var description: String {
-    let digits = Self.hexDigits
-    var text = [UInt8](repeating: 0, count: 32)
-    for index in 0..<16 {
-      text[15 - index] = digits[Int(high >> (4 * UInt64(index)) & 0xF)]
-      text[31 - index] = digits[Int(low >> (4 * UInt64(index)) & 0xF)]
+    // Written straight into the string's storage: ids are spelled into the associated data of
+    // every key a run opens.
+    String(unsafeUninitializedCapacity: 32) { text in
+      for index in 0..<16 {
+        text[15 - index] = Self.hexDigit(high >> (4 * UInt64(index)))
+        text[31 - index] = Self.hexDigit(low >> (4 * UInt64(index)))
+      }
+      return 32
     }
-    return String(decoding: text, as: UTF8.self)
   }
 
-  private static let hexDigits = Array("0123456789abcdef".utf8)
+  private static func hexDigit(_ word: UInt64) -> UInt8 {
+    let nibble = UInt8(truncatingIfNeeded: word & 0xF)
+    return nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+  }
+
+}
+
+extension RecordID: Comparable {
+  /// The order of the ids' hex spellings (the order the usage state file lists them in).
+  public static func < (left: RecordID, right: RecordID) -> Bool {
+    (left.high, left.low) < (right.high, right.low)
+  }
 }
 
 /// Lowercase hexadecimal, as the file writes ids, checksums and MACs.

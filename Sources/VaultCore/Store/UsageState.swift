@@ -85,7 +85,14 @@ public struct UsageState: Equatable, Sendable {
   public static func recordUse(
     forVault vaultPath: String, agentID: String?, keyIDs: [RecordID], at now: Timestamp, lockTimeout: Double = 10
   ) throws -> String? {
-    try update(forVault: vaultPath, lockTimeout: lockTimeout) { state in
+    let agent = agentID.map { RecordID(hex: $0) }
+    // The common case, a file as this code writes it, is updated from bytes to bytes.
+    let fast = { (bytes: [UInt8]) -> [UInt8]? in
+      if case .some(nil) = agent { return nil }
+      return UsageStateScanner.recordingUse(
+        in: bytes, agentID: agent ?? nil, keyIDs: keyIDs, now: now.secondsSinceEpoch)
+    }
+    return try update(forVault: vaultPath, lockTimeout: lockTimeout, fast: fast) { state in
       func bump(_ record: inout Record?) {
         // Saturating: a state file edited to hold Int64.max must not crash a run.
         let uses = record?.uses ?? 0
@@ -113,12 +120,19 @@ public struct UsageState: Equatable, Sendable {
   /// Read, change and atomically replace the state under its lock. The replacement is not
   /// fsynced: losing the last counts to a power cut is acceptable, a torn file is not, and
   /// rename(2) gives the old or the new file.
-  private static func update(forVault vaultPath: String, lockTimeout: Double, _ change: (inout UsageState) -> Void)
-    throws -> String?
-  {
+  /// `fast`, when it returns bytes, does the same change without a parse (a missing file is
+  /// passed as the bare header); otherwise the file is parsed and `change` applied.
+  private static func update(
+    forVault vaultPath: String, lockTimeout: Double, fast: ([UInt8]) -> [UInt8]? = { _ in nil },
+    _ change: (inout UsageState) -> Void
+  ) throws -> String? {
     let path = path(forVault: vaultPath)
     let lock = try FileLock(path: path + ".lock", timeout: lockTimeout)
     return try withExtendedLifetime(lock) {
+      if let read = try? readIfPresent(path), let updated = fast(read ?? header) {
+        try VaultFile.replace(path, with: updated, durable: false)
+        return nil
+      }
       var (state, problem) = load(forVault: vaultPath)
       // Only a file or a link is set aside; anything else there (a directory) makes the write
       // below fail, which the caller reports as a warning.
@@ -135,9 +149,20 @@ public struct UsageState: Equatable, Sendable {
     }
   }
 
+  /// The file's bytes; nil when there is none. Throws when it cannot be read or is not a
+  /// regular file within `maximumByteCount`.
+  private static func readIfPresent(_ path: String) throws -> [UInt8]? {
+    do {
+      return try VaultFile.read(path, limit: maximumByteCount, followLinks: false)
+    } catch VaultError.vaultNotFound {
+      return nil
+    }
+  }
+
   /// The state as text: a header line, then one line per record, `agent|key ID` and eleven
   /// numbers (docs/FORMAT.md, "Files beside the vault"). Plain lines, not JSON: `vault run`
-  /// rewrites this file on every launch, for each of up to thousands of keys.
+  /// rewrites this file on every launch, for each of up to thousands of keys (through
+  /// `UsageStateScanner`, which reads and writes exactly this form).
   func encoded() -> [UInt8] {
     var text = Self.header
     text.reserveCapacity(text.count + (agents.count + keys.count) * 96)

@@ -1,0 +1,201 @@
+"""The speed figures of `vault run` (issue 11), each next to its baseline measured in the same run.
+
+Every ratio is the median of pairwise ratios: run i times `env A=1 true` and the command back
+to back (alternating which goes first), and the figure is the median over i of command/baseline,
+so a machine that slows down for a while slows both sides of each pair. Processes are started
+with posix_spawn, stdout and stderr to /dev/null, so the harness adds as little as it can to
+either side (which makes ratios larger than a harness that also pipes and reads output).
+
+Usage: python3 bench/speed.py VAULT [runs]   (bench/run-speed builds VAULT as the README says)
+"""
+
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+VAULT = sys.argv[1]
+RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 41
+PASSPHRASE = b"bench passphrase"
+DEVNULL = os.open(os.devnull, os.O_RDWR)
+BASELINE = ["/usr/bin/env", "A=1", "true"]
+
+
+def which(program):
+    path = shutil.which(program)
+    if path is None:
+        sys.exit(f"bench: {program} not found")
+    return path
+
+
+def spawn_ms(arguments, env):
+    """Wall-clock milliseconds of one process, from spawn to exit; fails loudly on non-zero."""
+    start = time.perf_counter()
+    pid = os.posix_spawn(
+        arguments[0], arguments, env,
+        file_actions=[(os.POSIX_SPAWN_DUP2, DEVNULL, 0), (os.POSIX_SPAWN_DUP2, DEVNULL, 1),
+                      (os.POSIX_SPAWN_DUP2, DEVNULL, 2)])
+    _, status = os.waitpid(pid, 0)
+    elapsed = (time.perf_counter() - start) * 1000
+    if os.waitstatus_to_exitcode(status) != 0:
+        subprocess.run(arguments, env=env)  # shows the error
+        sys.exit(f"bench: {' '.join(arguments[:4])} failed")
+    return elapsed
+
+
+def pairwise(arguments, env, baseline=None):
+    """(median ms of the command, median ms of the baseline, median of pairwise ratios)."""
+    baseline = baseline or BASELINE
+    for _ in range(3):  # warm the page cache and the files the command writes
+        spawn_ms(arguments, env)
+        spawn_ms(baseline, env)
+    values, bases, ratios = [], [], []
+    for index in range(RUNS):
+        if index % 2:
+            value = spawn_ms(arguments, env)
+            base = spawn_ms(baseline, env)
+        else:
+            base = spawn_ms(baseline, env)
+            value = spawn_ms(arguments, env)
+        values.append(value)
+        bases.append(base)
+        ratios.append(value / base)
+    return statistics.median(values), statistics.median(bases), statistics.median(ratios)
+
+
+def run(arguments, env, stdin=b""):
+    result = subprocess.run(arguments, env=env, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if result.returncode != 0:
+        sys.exit(f"bench: {' '.join(arguments[:3])} failed ({result.returncode}): {result.stderr.decode()}")
+    return result
+
+
+def make_vault(directory, log_n):
+    os.makedirs(directory, mode=0o700)
+    vault_path = os.path.join(directory, "vault.json")
+    passphrase_file = os.path.join(directory, "passphrase")
+    with open(os.open(passphrase_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+        file.write(PASSPHRASE)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": directory,
+        "VAULT_FILE": vault_path,
+        "VAULT_PASSPHRASE_FILE": passphrase_file,
+        "NO_COLOR": "1",
+    }
+    run([VAULT, "init", "--scrypt-log-n", str(log_n)], env)
+    return env
+
+
+def secrets(count):
+    """`count` fake keys of distinct made-up providers' names (no two claim one variable)."""
+    return [(f"RUN_KEY_{i:04d}", f"sk-bench-{os.urandom(16).hex()}") for i in range(count)]
+
+
+def dotenv(pairs):
+    return "".join(f"{name}={value}\n" for name, value in pairs).encode()
+
+
+def agent_env(env, pairs):
+    """The vault filled with `pairs`, an --all agent key, and the environment a launch gets."""
+    run([VAULT, "import", "-"], env, dotenv(pairs))
+    token = run([VAULT, "agent-key", "create", "runner", "--all"], env).stdout.decode().strip()
+    launched = dict(env, VAULT_AGENT_KEY=token)
+    del launched["VAULT_PASSPHRASE_FILE"]
+    return launched
+
+
+def age_command(directory, pairs):
+    """age decrypting a dotenv with a key file, then exec'ing `true` with its variables: the
+    same injection a dotenv-and-age workflow does, with the smallest shell (sh -c) around it."""
+    age, keygen = which("age"), which("age-keygen")
+    identity = os.path.join(directory, "age.key")
+    run([keygen, "-o", identity], {"PATH": os.environ["PATH"]})
+    recipient = run([keygen, "-y", identity], {"PATH": os.environ["PATH"]}).stdout.decode().strip()
+    encrypted = os.path.join(directory, "secrets.env.age")
+    run([age, "-r", recipient, "-o", encrypted], {"PATH": os.environ["PATH"]}, dotenv(pairs))
+    script = 'set -a; eval "$(age -d -i "$1" "$2")"; exec true'
+    return ["/bin/sh", "-c", script, "sh", identity, encrypted]
+
+
+def scrypt_vs_run(env):
+    """Pairs of (scrypt N=2^17 in this process, `vault run -- true` with the passphrase); the
+    median of the differences is what the run costs beyond the KDF."""
+    arguments = [VAULT, "run", "--", "true"]
+    spawn_ms(arguments, env)
+    scrypts, runs, differences = [], [], []
+    for _ in range(max(9, RUNS // 3)):
+        start = time.perf_counter()
+        hashlib.scrypt(PASSPHRASE, salt=os.urandom(32), n=1 << 17, r=8, p=1, maxmem=256 << 20, dklen=32)
+        scrypt = (time.perf_counter() - start) * 1000
+        value = spawn_ms(arguments, env)
+        scrypts.append(scrypt)
+        runs.append(value)
+        differences.append(value - scrypt)
+    return statistics.median(runs), statistics.median(scrypts), statistics.median(differences)
+
+
+def main():
+    rows = []
+
+    def ratio_row(label, arguments, env, goal=""):
+        value, base, ratio = pairwise(arguments, env)
+        rows.append((label, f"{value:.2f} ms", f"{base:.2f} ms", f"{ratio:.2f}x", goal))
+
+    with tempfile.TemporaryDirectory(prefix="vault-speed-") as root:
+        empty = make_vault(os.path.join(root, "version"), 14)
+        ratio_row("vault --version", [VAULT, "--version"], empty)
+        for count, goal in ((10, "<= 3.0x"), (1_000, "<= 4.0x")):
+            directory = os.path.join(root, f"run{count}")
+            pairs = secrets(count)
+            launched = agent_env(make_vault(directory, 14), pairs)
+            ratio_row(f"vault run -- true, agent key --all, {count:,} keys", [VAULT, "run", "--", "true"], launched,
+                      goal)
+            if shutil.which("age"):
+                ratio_row(f"age -d dotenv + exec true, {count:,} secrets", age_command(directory, pairs), launched)
+        for count in (10, 1_000):
+            env = make_vault(os.path.join(root, f"passphrase{count}"), 17)
+            run([VAULT, "import", "-"], env, dotenv(secrets(count)))
+            value, scrypt, beyond = scrypt_vs_run(env)
+            rows.append((f"vault run -- true, passphrase (N=2^17), {count:,} keys", f"{value:.2f} ms",
+                         f"{scrypt:.2f} ms scrypt", f"+{beyond:.2f} ms", "<= +15 ms"))
+        env = make_vault(os.path.join(root, "v10000"), 14)
+        run([VAULT, "import", "-", "--provider", "openai"], env,
+            "".join(f"BENCH_KEY_{i:05d}=sk-bench-{os.urandom(16).hex()}\n" for i in range(10_000)).encode())
+        counter = iter(range(1 << 30))
+        for label, arguments_for in (
+            ("vault get, 10,000 keys (N=2^14)", lambda: [VAULT, "get", "BENCH_KEY_05000"]),
+            ("vault list, 10,000 keys", lambda: [VAULT, "list"]),
+        ):
+            value, base, ratio = pairwise(arguments_for(), env)
+            rows.append((label, f"{value:.2f} ms", f"{base:.2f} ms", f"{ratio:.2f}x", "< 100 ms"))
+        # add reads its value from stdin: a file on stdin, a new name per run.
+        value_file = os.path.join(root, "value")
+        with open(value_file, "wb") as file:
+            file.write(b"sk-bench-added-value-0123456789\n")
+        samples = []
+        for _ in range(max(9, RUNS // 3)):
+            with open(value_file, "rb") as stdin:
+                start = time.perf_counter()
+                subprocess.run([VAULT, "add", f"ADDED_{next(counter)}"], env=env, stdin=stdin, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                samples.append((time.perf_counter() - start) * 1000)
+        rows.append(("vault add, 10,000 keys (N=2^14)", f"{statistics.median(samples):.2f} ms", "", "", "< 100 ms"))
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    print(f"vault speed: {RUNS} pairs per ratio, {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, {cpu}")
+    print(f"binary: {VAULT} ({os.path.getsize(VAULT) / 1e6:.1f} MB)")
+    ldd = subprocess.run(["ldd", VAULT], stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode()
+    print("links: " + " ".join(line.split()[0] for line in ldd.splitlines() if line.strip()))
+    header = ("figure", "median", "baseline", "ratio", "goal")
+    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(5)]
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)))
+    for row in rows:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)))
+
+
+main()
