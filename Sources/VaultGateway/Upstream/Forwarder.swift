@@ -23,9 +23,11 @@ struct Forwarder {
   /// Forwards `request`; writes the response (or a 502/504 in the provider's error shape if
   /// nothing was relayed yet) to `client`.
   func forward(_ request: AuthorizedRequest, secret: SecretBytes, client: ClientConnection) -> Outcome {
-    var head = upstreamHead(request, secret: secret)
+    // A small body travels in the head's buffer: one write, one TLS record.
+    let inline = request.authenticated.parsed.body.count <= 64 << 10
+    var head = upstreamHead(request, secret: secret, inlineBody: inline)
     defer { head.withUnsafeMutableBytes { _ = memset($0.baseAddress!, 0, $0.count) } }
-    let body = request.authenticated.parsed.body
+    let body = inline ? [] : request.authenticated.parsed.body
     // A pooled connection the provider closed meanwhile fails before any response byte: then
     // the request never reached it, and one retry on a fresh connection is safe.
     var attempt = 0
@@ -79,7 +81,7 @@ struct Forwarder {
   /// The request line and headers for the provider: end-to-end headers as the agent sent them,
   /// less hop-by-hop ones and every credential header, plus `Host`, the provider key in the
   /// provider's auth header, and the body's length. Holds the key: wiped by the caller.
-  private func upstreamHead(_ request: AuthorizedRequest, secret: SecretBytes) -> [UInt8] {
+  private func upstreamHead(_ request: AuthorizedRequest, secret: SecretBytes, inlineBody: Bool) -> [UInt8] {
     let parsed = request.authenticated.parsed
     let connectionTokens = HopByHop.connectionTokens(parsed.head.headers)
     var bytes: [UInt8] = []
@@ -87,7 +89,8 @@ struct Forwarder {
     // in freed memory that the caller's wipe cannot reach.
     let headerBytes = parsed.head.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
     bytes.reserveCapacity(
-      512 + parsed.head.target.utf8.count + request.upstreamTarget.utf8.count + headerBytes + secret.count)
+      512 + parsed.head.target.utf8.count + request.upstreamTarget.utf8.count + headerBytes + secret.count
+        + (inlineBody ? parsed.body.count : 0))
     func append(_ text: String) { bytes.append(contentsOf: text.utf8) }
     append("\(parsed.head.method) \(request.upstreamTarget) HTTP/1.1\r\nHost: \(request.endpoint.hostHeader)\r\n")
     for header in parsed.head.headers {
@@ -113,6 +116,7 @@ struct Forwarder {
     }
     secret.withUnsafeBytes { bytes.append(contentsOf: $0) }
     append("\r\n\r\n")
+    if inlineBody { bytes += parsed.body }
     return bytes
   }
 

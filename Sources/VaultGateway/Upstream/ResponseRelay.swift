@@ -81,15 +81,30 @@ struct ResponseRelay {
     }
     let clientKeepAlive = request.authenticated.parsed.head.keepAlive && clientMinorVersion >= 1
     let chunkedToClient = framing != .none && clientMinorVersion >= 1
-    var clientOpen = client.write(
-      responseHead(head, framing: framing, chunked: chunkedToClient, keepAlive: clientKeepAlive))
+    // What is ready for the agent goes out in one write just before the relay would wait on the
+    // provider (or past 64 KiB): each event still reaches the agent as soon as it arrives, and a
+    // whole small answer costs one write instead of four.
+    var outgoing = responseHead(head, framing: framing, chunked: chunkedToClient, keepAlive: clientKeepAlive)
+    var clientOpen = true
     var complete = false
+    func flush() {
+      guard clientOpen, !outgoing.isEmpty else { return }
+      clientOpen = client.write(outgoing)
+      outgoing.removeAll(keepingCapacity: true)
+    }
     func send(_ data: [UInt8]) {
       guard clientOpen, !data.isEmpty else { return }
-      clientOpen =
-        chunkedToClient
-        ? client.write(ChunkedEncoder.chunkHeader(count: data.count) + data + [0x0D, 0x0A]) : client.write(data)
+      if chunkedToClient {
+        outgoing += ChunkedEncoder.chunkHeader(count: data.count)
+        outgoing += data
+        outgoing += [0x0D, 0x0A]
+      } else {
+        outgoing += data
+      }
+      if outgoing.count >= 64 << 10 { flush() }
     }
+    /// More from the provider, after handing the agent what it has.
+
     func relay(_ piece: UnsafeRawBufferPointer) {
       usage.feed(piece)
       send(masker.feed(piece))
@@ -99,7 +114,10 @@ struct ResponseRelay {
       complete = true
     case .contentLength(var remaining):
       while remaining > 0 && clientOpen {
-        if start == end { guard let count = fill(), count > 0 else { break } }
+        if start == end {
+          flush()
+          guard clientOpen, let count = fill(), count > 0 else { break }
+        }
         let take = min(remaining, end - start)
         buffer.withUnsafeBytes { relay(UnsafeRawBufferPointer(rebasing: $0[start..<(start + take)])) }
         start += take
@@ -109,7 +127,10 @@ struct ResponseRelay {
     case .chunked:
       var decoder = ChunkedDecoder(maxBodyBytes: Int.max)
       while !decoder.isComplete && clientOpen {
-        if start == end { guard let count = fill(), count > 0 else { break } }
+        if start == end {
+          flush()
+          guard clientOpen, let count = fill(), count > 0 else { break }
+        }
         do {
           let consumed = try buffer.withUnsafeBytes { bytes in
             try decoder.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) { relay($0) }
@@ -122,14 +143,18 @@ struct ResponseRelay {
       complete = decoder.isComplete
     case .untilClose:
       while clientOpen {
-        if start == end { guard let count = fill(), count > 0 else { break } }
+        if start == end {
+          flush()
+          guard clientOpen, let count = fill(), count > 0 else { break }
+        }
         buffer.withUnsafeBytes { relay(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
         start = end
       }
       complete = clientOpen
     }
     send(masker.finish())
-    if chunkedToClient && clientOpen && complete { clientOpen = client.write(ChunkedEncoder.terminator) }
+    if chunkedToClient && complete { outgoing += ChunkedEncoder.terminator }
+    flush()
     // An incomplete relay must not look complete to the agent: close its connection.
     let outcome = Forwarder.Outcome(
       status: head.status, tokensIn: Int64(usage.inputTokens ?? 0), tokensOut: Int64(usage.outputTokens ?? 0),
