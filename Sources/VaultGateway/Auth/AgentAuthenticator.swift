@@ -1,4 +1,3 @@
-import Synchronization
 import VaultCore
 import VaultCrypto
 
@@ -11,8 +10,8 @@ import VaultCrypto
 /// changes, and every key's metadata once parsed. Holds no master key.
 final class OpenedAgent: Sendable {
   let access: AgentAccess
-  private let values = Mutex<[RecordID: SecretBytes]>([:])
-  private let everyKey = Mutex<[ProviderKey]?>(nil)
+  private let values = Lock<[RecordID: SecretBytes]>([:])
+  private let everyKey = Lock<[ProviderKey]?>(nil)
 
   init(access: AgentAccess) {
     self.access = access
@@ -64,7 +63,7 @@ final class AgentAuthenticator: Sendable {
 
   let vaultPath: String
   private let store: VaultStore
-  private let cache = Mutex(Cache())
+  private let cache = Lock(Cache())
   let sessions = SessionTable()
 
   init(vaultPath: String) {

@@ -1,4 +1,3 @@
-import Synchronization
 import VaultCore
 import VaultCrypto
 
@@ -14,7 +13,7 @@ final class SessionTable: Sendable {
   }
 
   /// By SHA-256 of the session token's text.
-  private let sessions = Mutex<[[UInt8]: Session]>([:])
+  private let sessions = Lock<[[UInt8]: Session]>([:])
 
   /// A fresh session token for `agentToken`, already checked by the caller. Its text is
   /// returned once and kept only as a hash.

@@ -1,4 +1,3 @@
-import Synchronization
 import VaultCore
 
 /// The owner's limits per agent key, enforced in memory: requests per minute (a token bucket),
@@ -14,7 +13,7 @@ final class RateLimiter: Sendable {
     var inFlight: Int
   }
 
-  private let counters = Mutex<[String: Counters]>([:])
+  private let counters = Lock<[String: Counters]>([:])
   /// Today's counts per agent id as the state file had them when the gateway started.
   private let baseline: [String: (day: Int64, requests: Int64, tokens: Int64)]
 

@@ -1,4 +1,3 @@
-import Synchronization
 import VaultCore
 import VaultTLS
 
@@ -49,7 +48,7 @@ public final class Gateway: Sendable {
   private let listener: Int32
   /// The address agents use, e.g. `http://127.0.0.1:8642`.
   public let baseURL: String
-  private let state = Mutex((connections: 0, inFlight: 0, draining: false))
+  private let state = Lock((connections: 0, inFlight: 0, draining: false))
 
   public init(options: Options) throws {
     self.options = options

@@ -1,4 +1,3 @@
-import Synchronization
 import VaultCore
 
 #if canImport(Glibc)
@@ -25,12 +24,12 @@ public final class RequestLog: Sendable {
 
   let format: Format
   let path: String?
-  private let descriptor: Mutex<Int32>
+  private let descriptor: Lock<Int32>
 
   init(format: Format, path: String?) throws(SocketError) {
     self.format = format
     self.path = path
-    descriptor = Mutex(try Self.open(path))
+    descriptor = Lock(try Self.open(path))
   }
 
   private static func open(_ path: String?) throws(SocketError) -> Int32 {

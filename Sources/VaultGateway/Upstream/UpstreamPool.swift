@@ -1,4 +1,3 @@
-import Synchronization
 import VaultCore
 import VaultTLS
 
@@ -16,7 +15,7 @@ final class UpstreamPool: Sendable {
 
   let tls: TLSClientContext
   let timeout: Int
-  private let idle = Mutex(Idle())
+  private let idle = Lock(Idle())
 
   init(tls: TLSClientContext, timeout: Int) {
     self.tls = tls
@@ -44,10 +43,9 @@ final class UpstreamPool: Sendable {
     guard connection.isOpen else { return }
     connection.idleSince = Threads.monotonicSeconds()
     let kept = idle.withLock { idle -> Bool in
-      var list = idle.connections[connection.poolKey, default: []]
-      guard list.count < Self.maximumIdlePerUpstream else { return false }
-      list.append(connection)
-      idle.connections[connection.poolKey] = list
+      // Appended in place: a copy of the list under the lock would lengthen every request's wait.
+      guard idle.connections[connection.poolKey, default: []].count < Self.maximumIdlePerUpstream else { return false }
+      idle.connections[connection.poolKey, default: []].append(connection)
       return true
     }
     if !kept { connection.close() }

@@ -1,4 +1,3 @@
-import Synchronization
 import VaultCore
 
 /// Counts per agent key and per provider key, kept in memory and added to the state file in
@@ -12,8 +11,8 @@ final class UsageRecorder: Sendable {
   }
 
   let vaultPath: String
-  private let batch = Mutex(Batch())
-  private let totals = Mutex((requests: Int64(0), errors: Int64(0)))
+  private let batch = Lock(Batch())
+  private let totals = Lock((requests: Int64(0), errors: Int64(0)))
 
   init(vaultPath: String) {
     self.vaultPath = vaultPath
