@@ -129,7 +129,10 @@ public struct UsageState: Equatable, Sendable {
     let path = path(forVault: vaultPath)
     let lock = try FileLock(path: path + ".lock", timeout: lockTimeout)
     return try withExtendedLifetime(lock) {
-      if let read = try? readIfPresent(path), let updated = fast(read ?? header) {
+      // `try?` would flatten "no file" (nil) into "unreadable": keep the two apart.
+      let present: [UInt8]??
+      do { present = .some(try readIfPresent(path)) } catch { present = nil }
+      if let read = present, let updated = fast(read ?? header) {
         try VaultFile.replace(path, with: updated, durable: false)
         return nil
       }
