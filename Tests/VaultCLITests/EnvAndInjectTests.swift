@@ -249,7 +249,7 @@ final class EnvAndInjectTests: XCTestCase {
     assertNoLeak(denied, fixture.secrets + [token])
 
     let badFormat = try sandbox.run(["env", "--format", "yaml"])
-    assertFailure(badFormat, 64, mentioning: ["yaml"])
+    assertFailure(badFormat, 65, mentioning: ["yaml"])
 
     try fixture.add("OPENAI_MINI", ["--provider", "openai", "--env", "MY_VAR"])
     let conflict = try sandbox.run(["env", "--format", "dotenv"])

@@ -179,7 +179,7 @@ final class RunTests: XCTestCase {
       ("edit --env GIT_CONFIG_VALUE_0", ["edit", "PLAIN_KEY", "--env", "GIT_CONFIG_VALUE_0"], nil),
       ("edit --name PYTHONWARNINGS", ["edit", "PLAIN_KEY", "--name", "PYTHONWARNINGS"], nil),
       ("link --env npm_config_registry", ["link", "PLAIN_KEY", "--env", "npm_config_registry"], nil),
-      ("import PERLLIB", ["import", dotEnv], nil),
+      ("import PERLLIB", ["import", dotEnv, "--all"], nil),
     ]
     for (what, arguments, stdin) in attempts {
       let result = try sandbox.assertUnchanged { try sandbox.run(arguments, stdin: stdin) }

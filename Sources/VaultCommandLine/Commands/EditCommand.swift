@@ -67,6 +67,13 @@ enum EditCommand: Command {
       return arguments.flag("default") ? try document.makeDefault(newName ?? name) : nil
     }
     let shown = newName ?? name
+    if provider != nil || value != nil {
+      let linked = provider ?? current.provider
+      for warning in KeyAdvice.warnings(name: shown, provider: linked, value: value)
+      where provider != nil || !warning.hasPrefix("provider '") {
+        Console.warning(warning)
+      }
+    }
     if arguments.flag("default"), let provider = provider ?? current.provider {
       let before = previousDefault.map { " (was \($0))" } ?? " (it was already)"
       Console.err("vault: \(shown) is now \(provider)'s default key\(before)\n")

@@ -18,7 +18,7 @@ enum InitCommand: Command {
     var logN = KDFSettings.defaultLogN
     if let text = context.arguments.value("scrypt-log-n") {
       guard let value = Int(text), (KDFSettings.minimumLogN...KDFSettings.maximumLogN).contains(value) else {
-        throw VaultError.usage(
+        throw VaultError.invalidInput(
           "--scrypt-log-n must be \(KDFSettings.minimumLogN) to \(KDFSettings.maximumLogN) (N=2^14 to 2^20)")
       }
       logN = value
@@ -27,6 +27,7 @@ enum InitCommand: Command {
     // Refuse before asking for a passphrase that would be thrown away.
     _ = try store.creationTarget()
     let passphrase = try context.newPassphrase(forChange: false)
+    warnIfShort(passphrase)
     if logN < KDFSettings.defaultLogN {
       Console.warning(
         "scrypt cost N=2^\(logN) is below the default 2^\(KDFSettings.defaultLogN): a stolen file is cheaper to attack")

@@ -48,6 +48,10 @@ enum ShowCommand: Command {
 private func printKeys(_ keys: [ProviderKey], all: [ProviderKey], context: Context, term: String? = nil) throws {
   if context.arguments.flag("json") {
     Console.outBytes(KeyPresentation.jsonList(keys, all: all))
+  } else if keys.isEmpty, let term {
+    // Not echoed when it looks like a secret pasted in the wrong place.
+    let shown = PastedSecret.looksLikeSecret(term) ? "the search term" : "'\(DisplaySafety.sanitized(term))'"
+    Console.err("vault: no provider key matched \(shown)\n")
   } else if keys.isEmpty {
     Console.err("vault: no provider keys\n")
   } else {

@@ -18,7 +18,7 @@ enum PasswdCommand: Command {
     var requestedLogN: Int? = nil
     if let text = context.arguments.value("scrypt-log-n") {
       guard let value = Int(text), (KDFSettings.minimumLogN...KDFSettings.maximumLogN).contains(value) else {
-        throw VaultError.usage("--scrypt-log-n must be \(KDFSettings.minimumLogN) to \(KDFSettings.maximumLogN)")
+        throw VaultError.invalidInput("--scrypt-log-n must be \(KDFSettings.minimumLogN) to \(KDFSettings.maximumLogN)")
       }
       requestedLogN = value
     }
@@ -28,6 +28,7 @@ enum PasswdCommand: Command {
     // Check the current passphrase before asking for a new one.
     _ = try store.unlock(passphrase: { current })
     let new = try context.newPassphrase(forChange: true)
+    warnIfShort(new)
     try store.update(passphrase: { current }) { document, keyring in
       let logN = requestedLogN ?? document.header.kdf.parameters.n.trailingZeroBitCount
       document.header = try keyring.rewrap(document.header, passphrase: new, logN: logN)
