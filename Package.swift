@@ -5,7 +5,10 @@ import PackageDescription
 let package = Package(
   name: "llm-vault",
   products: [
-    .executable(name: "vault", targets: ["vault"])
+    .executable(name: "vault", targets: ["vault"]),
+    // The domain as a library: a Swift program can read keys with an agent key (README,
+    // "Using VaultCore from Swift", says which API is stable).
+    .library(name: "VaultCore", targets: ["VaultCore"]),
   ],
   targets: [
     // OpenSSL's libcrypto only: `pkgConfig: "libcrypto"` keeps libssl out of the binary.

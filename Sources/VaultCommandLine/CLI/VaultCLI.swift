@@ -15,6 +15,7 @@ public enum VaultCLI {
     InitCommand.self, AddCommand.self, ListCommand.self, SearchCommand.self, ShowCommand.self, GetCommand.self,
     EditCommand.self, LinkCommand.self, UnlinkCommand.self, RemoveCommand.self, ImportCommand.self,
     PasswdCommand.self, VerifyCommand.self, RunCommand.self, EnvCommand.self, InjectCommand.self, ServeCommand.self,
+    CompletionCommand.self,
   ]
   /// Commands with subcommands, shown as one line each in the overview.
   static let groups: [(name: String, summary: String, overview: String, commands: [any Command.Type])] = [
@@ -145,6 +146,10 @@ public enum VaultCLI {
   private static func help(_ topics: [String]) -> ExitCode {
     guard let topic = topics.first else {
       Console.out(overview)
+      return .success
+    }
+    if topics == ["--man"] {
+      Console.out(ManPage.text)
       return .success
     }
     if let group = groups.first(where: { $0.name == topic }), topics.count == 1 {
