@@ -309,7 +309,7 @@ final class CommandPasswdTests: XCTestCase {
       let result = try sandbox.assertUnchanged {
         try sandbox.run(["passwd", "--scrypt-log-n", cost], environment: ["VAULT_NEW_PASSPHRASE_FILE": newFile])
       }
-      assertFailure(result, 64)
+      assertFailure(result, 65)
     }
   }
 }

@@ -27,12 +27,12 @@ enum InitCommand: Command {
     // Refuse before asking for a passphrase that would be thrown away.
     _ = try store.creationTarget()
     let passphrase = try context.newPassphrase(forChange: false)
-    warnIfShort(passphrase)
     if logN < KDFSettings.defaultLogN {
       Console.warning(
         "scrypt cost N=2^\(logN) is below the default 2^\(KDFSettings.defaultLogN): a stolen file is cheaper to attack")
     }
     try store.create(passphrase: passphrase, logN: logN, createDirectory: context.location.isDefault)
     Console.err("vault: created \(context.location.path)\n")
+    warnIfShort(passphrase)
   }
 }

@@ -28,11 +28,11 @@ enum PasswdCommand: Command {
     // Check the current passphrase before asking for a new one.
     _ = try store.unlock(passphrase: { current })
     let new = try context.newPassphrase(forChange: true)
-    warnIfShort(new)
     try store.update(passphrase: { current }) { document, keyring in
       let logN = requestedLogN ?? document.header.kdf.parameters.n.trailingZeroBitCount
       document.header = try keyring.rewrap(document.header, passphrase: new, logN: logN)
     }
     Console.err("vault: passphrase changed\n")
+    warnIfShort(new)
   }
 }
