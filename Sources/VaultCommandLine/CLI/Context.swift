@@ -172,7 +172,7 @@ struct PassphraseSource {
         throw VaultError.io("cannot read the file named by \(fileVariable.name): \(String(cString: strerror(errno)))")
       }
       defer { close(descriptor) }
-      warnIfShared(descriptor, what: "the file named by \(fileVariable)")
+      warnIfShared(descriptor, what: "the file named by \(fileVariable.name)")
       var bytes = [UInt8]()
       defer { for index in bytes.indices { bytes[index] = 0 } }
       var chunk = [UInt8](repeating: 0, count: 1024)
