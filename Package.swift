@@ -53,7 +53,10 @@ enum OpenSSL {
 let package = Package(
   name: "llm-vault",
   products: [
-    .executable(name: "vault", targets: ["vault"])
+    .executable(name: "vault", targets: ["vault"]),
+    // The domain as a library: a Swift program can read keys with an agent key (README,
+    // "Using VaultCore from Swift", says which API is stable).
+    .library(name: "VaultCore", targets: ["VaultCore"]),
   ],
   targets: [
     // OpenSSL's libcrypto headers; linked by VaultCrypto (see `OpenSSL` above).

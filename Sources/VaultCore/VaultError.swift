@@ -31,8 +31,9 @@ public enum VaultError: Error, Equatable, Sendable {
   case commandNotExecutable(String)
   /// The passphrase does not open the master key.
   case wrongPassphrase
-  /// No passphrase source: no terminal, and neither VAULT_PASSPHRASE_FILE nor VAULT_PASSPHRASE.
-  case passphraseUnavailable
+  /// No passphrase source: no terminal, and neither of the two variables (`fileVariable`, e.g.
+  /// VAULT_PASSPHRASE_FILE, and `valueVariable`) that would give it.
+  case passphraseUnavailable(fileVariable: String, valueVariable: String)
   /// The file is damaged or was edited: a checksum, MAC, tag or structure check failed.
   case integrity(String)
   /// The file was written by a format version this build does not read.
@@ -71,7 +72,10 @@ public enum VaultError: Error, Equatable, Sendable {
     case .commandNotFound(let command): return "command not found: \(command)"
     case .commandNotExecutable(let command): return "cannot execute \(command): permission denied or not a program"
     case .wrongPassphrase: return "wrong passphrase"
-    case .passphraseUnavailable: return "a passphrase is needed and there is no terminal to ask on"
+    case .passphraseUnavailable(let file, _):
+      return file.contains("NEW")
+        ? "a new passphrase is needed and there is no terminal to ask on"
+        : "a passphrase is needed and there is no terminal to ask on"
     case .integrity(let text): return "vault file failed its integrity check: \(text)"
     case .unsupportedFormat(let text): return text
     case .rollback(let found, let seen):
@@ -101,7 +105,8 @@ public enum VaultError: Error, Equatable, Sendable {
     case .accessNotPermitted: return "ask the vault's owner for a new agent key"
     case .permissionDenied: return "the agent key's scope does not include it; 'vault agent-key verify' shows the scope"
     case .wrongPassphrase: return "check VAULT_PASSPHRASE_FILE / VAULT_PASSPHRASE, or type it again"
-    case .passphraseUnavailable: return "set VAULT_PASSPHRASE_FILE to a 0600 file holding it, or run on a terminal"
+    case .passphraseUnavailable(let file, let value):
+      return "set \(file) to a 0600 file holding it (or \(value)), or run on a terminal"
     case .integrity: return "the file is damaged or was edited; restore it from a backup"
     case .unsupportedFormat: return "use a vault build that reads this format"
     case .rollback:

@@ -538,7 +538,7 @@ final class AgentKeyLifecycleTests: XCTestCase {
     let invalid = try sandbox.assertUnchanged { try sandbox.run(["config", "set", "agent-keys.limit", "-1"]) }
     XCTAssertNotEqual(invalid.status, 0)
     let unknown = try sandbox.assertUnchanged { try sandbox.run(["config", "set", "agent-keys.max", "3"]) }
-    assertFailure(unknown, 64)
+    assertFailure(unknown, 65, mentioning: ["unknown setting", "agent-keys.limit"])
     try sandbox.assertOwnerVerifyPasses("the limit")
   }
 
@@ -553,9 +553,9 @@ final class AgentKeyLifecycleTests: XCTestCase {
       (["fresh", "--all", "--key", "OPENAI_MAIN"], 64, [:]),
       (["fresh", "--key", "NO_SUCH_KEY"], 3, [:]),
       (["fresh", "--all", "--expires", "366d"], 65, [:]),
-      (["fresh", "--all", "--expires", "0d"], 64, [:]),
-      (["fresh", "--all", "--expires", "2w"], 64, [:]),
-      (["fresh", "--all", "--expires", "soon"], 64, [:]),
+      (["fresh", "--all", "--expires", "0d"], 65, [:]),
+      (["fresh", "--all", "--expires", "2w"], 65, [:]),
+      (["fresh", "--all", "--expires", "soon"], 65, [:]),
       (["taken", "--all"], 4, [:]),
       (["bad name", "--all"], 65, [:]),
       (["-dash", "--all"], 64, [:]),

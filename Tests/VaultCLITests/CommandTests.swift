@@ -44,11 +44,11 @@ final class CommandInitTests: XCTestCase {
     XCTAssertEqual(try sandbox.getValue("KEEP_ME"), Array(value.utf8))
   }
 
-  func testInitRejectsACostOutsideTheRangeWithUsage() throws {
+  func testInitRejectsACostOutsideTheRangeAsInvalidInput() throws {
     for cost in ["13", "21", "abc", "", "-1"] {
       let sandbox = try VaultSandbox()
       let result = try sandbox.run(["init", "--scrypt-log-n", cost])
-      assertFailure(result, 64)
+      assertFailure(result, 65)
       XCTAssertFalse(fileExists(sandbox.vaultPath), "a vault was created with --scrypt-log-n \(cost)")
     }
   }

@@ -249,11 +249,11 @@ final class EnvAndInjectTests: XCTestCase {
     assertNoLeak(denied, fixture.secrets + [token])
 
     let badFormat = try sandbox.run(["env", "--format", "yaml"])
-    assertFailure(badFormat, 64, mentioning: ["yaml"])
+    assertFailure(badFormat, 65, mentioning: ["yaml"])
 
-    try fixture.add("OPENAI_MINI", ["--provider", "openai"])
+    try fixture.add("OPENAI_MINI", ["--provider", "openai", "--env", "MY_VAR"])
     let conflict = try sandbox.run(["env", "--format", "dotenv"])
-    assertFailure(conflict, 14, mentioning: ["OPENAI_MAIN", "OPENAI_MINI", "--key"])
+    assertFailure(conflict, 14, mentioning: ["CUSTOM_KEY", "OPENAI_MINI", "--key"])
     assertNoLeak(conflict, fixture.secrets)
   }
 

@@ -116,17 +116,19 @@ final class RunTests: XCTestCase {
 
   func testTwoKeysClaimingOneVariableFailNamingBothAndTheSelectorThatResolvesIt() throws {
     var fixture = try RunFixture()
-    try fixture.add("OPENAI_MINI", ["--provider", "openai"])
+    // Two keys of one provider are no conflict (the default takes the provider's variables,
+    // DefaultKeyTests); two --env claims of one variable are.
+    try fixture.add("OPENAI_MINI", ["--provider", "openai", "--env", "MY_VAR"])
     let marker = fixture.sandbox.root + "/ran"
     let conflict = try fixture.sandbox.run(["run", "--", "/usr/bin/touch", marker])
-    assertFailure(conflict, 14, mentioning: ["OPENAI_API_KEY", "OPENAI_MAIN", "OPENAI_MINI", "--key"])
+    assertFailure(conflict, 14, mentioning: ["MY_VAR", "CUSTOM_KEY", "OPENAI_MINI", "--key"])
     assertNoLeak(conflict, fixture.secrets)
     XCTAssertFalse(fileExists(marker), "the command ran despite the conflict")
     // Naming both keys keeps the conflict; naming one resolves it.
-    let both = try fixture.sandbox.run(["run", "--key", "OPENAI_MAIN", "--key", "OPENAI_MINI", "--", "/bin/true"])
-    assertFailure(both, 14, mentioning: ["OPENAI_MAIN", "OPENAI_MINI"])
+    let both = try fixture.sandbox.run(["run", "--key", "CUSTOM_KEY", "--key", "OPENAI_MINI", "--", "/bin/true"])
+    assertFailure(both, 14, mentioning: ["CUSTOM_KEY", "OPENAI_MINI"])
     let (_, child) = try fixture.runEnvironment(["--key", "OPENAI_MINI"])
-    fixture.assertCarriers(child, ["OPENAI_MINI": "OPENAI_MINI", "OPENAI_API_KEY": "OPENAI_MINI"], "--key OPENAI_MINI")
+    fixture.assertCarriers(child, ["OPENAI_MINI": "OPENAI_MINI", "MY_VAR": "OPENAI_MINI"], "--key OPENAI_MINI")
   }
 
   func testLoaderAndVaultVariablesCannotBeLinkedAtAll() throws {
@@ -177,7 +179,7 @@ final class RunTests: XCTestCase {
       ("edit --env GIT_CONFIG_VALUE_0", ["edit", "PLAIN_KEY", "--env", "GIT_CONFIG_VALUE_0"], nil),
       ("edit --name PYTHONWARNINGS", ["edit", "PLAIN_KEY", "--name", "PYTHONWARNINGS"], nil),
       ("link --env npm_config_registry", ["link", "PLAIN_KEY", "--env", "npm_config_registry"], nil),
-      ("import PERLLIB", ["import", dotEnv], nil),
+      ("import PERLLIB", ["import", dotEnv, "--all"], nil),
     ]
     for (what, arguments, stdin) in attempts {
       let result = try sandbox.assertUnchanged { try sandbox.run(arguments, stdin: stdin) }

@@ -235,7 +235,7 @@ final class StorageSafetyTests: XCTestCase {
     let writes: [(arguments: [String], stdin: [UInt8]?)] = [
       (["add", "NEW_KEY"], Array(newValue.utf8)), (["edit", "MY_API", "--name", "RENAMED"], nil),
       (["link", "MY_API", "--model", "o3"], nil), (["rm", "-y", "MY_API"], nil),
-      (["import", "-"], Array("IMPORTED=\(newValue)\n".utf8)),
+      (["import", "-"], Array("IMPORTED_KEY=\(newValue)\n".utf8)),
     ]
     for (arguments, stdin) in writes {
       let result = try sandbox.assertUnchanged { try sandbox.run(arguments, stdin: stdin, environment: environment) }

@@ -48,11 +48,17 @@ final class TerminalTests: XCTestCase {
     let add = try onTerminal(
       sandbox, ["add", "TYPED"],
       steps: [
-        ("expect", "Value for TYPED: "), ("send", value + "\n"), ("expect", "Passphrase for "),
-        ("send", passphrase + "\n"),
+        // The passphrase first (issue 10): a wrong one fails before a secret is pasted.
+        ("expect", "Passphrase for "), ("send", passphrase + "\n"), ("expect", "Value for TYPED: "),
+        ("send", value + "\n"),
       ],
       environment: noPassphraseFile)
     XCTAssertEqual(add.status, 0, add.transcript)
+    let wrong = try onTerminal(
+      sandbox, ["add", "WRONG"], steps: [("expect", "Passphrase for "), ("send", "not the passphrase\n")],
+      environment: noPassphraseFile)
+    XCTAssertEqual(wrong.status, 5, wrong.transcript)
+    XCTAssertFalse(wrong.transcript.contains("Value for WRONG"), wrong.transcript)
     XCTAssertFalse(add.transcript.contains(value), "the value was echoed")
     XCTAssertFalse(add.transcript.contains(passphrase), "the passphrase was echoed")
     try writeFile(sandbox.passphraseFile, Array((passphrase + "\n").utf8), mode: 0o600)

@@ -34,6 +34,45 @@ final class AgentAccessTests: XCTestCase {
     XCTAssertThrowsError(try access.provider(forModel: "mystery-model", allKeys: try every()))
   }
 
+  func testTheGatewayFollowsTheProvidersDefaultKey() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    try vault.add("OPENAI_MAIN", "sk-openai-main-aaaaaaaaaaaa", provider: "openai", models: ["gpt-4o"])
+    try vault.add("OPENAI_DEV", "sk-openai-dev-bbbbbbbbbbbbb", provider: "openai")
+    try vault.add("OPENAI_CI", "sk-openai-ci-ccccccccccccc", provider: "openai")
+    let token = try createAgent(vault, "all", AgentScope(all: true))
+    let every = { try vault.store.read().document.keys }
+    XCTAssertEqual(try access(vault, token).key(forProvider: "openai", model: "o3", allKeys: every).name, "OPENAI_MAIN")
+    let previous = try vault.store.update(passphrase: TestVault.passphrase) { document, _ in
+      try document.makeDefault("OPENAI_CI")
+    }
+    XCTAssertEqual(previous, "OPENAI_MAIN")
+    XCTAssertEqual(try every().map(\.name), ["OPENAI_CI", "OPENAI_MAIN", "OPENAI_DEV"])
+    let after = try access(vault, token)
+    XCTAssertEqual(try after.key(forProvider: "openai", model: "o3", allKeys: every).name, "OPENAI_CI")
+    XCTAssertEqual(try after.key(forProvider: "openai", model: nil, allKeys: every).name, "OPENAI_CI")
+    // A model linked to a non-default key still gets that key.
+    XCTAssertEqual(try after.key(forProvider: "openai", model: "gpt-4o", allKeys: every).name, "OPENAI_MAIN")
+    // A scope without the vault's default: the first key of the provider inside it.
+    let document = try vault.store.read().document
+    let scoped = try createAgent(
+      vault, "scoped",
+      AgentScope(all: false, keys: ["OPENAI_DEV", "OPENAI_MAIN"].map { document.keys[document.index(of: $0)!].id }))
+    XCTAssertEqual(
+      try access(vault, scoped).key(forProvider: "openai", model: "o3", allKeys: every).name, "OPENAI_MAIN")
+    // A key moved to another provider and back joins as a non-default key.
+    try vault.store.update(passphrase: TestVault.passphrase) { document, _ in
+      try document.setProvider(of: "OPENAI_CI", to: "azure", now: .now())
+      try document.setProvider(of: "OPENAI_CI", to: "openai", now: .now())
+    }
+    XCTAssertEqual(try vault.store.read().document.defaultKey(of: "openai")?.name, "OPENAI_MAIN")
+    XCTAssertThrowsError(
+      try vault.store.update(passphrase: TestVault.passphrase) { document, _ in
+        try document.setProvider(of: "OPENAI_CI", to: nil, now: .now())
+        try document.makeDefault("OPENAI_CI")
+      })
+  }
+
   func testAModelLinkedOutsideTheScopeOrAModelScopeIsPermissionDenied() throws {
     let vault = try TestVault()
     defer { vault.remove() }

@@ -20,18 +20,52 @@ final class InjectionTests: XCTestCase {
       plan.entries.map(\.variable), ["GEMINI_MAIN", "GOOGLE_API_KEY", "GEMINI_API_KEY", "CUSTOM", "MY_VAR"])
   }
 
+  func testTheProvidersDefaultTakesItsVariablesAndItsOtherKeysTheirOwnNames() throws {
+    let first = try key("OPENAI_A", provider: "openai")
+    let second = try key("OPENAI_B", provider: "openai")
+    let third = try key("OPENAI_C", provider: "openai")
+    let all = [first, second, third]
+    func plan(_ selectors: KeySelectors) throws -> [String: String] {
+      let entries = try InjectionPlan(KeySelection.select(from: all, readable: nil, selectors: selectors)).entries
+      return Dictionary(uniqueKeysWithValues: entries.map { ($0.variable, $0.key.name) })
+    }
+    XCTAssertEqual(
+      try plan(KeySelectors()),
+      ["OPENAI_A": "OPENAI_A", "OPENAI_API_KEY": "OPENAI_A", "OPENAI_B": "OPENAI_B", "OPENAI_C": "OPENAI_C"])
+    XCTAssertEqual(try plan(KeySelectors(providers: ["openai"]))["OPENAI_API_KEY"], "OPENAI_A")
+    XCTAssertEqual(try plan(KeySelectors(keys: ["OPENAI_B"])), ["OPENAI_B": "OPENAI_B", "OPENAI_API_KEY": "OPENAI_B"])
+    XCTAssertEqual(try plan(KeySelectors(keys: ["OPENAI_C", "OPENAI_A"]))["OPENAI_API_KEY"], "OPENAI_A")
+    // For an agent key, the default inside its scope.
+    let scoped = try InjectionPlan(
+      KeySelection.select(from: all, readable: [second.id, third.id], selectors: KeySelectors()))
+    XCTAssertEqual(scoped.entries.first { $0.variable == "OPENAI_API_KEY" }?.key.name, "OPENAI_B")
+    XCTAssertEqual(KeySelection.defaults(in: all), ["openai": first.id])
+  }
+
   func testTwoKeysClaimingOneVariableAreAConflictNamingBoth() throws {
     let first = try key("OPENAI_A", provider: "openai")
     let second = try key("OPENAI_B", provider: "openai")
+    let third = try key("OPENAI_C", provider: "openai")
     XCTAssertThrowsError(
-      try InjectionPlan(KeySelection.select(from: [first, second], readable: nil, selectors: KeySelectors()))
+      try InjectionPlan(
+        KeySelection.select(
+          from: [first, second, third], readable: nil, selectors: KeySelectors(keys: ["OPENAI_B", "OPENAI_C"])))
     ) { error in
       guard case VaultError.injectionConflict(let message) = error else { return XCTFail("\(error)") }
-      XCTAssertTrue(message.contains("OPENAI_A") && message.contains("OPENAI_B") && message.contains("--key"), message)
+      for fragment in ["OPENAI_API_KEY", "OPENAI_B", "OPENAI_C", "--key", "vault edit OPENAI_B --default", "--env"] {
+        XCTAssertTrue(message.contains(fragment), message)
+      }
     }
-    let resolved = try InjectionPlan(
-      KeySelection.select(from: [first, second], readable: nil, selectors: KeySelectors(keys: ["OPENAI_B"])))
-    XCTAssertEqual(resolved.entries.map(\.key.name), ["OPENAI_B", "OPENAI_B"])
+    let one = try key("ONE", provider: nil, env: ["SHARED"])
+    let two = try key("TWO", provider: "openai", env: ["SHARED"])
+    XCTAssertThrowsError(
+      try InjectionPlan(KeySelection.select(from: [one, two], readable: nil, selectors: KeySelectors()))
+    ) { error in
+      guard case VaultError.injectionConflict(let message) = error else { return XCTFail("\(error)") }
+      for fragment in ["SHARED", "ONE", "TWO", "--key", "vault edit TWO --env"] {
+        XCTAssertTrue(message.contains(fragment), message)
+      }
+    }
   }
 
   func testSelectorsOutsideTheScopeAreDeniedAndUnknownOnesNotFound() throws {

@@ -124,7 +124,10 @@ enum AgentPresentation {
       ("Readable", readable.isEmpty ? "-" : readable.joined(separator: ", ")),
       ("Created", agent.created.rfc3339),
       ("Created by", agent.createdBy),
-      ("Last used", usage.agents[agent.id].map { "\($0.lastUsed.rfc3339) (\($0.uses) uses)" } ?? "never"),
+      (
+        "Last used",
+        usage.agents[agent.id].map { "\($0.lastUsed.rfc3339) (\($0.uses) use\($0.uses == 1 ? "" : "s"))" } ?? "never"
+      ),
       (
         "Expires",
         agent.expires.rfc3339

@@ -1,3 +1,5 @@
+import VaultCore
+
 /// What a command accepts, used both to parse its arguments and to print its help, so the two
 /// can never disagree.
 struct CommandSpec {
@@ -114,13 +116,17 @@ struct ParsedArguments {
           name = String(name[..<equals])
         }
         guard let found = spec.option(named: name) else {
-          throw UsageError("unknown option '--\(name)' for 'vault \(spec.name)'", command: spec.name)
+          throw UsageError(
+            "unknown option '--\(name)' for 'vault \(spec.name)'", command: spec.name,
+            hint: unknownOptionHint(name, spec: spec, after: parsed.positionals))
         }
         option = found
       } else {
         let letters = Array(argument.dropFirst())
         guard letters.count == 1, let found = spec.option(short: letters[0]) else {
-          throw UsageError("unknown option '\(argument)' for 'vault \(spec.name)'", command: spec.name)
+          throw UsageError(
+            "unknown option '\(argument)' for 'vault \(spec.name)'", command: spec.name,
+            hint: unknownOptionHint(nil, spec: spec, after: parsed.positionals))
         }
         option = found
       }
@@ -159,15 +165,28 @@ struct ParsedArguments {
     }
     return parsed
   }
+
+  /// What to say about an unknown option: after a program's name (`vault run --key A ls -la`),
+  /// that the program goes after `--`; else the nearest option, if one is near.
+  private static func unknownOptionHint(_ name: String?, spec: CommandSpec, after positionals: [String]) -> String? {
+    if !positionals.isEmpty, spec.arguments.last?.variadic == true {
+      return "put the program and its arguments after '--': vault \(spec.name) [options] -- <command> ..."
+    }
+    guard let name, let near = NearestName.nearest(to: name, among: spec.allOptions.map(\.name)) else { return nil }
+    return "did you mean '--\(near)'?"
+  }
 }
 
 /// A command-line mistake: printed with a pointer to the command's help, exit 64.
 struct UsageError: Error {
   var message: String
   var command: String?
+  /// Said before the pointer to the help ("did you mean 'create'?").
+  var hint: String?
 
-  init(_ message: String, command: String?) {
+  init(_ message: String, command: String?, hint: String? = nil) {
     self.message = message
     self.command = command
+    self.hint = hint
   }
 }

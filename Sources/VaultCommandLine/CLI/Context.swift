@@ -200,7 +200,9 @@ struct PassphraseSource {
     if let secret = ProcessCredentials.value(valueVariable) {
       return try secret.withUnsafeBytes { try checked($0) }
     }
-    guard let terminal = Terminal.open() else { throw VaultError.passphraseUnavailable }
+    guard let terminal = Terminal.open() else {
+      throw VaultError.passphraseUnavailable(fileVariable: fileVariable.name, valueVariable: valueVariable.name)
+    }
     let first = try terminal.readSecret(prompt: prompt)
     if confirm {
       let second = try terminal.readSecret(prompt: "Repeat the passphrase: ")
@@ -214,4 +216,14 @@ struct PassphraseSource {
     guard !bytes.isEmpty else { throw VaultError.invalidInput("the passphrase is empty") }
     return SecretBytes(copying: bytes)
   }
+}
+
+/// Warns, without refusing, when a passphrase being set has fewer than 12 characters: scrypt
+/// slows guessing, it does not make a short passphrase strong.
+func warnIfShort(_ passphrase: SecretBytes) {
+  let characters = KeyAdvice.scalarCount(passphrase)
+  guard characters < 12 else { return }
+  Console.warning(
+    "the new passphrase has only \(characters) character\(characters == 1 ? "" : "s"); 12 or more (several words) resist guessing much better"
+  )
 }

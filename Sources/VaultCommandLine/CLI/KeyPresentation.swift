@@ -1,26 +1,36 @@
 import VaultCore
 
 /// How provider keys look on screen and in `--json`: metadata and the masked value only.
+/// `all` is every key of the vault, in file order, which decides each provider's default.
 enum KeyPresentation {
-  static func table(_ keys: [ProviderKey], colour: Bool) -> String {
+  static func table(_ keys: [ProviderKey], all: [ProviderKey], colour: Bool) -> String {
     let header = ["NAME", "VALUE", "PROVIDER", "MODELS", "UPDATED"]
+    let defaults = Set(KeySelection.defaults(in: all).values)
+    var counts: [String: Int] = [:]
+    for key in all { if let provider = key.provider { counts[provider, default: 0] += 1 } }
     let rows = keys.map { key in
-      [
-        key.name, key.masked, key.provider ?? "-", key.models.isEmpty ? "-" : key.models.joined(separator: ","),
-        key.updated.day,
+      // Marked where it matters: a provider with several keys.
+      let marked = defaults.contains(key.id) && counts[key.provider ?? "", default: 0] > 1
+      return [
+        key.name, key.masked, (key.provider ?? "-") + (marked ? " (default)" : ""),
+        key.models.isEmpty ? "-" : key.models.joined(separator: ","), key.updated.day,
       ]
     }
     return Table.render(header: header, rows: rows, colour: colour)
   }
 
   /// With `usage` (for `show`), also its last use, its unlocks and what the gateway served with it.
-  static func json(_ key: ProviderKey, usage: UsageState.Record? = nil, into writer: inout JSONWriter) {
+  static func json(
+    _ key: ProviderKey, all: [ProviderKey], usage: UsageState.Record? = nil, into writer: inout JSONWriter
+  ) {
     writer.raw("{\"name\":")
     writer.string(key.name)
     writer.raw(",\"value\":")
     writer.string(key.masked)
     writer.raw(",\"provider\":")
     writer.optionalString(key.provider)
+    writer.raw(",\"default\":")
+    writer.raw(KeySelection.isDefault(key, in: all) ? "true" : "false")
     writer.raw(",\"models\":")
     writer.stringArray(key.models)
     writer.raw(",\"env\":")
@@ -40,22 +50,33 @@ enum KeyPresentation {
   }
 
   /// A JSON array, one key per line, for scripts (`jq`).
-  static func jsonList(_ keys: [ProviderKey]) -> [UInt8] {
+  static func jsonList(_ keys: [ProviderKey], all: [ProviderKey]) -> [UInt8] {
     var writer = JSONWriter(reservingCapacity: keys.count * 200 + 4, escapingUnsafeScalars: true)
     writer.raw("[")
     for (index, key) in keys.enumerated() {
       writer.raw(index == 0 ? "\n" : ",\n")
-      json(key, into: &writer)
+      json(key, all: all, into: &writer)
     }
     writer.raw(keys.isEmpty ? "]\n" : "\n]\n")
     return writer.bytes
   }
 
-  static func details(_ key: ProviderKey, usage: UsageState.Record? = nil) -> String {
+  static func details(_ key: ProviderKey, all: [ProviderKey], usage: UsageState.Record? = nil) -> String {
+    var defaultText = "-"
+    if let provider = key.provider {
+      let current = KeySelection.defaults(in: all)[provider].flatMap { id in all.first { $0.id == id } }
+      defaultText =
+        !key.environmentNames.isEmpty
+        ? "no (it goes in under its own --env names)"
+        : current?.id == key.id
+          ? "yes, \(provider)'s default key"
+          : "no (\(current?.name ?? "?") is; 'vault edit \(key.name) --default' makes it this one)"
+    }
     var rows: [(String, String)] = [
       ("Name", key.name),
       ("Value", key.masked),
       ("Provider", key.provider ?? "-"),
+      ("Default", defaultText),
       ("Models", key.models.isEmpty ? "-" : key.models.joined(separator: ", ")),
       (
         "Env",

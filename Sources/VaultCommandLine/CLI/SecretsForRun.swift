@@ -8,7 +8,8 @@ struct SecretsForRun {
   var values: [RecordID: SecretBytes]
   /// The agent key used, if any.
   var agent: AgentKey?
-  var expires: Timestamp?
+  /// The token used, if an agent key: its expiry and any grace period after a rotation.
+  var credential: AgentCredential?
 
   /// Whether an agent key rather than the passphrase is the credential.
   static func usesAgentKey(_ context: Context) -> Bool {
@@ -29,7 +30,8 @@ struct SecretsForRun {
       if decrypt { for key in plan.keys { values[key.id] = try access.open(key) } }
       // The keys are open: the credential is not needed again.
       ProcessCredentials.discardAll()
-      return SecretsForRun(plan: plan, values: values, agent: access.agent, expires: access.expires)
+      return SecretsForRun(
+        plan: plan, values: values, agent: access.agent, credential: access.session.keyring.credential)
     }
     let store = context.store
     let locked = try store.read()
@@ -42,7 +44,7 @@ struct SecretsForRun {
       // The key is derived and the values open: the passphrase is not needed again.
       ProcessCredentials.discardAll()
     }
-    return SecretsForRun(plan: plan, values: values, agent: nil, expires: nil)
+    return SecretsForRun(plan: plan, values: values, agent: nil, credential: nil)
   }
 
   /// Records the use in the state file and warns when the agent key is close to expiry. A state
@@ -57,9 +59,22 @@ struct SecretsForRun {
     } catch {
       Console.warning("could not record this use")
     }
-    if let agent, let expires, expires.secondsSinceEpoch - Timestamp.now().secondsSinceEpoch < 7 * 86_400 {
+    if let agent, let credential { Self.warnAboutExpiry(agent: agent, credential: credential, now: .now()) }
+  }
+
+  /// A token in the grace period after `rotate` says so, and when the new token expires; any
+  /// other token warns within 7 days of its expiry.
+  static func warnAboutExpiry(agent: AgentKey, credential: AgentCredential, now: Timestamp) {
+    let expires = credential.effectiveExpiry
+    let remaining = Lifetime.remaining(until: expires, from: now)
+    if let retireAt = credential.retireAt, retireAt <= credential.notAfter {
+      let successor = agent.credentials.first { $0.id != credential.id }
+      let next = successor.map { "; the new token expires on \($0.notAfter.rfc3339)" } ?? ""
       Console.warning(
-        "agent key \(agent.name) expires \(Lifetime.remaining(until: expires, from: .now())) (\(expires.rfc3339))")
+        "agent key \(agent.name) was rotated: this old token's grace period ends \(remaining) (\(expires.rfc3339))\(next)"
+      )
+    } else if expires.secondsSinceEpoch - now.secondsSinceEpoch < 7 * 86_400 {
+      Console.warning("agent key \(agent.name) expires \(remaining) (\(expires.rfc3339))")
     }
   }
 

@@ -15,6 +15,7 @@ public enum VaultCLI {
     InitCommand.self, AddCommand.self, ListCommand.self, SearchCommand.self, ShowCommand.self, GetCommand.self,
     EditCommand.self, LinkCommand.self, UnlinkCommand.self, RemoveCommand.self, ImportCommand.self,
     PasswdCommand.self, VerifyCommand.self, RunCommand.self, EnvCommand.self, InjectCommand.self, ServeCommand.self,
+    CompletionCommand.self,
   ]
   /// Commands with subcommands, shown as one line each in the overview.
   static let groups: [(name: String, summary: String, overview: String, commands: [any Command.Type])] = [
@@ -103,12 +104,10 @@ public enum VaultCLI {
         Console.out(group.overview)
         return .success
       }
+      if let unknown = unknownSubcommand(sub, of: group.name, among: group.commands) { return report(unknown) }
       arguments = ["\(name) \(sub)"] + rest.dropFirst()
     }
-    guard let command = command(named: arguments[0]) else {
-      let shown = name.hasPrefix("-") ? "option '\(name)'" : "command '\(name)'"
-      return report(UsageError("unknown \(shown)", command: nil))
-    }
+    guard let command = command(named: arguments[0]) else { return report(unknownCommand(name)) }
     do {
       let parsed = try ParsedArguments.parse(leading + Array(arguments.dropFirst()), spec: command.spec)
       if parsed.flag("help") {
@@ -149,6 +148,10 @@ public enum VaultCLI {
       Console.out(overview)
       return .success
     }
+    if topics == ["--man"] {
+      Console.out(ManPage.text)
+      return .success
+    }
     if let group = groups.first(where: { $0.name == topic }), topics.count == 1 {
       Console.out(group.overview)
       return .success
@@ -160,8 +163,33 @@ public enum VaultCLI {
     return .success
   }
 
+  /// "unknown subcommand 'craete' for 'vault agent-key'", with the nearest one; nil when known.
+  private static func unknownSubcommand(_ sub: String, of group: String, among commands: [any Command.Type])
+    -> UsageError?
+  {
+    let names = commands.map { String($0.spec.name.dropFirst(group.count + 1)) }
+    guard !names.contains(sub) else { return nil }
+    return UsageError(
+      "unknown subcommand '\(sub)' for 'vault \(group)'", command: group, hint: suggestion(sub, among: names))
+  }
+
+  /// "unknown command 'lsit'" (or option), with the nearest one.
+  private static func unknownCommand(_ name: String) -> UsageError {
+    if name.hasPrefix("-") {
+      let near = NearestName.nearest(to: String(name.drop { $0 == "-" }), among: ["file", "help", "version"])
+      return UsageError("unknown option '\(name)'", command: nil, hint: near.map { "did you mean '--\($0)'?" })
+    }
+    let known = ["help"] + commands.map { $0.spec.name } + groups.map { $0.name }
+    return UsageError("unknown command '\(name)'", command: nil, hint: suggestion(name, among: known))
+  }
+
+  private static func suggestion(_ typed: String, among names: [String]) -> String? {
+    NearestName.nearest(to: typed, among: names).map { "did you mean '\($0)'?" }
+  }
+
   private static func report(_ error: UsageError) -> ExitCode {
-    Console.error(error.message, hint: error.command.map { "see 'vault help \($0)'" } ?? "see 'vault --help'")
+    let help = error.command.map { "see 'vault help \($0)'" } ?? "see 'vault --help'"
+    Console.error(error.message, hint: error.hint.map { "\($0) (\(help))" } ?? help)
     return .usage
   }
 

@@ -24,12 +24,26 @@ enum AddCommand: Command {
     let name = context.arguments.positionals[0]
     try Names.validateKeyName(name)
     let provider = try context.arguments.value("provider").map(Names.normalizedProvider)
+    let store = context.store
+    let passphrase: () throws -> SecretBytes
+    if Console.stdinIsTerminal {
+      // At a terminal the passphrase comes first, checked, so a wrong one fails before a
+      // secret is pasted. (It costs a second key derivation, only here.)
+      let locked = try store.read()
+      if locked.document.index(of: name) != nil { throw VaultError.keyExists(name: name) }
+      let typed = try context.passphrase()
+      _ = try store.unlock(locked, passphrase: { typed })
+      passphrase = { typed }
+    } else {
+      passphrase = context.passphrase
+    }
     let value = try context.readValue(for: name)
-    try context.store.update(passphrase: context.passphrase) { document, keyring in
+    try store.update(passphrase: passphrase) { document, keyring in
       try document.addKey(
         name: name, value: value, provider: provider, models: context.arguments.values("model"),
         environmentNames: context.arguments.values("env"), keyring: keyring, now: .now())
     }
     Console.err("vault: added \(name)\n")
+    for warning in KeyAdvice.warnings(name: name, provider: provider, value: value) { Console.warning(warning) }
   }
 }

@@ -252,7 +252,7 @@ enum AgentKeyCommands {
   static func lifetime(_ text: String?) throws -> Int64? {
     guard let text else { return nil }
     guard let seconds = Lifetime.seconds(text) else {
-      throw VaultError.usage("invalid duration '\(text)': use e.g. 90d, 12h, 45m or 90s")
+      throw VaultError.invalidInput("invalid duration '\(text)': use e.g. 90d, 12h, 45m or 90s")
     }
     guard seconds <= VaultDocument.maximumAgentLifetime else {
       throw VaultError.invalidInput("a duration is at most 365 days")

@@ -66,5 +66,6 @@ private func parse(_ name: String) throws -> Setting {
     guard Names.isProviderID(provider) else { throw VaultError.invalidInput("'\(provider)' is not a provider id") }
     return .baseURL(provider: provider)
   }
-  throw VaultError.usage("unknown setting '\(name)'; known: \(Setting.names.joined(separator: ", "))")
+  let near = NearestName.nearest(to: name, among: Setting.names).map { "did you mean '\($0)'? " } ?? ""
+  throw VaultError.invalidInput("unknown setting '\(name)'; \(near)known: \(Setting.names.joined(separator: ", "))")
 }

@@ -40,7 +40,7 @@ enum ServeCommand: Command {
     switch arguments.value("log-format") ?? "text" {
     case "text": format = .text
     case "json": format = .json
-    case let other: throw VaultError.usage("unknown log format '\(other)': use text or json")
+    case let other: throw VaultError.invalidInput("unknown log format '\(other)': use text or json")
     }
     let options = Gateway.Options(
       vaultPath: context.location.path, listen: listen, logFormat: format, logPath: arguments.value("log-file"),
@@ -61,17 +61,17 @@ enum ServeCommand: Command {
     if text.hasPrefix("["), let close = text.firstIndex(of: "]") {
       host = text[text.index(after: text.startIndex)..<close]
       let rest = text[text.index(after: close)...]
-      guard rest.hasPrefix(":") else { throw VaultError.usage("--listen takes HOST:PORT, e.g. 127.0.0.1:8642") }
+      guard rest.hasPrefix(":") else { throw VaultError.invalidInput("--listen takes HOST:PORT, e.g. 127.0.0.1:8642") }
       port = rest.dropFirst()
     } else if let colon = text.lastIndex(of: ":") {
       host = text[..<colon]
       port = text[text.index(after: colon)...]
     } else {
-      throw VaultError.usage("--listen takes HOST:PORT, e.g. 127.0.0.1:8642")
+      throw VaultError.invalidInput("--listen takes HOST:PORT, e.g. 127.0.0.1:8642")
     }
     if host == "localhost" { host = "127.0.0.1" }
     guard let number = Int(port), (0...65_535).contains(number) else {
-      throw VaultError.usage("--listen: '\(port)' is not a port")
+      throw VaultError.invalidInput("--listen: '\(port)' is not a port")
     }
     let loopback =
       host == "::1"

@@ -6,16 +6,20 @@ import VaultCore
 
 enum ImportCommand: Command {
   static let spec = CommandSpec(
-    name: "import", summary: "Move the keys of a .env file into the vault.",
+    name: "import", summary: "Copy the credentials of a .env file into the vault.",
     arguments: [.init(name: "file", help: "A .env file: NAME=value lines ('-' for standard input).")],
     options: [
       .init(name: "provider", value: "<provider>", help: "Link every imported key to this provider."),
       .init(name: "skip-existing", help: "Skip names already in the vault instead of failing."),
+      .init(name: "all", help: "Import every line, not only those that look like credentials."),
     ],
     discussion: """
-      Known variables such as OPENAI_API_KEY are linked to their provider. Nothing is imported when
-      any line is invalid or any name exists already (unless --skip-existing). The .env file is left
-      as it was: delete it yourself once the import is done.
+      Only lines that look like credentials are imported: names ending in _KEY, _TOKEN, _SECRET or
+      _PASSWORD, the provider variables vault knows (OPENAI_API_KEY, ...), and values shaped like a
+      known provider's key; the other names are listed as skipped (--all imports them too). Known
+      variables are linked to their provider. Nothing is imported when any line is invalid or any
+      name exists already (unless --skip-existing). The import copies: the .env file is left as it
+      was; delete it yourself once the import is done.
       """)
 
   static func run(_ context: Context) throws {
@@ -26,13 +30,29 @@ enum ImportCommand: Command {
     guard !entries.isEmpty else { throw VaultError.invalidInput("\(path) holds no NAME=value lines") }
     let provider = try context.arguments.value("provider").map(Names.normalizedProvider)
     var values: [(entry: DotEnvParser.Entry, value: SecretBytes)] = []
+    var notCredentials: [String] = []
     for entry in entries {
       do {
+        let value = try SecretValue.validated(entry.value)
+        guard context.arguments.flag("all") || KeyAdvice.looksLikeCredential(name: entry.name, value: value) else {
+          notCredentials.append(entry.name)
+          continue
+        }
         try Names.validateKeyName(entry.name)
-        values.append((entry, try SecretValue.validated(entry.value)))
+        values.append((entry, value))
       } catch let error as VaultError {
         throw VaultError.invalidInput(".env line \(entry.line): \(error.message)")
       }
+    }
+    guard !values.isEmpty else {
+      throw VaultError.invalidInput(
+        "\(path) holds no line that looks like a credential (skipped\(summary(notCredentials))); --all imports every line"
+      )
+    }
+    if !notCredentials.isEmpty {
+      Console.err(
+        "vault: skipped \(notCredentials.count) line(s) that do not look like credentials\(summary(notCredentials)) (--all imports them)\n"
+      )
     }
     let skipExisting = context.arguments.flag("skip-existing")
     let (added, skipped) = try context.store.update(passphrase: context.passphrase) { document, keyring in
@@ -56,6 +76,14 @@ enum ImportCommand: Command {
     if !skipped.isEmpty {
       Console.err("vault: skipped \(skipped.count) existing: \(skipped.joined(separator: ", "))\n")
     }
+    if let provider, let unknown = KeyAdvice.unknownProvider(provider) { Console.warning(unknown) }
+    for (entry, value) in values where added.contains(entry.name) {
+      let linked = provider ?? ProviderCatalogue.provider(forVariable: entry.name)
+      for warning in KeyAdvice.warnings(name: entry.name, provider: linked, value: value)
+      where !warning.hasPrefix("provider '") {
+        Console.warning(warning)
+      }
+    }
     if path != "-" {
       Console.err("vault: hint: \(path) still holds the keys in plaintext; delete it when you are done\n")
     }
@@ -64,7 +92,7 @@ enum ImportCommand: Command {
   /// The names, or the first ten of them and a count, so a large import stays one short line.
   private static func summary(_ names: [String]) -> String {
     guard !names.isEmpty else { return "" }
-    let shown = names.prefix(10).joined(separator: ", ")
+    let shown = names.prefix(10).map(DisplaySafety.sanitized).joined(separator: ", ")
     return ": " + shown + (names.count > 10 ? " and \(names.count - 10) more" : "")
   }
 

@@ -18,7 +18,7 @@ enum InitCommand: Command {
     var logN = KDFSettings.defaultLogN
     if let text = context.arguments.value("scrypt-log-n") {
       guard let value = Int(text), (KDFSettings.minimumLogN...KDFSettings.maximumLogN).contains(value) else {
-        throw VaultError.usage(
+        throw VaultError.invalidInput(
           "--scrypt-log-n must be \(KDFSettings.minimumLogN) to \(KDFSettings.maximumLogN) (N=2^14 to 2^20)")
       }
       logN = value
@@ -33,5 +33,6 @@ enum InitCommand: Command {
     }
     try store.create(passphrase: passphrase, logN: logN, createDirectory: context.location.isDefault)
     Console.err("vault: created \(context.location.path)\n")
+    warnIfShort(passphrase)
   }
 }

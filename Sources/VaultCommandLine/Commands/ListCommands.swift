@@ -8,7 +8,7 @@ enum ListCommand: Command {
 
   static func run(_ context: Context) throws {
     let keys = try context.store.read().document.keys
-    try printKeys(keys, context: context)
+    try printKeys(keys, all: keys, context: context)
   }
 }
 
@@ -21,8 +21,8 @@ enum SearchCommand: Command {
 
   static func run(_ context: Context) throws {
     let term = context.arguments.positionals[0]
-    let keys = try context.store.read().document.keys.filter { $0.matches(search: term) }
-    try printKeys(keys, context: context)
+    let all = try context.store.read().document.keys
+    try printKeys(all.filter { $0.matches(search: term) }, all: all, context: context, term: term)
   }
 }
 
@@ -32,25 +32,30 @@ enum ShowCommand: Command {
     arguments: [.init(name: "name", help: "The key's name.")], options: [jsonOption])
 
   static func run(_ context: Context) throws {
-    let key = try context.store.read().document.key(named: context.arguments.positionals[0])
+    let document = try context.store.read().document
+    let key = try document.key(named: context.arguments.positionals[0])
     let usage = context.store.usage().keys[key.id.description]
     if context.arguments.flag("json") {
       var writer = JSONWriter(escapingUnsafeScalars: true)
-      KeyPresentation.json(key, usage: usage, into: &writer)
+      KeyPresentation.json(key, all: document.keys, usage: usage, into: &writer)
       writer.raw("\n")
       Console.outBytes(writer.bytes)
     } else {
-      Console.out(KeyPresentation.details(key, usage: usage))
+      Console.out(KeyPresentation.details(key, all: document.keys, usage: usage))
     }
   }
 }
 
-private func printKeys(_ keys: [ProviderKey], context: Context) throws {
+private func printKeys(_ keys: [ProviderKey], all: [ProviderKey], context: Context, term: String? = nil) throws {
   if context.arguments.flag("json") {
-    Console.outBytes(KeyPresentation.jsonList(keys))
+    Console.outBytes(KeyPresentation.jsonList(keys, all: all))
+  } else if keys.isEmpty, let term {
+    // Not echoed when it looks like a secret pasted in the wrong place.
+    let shown = PastedSecret.looksLikeSecret(term) ? "the search term" : "'\(DisplaySafety.sanitized(term))'"
+    Console.err("vault: no provider key matched \(shown)\n")
   } else if keys.isEmpty {
     Console.err("vault: no provider keys\n")
   } else {
-    Console.out(KeyPresentation.table(keys, colour: context.useColour))
+    Console.out(KeyPresentation.table(keys, all: all, colour: context.useColour))
   }
 }

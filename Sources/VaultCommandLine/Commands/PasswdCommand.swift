@@ -18,7 +18,7 @@ enum PasswdCommand: Command {
     var requestedLogN: Int? = nil
     if let text = context.arguments.value("scrypt-log-n") {
       guard let value = Int(text), (KDFSettings.minimumLogN...KDFSettings.maximumLogN).contains(value) else {
-        throw VaultError.usage("--scrypt-log-n must be \(KDFSettings.minimumLogN) to \(KDFSettings.maximumLogN)")
+        throw VaultError.invalidInput("--scrypt-log-n must be \(KDFSettings.minimumLogN) to \(KDFSettings.maximumLogN)")
       }
       requestedLogN = value
     }
@@ -33,5 +33,6 @@ enum PasswdCommand: Command {
       document.header = try keyring.rewrap(document.header, passphrase: new, logN: logN)
     }
     Console.err("vault: passphrase changed\n")
+    warnIfShort(new)
   }
 }

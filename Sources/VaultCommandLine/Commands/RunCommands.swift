@@ -59,9 +59,18 @@ enum RunCommand: Command {
     secrets.recordUse(context)
     Console.flushWarnings()
     if arguments.flag("mask") {
-      // The matcher refers to the values where they are (locked memory); it copies none.
-      let masks = secrets.plan.keys.compactMap { key in
-        secrets.values[key.id].map { (value: $0, mask: Array(key.masked.utf8)) }
+      // The matcher refers to the values where they are (locked memory); it copies none. A value
+      // too short to be a secret is not masked: every "true" in the output would be.
+      var masks: [(value: SecretBytes, mask: [UInt8])] = []
+      for key in secrets.plan.keys {
+        guard let value = secrets.values[key.id] else { continue }
+        guard KeyAdvice.isMaskable(value) else {
+          Console.warning(
+            "not masking \(key.name): its value has fewer than \(KeyAdvice.minimumMaskedLength) characters, too short to be a secret"
+          )
+          continue
+        }
+        masks.append((value: value, mask: Array(key.masked.utf8)))
       }
       throw ChildExit(
         code: try ChildProcess.supervise(executable, arguments: command, environment: &environment, secrets: masks))
@@ -85,12 +94,16 @@ enum EnvCommand: Command {
     summary: "Print the variables 'vault run' would set, as dotenv, shell or JSON.",
     options: SecretsForRun.options + [
       .init(name: "format", value: "<format>", help: "dotenv (default), shell (quoted for eval) or json."),
+      .init(
+        name: "out", short: "o", value: "<file>",
+        help: "Write here (mode 0600, replaced atomically); default: standard output."),
       .init(name: "reveal", help: "Print the values even when standard output is a terminal."),
     ] + GatewaySession.options,
     discussion: """
       With --gateway it prints the gateway's base URLs and a session token that lasts until the
       agent key expires or is revoked, or the gateway restarts; never a provider key.
       The values are secrets: vault env refuses to print them to a terminal without --reveal.
+        vault env -o .env.local
         vault env --format dotenv > .env.local
         eval "$(vault env --format shell)"
       """)
@@ -98,14 +111,20 @@ enum EnvCommand: Command {
   static func run(_ context: Context) throws {
     let formatName = context.arguments.value("format") ?? "dotenv"
     guard let format = EnvironmentFormat(rawValue: formatName) else {
-      throw VaultError.usage("unknown format '\(formatName)': use dotenv, shell or json")
+      throw VaultError.invalidInput("unknown format '\(formatName)': use dotenv, shell or json")
     }
-    try refuseTerminal(context)
+    let output = context.arguments.value("out")
+    if let output {
+      // Before any passphrase is asked for; again just before the write.
+      try OutputFile.check(output, besides: context.store)
+    } else {
+      try refuseTerminal(context)
+    }
     if GatewaySession.wanted(context.arguments) {
       let (_, variables) = try GatewaySession.open(context, detached: true)
       var text = try format.render(variables.map { (name: $0.0, value: $0.1.copyBytes()) })
       defer { for index in text.indices { text[index] = 0 } }
-      text.withUnsafeBytes { Console.outRaw($0) }
+      try emit(text, to: output, context: context, count: variables.count)
       return
     }
     let secrets = try SecretsForRun.load(context, selectors: try SecretsForRun.selectors(context), decrypt: true)
@@ -114,8 +133,19 @@ enum EnvCommand: Command {
     }
     var text = try format.render(variables)
     defer { for index in text.indices { text[index] = 0 } }
-    text.withUnsafeBytes { Console.outRaw($0) }
+    try emit(text, to: output, context: context, count: variables.count)
     secrets.recordUse(context)
+  }
+
+  /// To standard output, or to `output` as `vault inject -o` writes: mode 0600, atomically.
+  private static func emit(_ text: [UInt8], to output: String?, context: Context, count: Int) throws {
+    guard let output else {
+      text.withUnsafeBytes { Console.outRaw($0) }
+      return
+    }
+    try OutputFile.check(output, besides: context.store)
+    try VaultFile.replace(output, with: text)
+    Console.err("vault: wrote \(output) (\(count) variable\(count == 1 ? "" : "s"), mode 0600)\n")
   }
 }
 

@@ -25,7 +25,8 @@ public final class AgentAccess: Sendable {
   }
 
   /// The gateway's selection for one request to `provider` naming `model` (if any): the key
-  /// linked to the model if this token can read it, else the first readable key of the provider.
+  /// linked to the model if this token can read it, else the provider's default inside the
+  /// token's scope (`KeySelection.defaults`: the rule `vault run` follows too).
   /// A key readable only through a `--model` scope serves only that scope's models. `allKeys`
   /// gives every key's metadata, parsed only when needed.
   public func key(forProvider provider: String, model: String?, allKeys: () throws -> [ProviderKey]) throws
@@ -33,7 +34,10 @@ public final class AgentAccess: Sendable {
   {
     let name = agent.name
     let scope = agent.scope
-    let candidates = readableKeys.filter { $0.provider == provider }
+    // The scope's default first, then the provider's other readable keys in file order.
+    let ofProvider = readableKeys.filter { $0.provider == provider }
+    let defaultID = KeySelection.defaults(in: readableKeys)[provider]
+    let candidates = ofProvider.filter { $0.id == defaultID } + ofProvider.filter { $0.id != defaultID }
     guard !candidates.isEmpty else {
       throw VaultError.permissionDenied("provider \(provider) is outside agent key \(name)'s scope")
     }
@@ -52,7 +56,8 @@ public final class AgentAccess: Sendable {
       throw VaultError.permissionDenied(
         "model \(model) is linked to a provider key outside agent key \(name)'s scope")
     }
-    // Linked keys first, then the rest in file order; the first that may serve this model wins.
+    // Linked keys first, then the rest, each the default first; the first that may serve this
+    // model wins.
     for key in linked + candidates.filter({ !$0.models.contains(model) })
     where broad(key) || scope.models.contains(model) {
       return key

@@ -17,9 +17,36 @@ public struct KeySelectors: Sendable {
 public struct SelectedKey: Sendable {
   public var key: ProviderKey
   public var reason: String
+  /// Whether the key is its provider's default among the keys the credential can read
+  /// (`KeySelection.defaults`): the one that takes the provider's variables.
+  public var isDefault: Bool
+
+  public init(key: ProviderKey, reason: String, isDefault: Bool = false) {
+    self.key = key
+    self.reason = reason
+    self.isDefault = isDefault
+  }
 }
 
 public enum KeySelection {
+  /// Each provider's default key among `keys` (in file order): the first key of that provider
+  /// that goes in under the provider's variables (one with `env` names of its own never does).
+  /// The file's key order is the only record of it (docs/FORMAT.md, "Default keys"); for an
+  /// agent key, pass the keys it can read and this is the default inside its scope.
+  public static func defaults(in keys: [ProviderKey]) -> [String: RecordID] {
+    var defaults: [String: RecordID] = [:]
+    for key in keys where key.environmentNames.isEmpty {
+      if let provider = key.provider, defaults[provider] == nil { defaults[provider] = key.id }
+    }
+    return defaults
+  }
+
+  /// Whether `key` is its provider's default among `keys`.
+  public static func isDefault(_ key: ProviderKey, in keys: [ProviderKey]) -> Bool {
+    guard let provider = key.provider else { return false }
+    return defaults(in: keys)[provider] == key.id
+  }
+
   /// Chooses from `keys` (all provider keys in the vault). `readable` is nil for the owner
   /// (everything) or the ids an agent key may read: a selector that matches only keys outside
   /// it is "permission denied"; one that matches nothing at all is "not found".
@@ -27,9 +54,10 @@ public enum KeySelection {
     -> [SelectedKey]
   {
     func canRead(_ key: ProviderKey) -> Bool { readable?.contains(key.id) ?? true }
+    let defaults = Set(defaults(in: keys.filter(canRead)).values)
     guard !selectors.isEmpty else {
       let reason = readable == nil ? "every key (passphrase)" : "in the agent key's scope"
-      return keys.filter(canRead).map { SelectedKey(key: $0, reason: reason) }
+      return keys.filter(canRead).map { SelectedKey(key: $0, reason: reason, isDefault: defaults.contains($0.id)) }
     }
     var chosen: [SelectedKey] = []
     func add(_ matches: [ProviderKey], reason: String, what: String) throws {
@@ -39,7 +67,7 @@ public enum KeySelection {
         throw VaultError.permissionDenied("\(what) is outside the agent key's scope")
       }
       for key in allowed where !chosen.contains(where: { $0.key.id == key.id }) {
-        chosen.append(SelectedKey(key: key, reason: reason))
+        chosen.append(SelectedKey(key: key, reason: reason, isDefault: defaults.contains(key.id)))
       }
     }
     for name in selectors.keys {

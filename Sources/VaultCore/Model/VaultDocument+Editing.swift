@@ -53,8 +53,51 @@ extension VaultDocument {
       // Grants bind the provider's endpoint: seal them again (maintainAgents) under the new one.
       dropGrants(for: [keys[position].id])
     }
+    let before = keys[position]
     keys[position].provider = normalized
     keys[position].updated = now
+    joinProviderVariables(position, before: before)
+  }
+
+  /// Keeps the default-key rule (docs/FORMAT.md, "Default keys"): a key that starts to go in
+  /// under a provider's variables (a new provider, or its own `env` names cleared) moves to the
+  /// end of `keys`, so it never takes over as the provider's default by accident.
+  private mutating func joinProviderVariables(_ position: Int, before: ProviderKey) {
+    let key = keys[position]
+    guard key.provider != nil, key.environmentNames.isEmpty,
+      key.provider != before.provider || !before.environmentNames.isEmpty
+    else { return }
+    keys.append(keys.remove(at: position))
+  }
+
+  /// The default key of `provider` (`KeySelection.defaults`), if it has one.
+  public func defaultKey(of provider: String) -> ProviderKey? {
+    KeySelection.defaults(in: keys)[provider].flatMap { id in keys.first { $0.id == id } }
+  }
+
+  /// Makes `name` its provider's default by moving it to the position of the current default;
+  /// the other keys keep their order. Returns the previous default's name (nil when `name` was
+  /// the default already).
+  @discardableResult
+  public mutating func makeDefault(_ name: String) throws -> String? {
+    guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
+    guard let provider = keys[position].provider else {
+      throw VaultError.invalidInput(
+        "\(name) is linked to no provider, so it cannot be a provider's default; link it with 'vault edit \(name) --provider P'"
+      )
+    }
+    guard keys[position].environmentNames.isEmpty else {
+      throw VaultError.invalidInput(
+        "\(name) goes in under its own --env names, never under \(provider)'s variables, so it cannot be the default; 'vault edit \(name) --clear-env --default'"
+      )
+    }
+    guard let current = defaultKey(of: provider).flatMap({ index(of: $0.name) }), current != position else {
+      return nil
+    }
+    let previous = keys[current].name
+    let key = keys.remove(at: position)
+    keys.insert(key, at: current)
+    return previous
   }
 
   /// Replaces the extra variable names of `name`.
@@ -62,8 +105,10 @@ extension VaultDocument {
     guard let position = index(of: name) else { throw VaultError.keyNotFound(name: name) }
     let names = try Self.checkedEnvironmentNames(names)
     try Self.checkCounts(models: keys[position].models, environmentNames: names)
+    let before = keys[position]
     keys[position].environmentNames = names
     keys[position].updated = now
+    joinProviderVariables(position, before: before)
   }
 
   /// Links models and variable names to `name`; linking one already linked is a no-op.
@@ -90,9 +135,11 @@ extension VaultDocument {
     for variable in environmentNames where !keys[position].environmentNames.contains(variable) {
       throw VaultError.invalidInput("\(name) is not linked to variable \(variable)")
     }
+    let before = keys[position]
     keys[position].models.removeAll { models.contains($0) }
     keys[position].environmentNames.removeAll { environmentNames.contains($0) }
     keys[position].updated = now
+    joinProviderVariables(position, before: before)
   }
 
   /// Deletes the key `name`.
