@@ -7,17 +7,7 @@ import XCTest
 
 /// Attacks on `vault serve` from outside, against the built binary on 127.0.0.1. Each test here
 /// FAILS while the hole it demonstrates is open (see the attack report on branch `attack`).
-final class GatewayAttackTests: XCTestCase {
-  private var world: GWWorld!
-
-  override func setUpWithError() throws {
-    world = try GWWorld()
-  }
-
-  override func tearDown() {
-    world = nil
-  }
-
+final class GatewayAttackTests: GatewayTestCase {
   /// A hostile (or merely sloppy) provider on plain HTTP, loopback only, test-only: answers per
   /// the `x-mode` request header. `echo-header`: repeats the auth header it got in a response
   /// header. `gzip`: ignores `Accept-Encoding: identity` and gzips a body echoing the auth header.
@@ -105,7 +95,8 @@ final class GatewayAttackTests: XCTestCase {
     let reached = world.upstream!.requests
     XCTAssertTrue(
       reached.isEmpty,
-      "a gpt-4o-mini-only agent key reached the provider with the real key: \(reached.map { "\($0.method) \($0.path)" })")
+      "a gpt-4o-mini-only agent key reached the provider with the real key: \(reached.map { "\($0.method) \($0.path)" })"
+    )
   }
 
   /// Google names the model in the path (`/models/M:generateContent`) and routes by it; the

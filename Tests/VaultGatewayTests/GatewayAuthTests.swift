@@ -7,17 +7,11 @@ import XCTest
 #endif
 
 /// `vault serve` end to end: who may call, with which credential, and what the upstream gets.
-final class GatewayAuthTests: XCTestCase {
-  private var world: GWWorld!
-
+final class GatewayAuthTests: GatewayTestCase {
   override func setUpWithError() throws {
-    world = try GWWorld()
+    try super.setUpWithError()
     // OPENAI_API_KEY serves two models; agents below are scoped to one of them or more.
     try world.setUp(providers: ["openai", "anthropic", "google"], openAIModels: ["gpt-4o", "gpt-4o-mini"])
-  }
-
-  override func tearDown() {
-    world = nil  // kills the gateway and the fake upstream, removes the temp dir
   }
 
   private let chat = #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#

@@ -6,16 +6,10 @@ import XCTest
 #endif
 
 /// The owner's limits per agent key: each one gives 429 with Retry-After and names itself.
-final class GatewayLimitsTests: XCTestCase {
-  private var world: GWWorld!
-
+final class GatewayLimitsTests: GatewayTestCase {
   override func setUpWithError() throws {
-    world = try GWWorld()
+    try super.setUpWithError()
     try world.setUp()
-  }
-
-  override func tearDown() {
-    world = nil
   }
 
   private let chat = #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#

@@ -7,17 +7,7 @@ import XCTest
 
 /// `vault serve` under load, under attack and under kill: strict parsing, bounded timeouts,
 /// exact usage counts, a state file that survives `kill -9`, loopback and unix sockets only.
-final class GatewayRobustnessTests: XCTestCase {
-  private var world: GWWorld!
-
-  override func setUpWithError() throws {
-    world = try GWWorld()
-  }
-
-  override func tearDown() {
-    world = nil
-  }
-
+final class GatewayRobustnessTests: GatewayTestCase {
   private let chat = #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#
 
   func testTwoHundredConcurrentClientsAreAllServedAndCountedExactly() throws {

@@ -7,16 +7,10 @@ import XCTest
 
 /// `vault run --gateway`: the child gets a session token and the gateway's address, never the
 /// agent key or a provider key, and its token dies with it.
-final class GatewaySessionTests: XCTestCase {
-  private var world: GWWorld!
-
+final class GatewaySessionTests: GatewayTestCase {
   override func setUpWithError() throws {
-    world = try GWWorld()
+    try super.setUpWithError()
     try world.setUp()
-  }
-
-  override func tearDown() {
-    world = nil
   }
 
   /// `VAULT_AGENT_KEY=token vault run --gateway -- python3 agent.py OUT`, with no passphrase.

@@ -7,16 +7,10 @@ import XCTest
 
 /// `vault serve` relays streams as they arrive, survives a client that leaves mid-stream, and
 /// drains streams in flight on SIGTERM.
-final class GatewayStreamingTests: XCTestCase {
-  private var world: GWWorld!
-
+final class GatewayStreamingTests: GatewayTestCase {
   override func setUpWithError() throws {
-    world = try GWWorld()
+    try super.setUpWithError()
     try world.setUp()
-  }
-
-  override func tearDown() {
-    world = nil
   }
 
   /// Starts the python streaming client; the upstream holds the stream after its first event

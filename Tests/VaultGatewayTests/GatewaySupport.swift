@@ -699,3 +699,17 @@ enum GWScripts {
                    "body": data.decode("utf-8", "replace")}, file)
     """
 }
+
+/// The lifecycle every gateway suite shares: a fresh world (temp HOME, vault, fake upstream,
+/// gateways) for each test, and everything it started killed and removed after it.
+class GatewayTestCase: XCTestCase {
+  var world: GWWorld!
+
+  override func setUpWithError() throws {
+    world = try GWWorld()
+  }
+
+  override func tearDown() {
+    world = nil  // kills the gateway and the fake upstream, removes the temp dir
+  }
+}

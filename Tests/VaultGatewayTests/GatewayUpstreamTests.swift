@@ -8,17 +8,7 @@ import XCTest
 
 /// The gateway's side towards the provider: a verified TLS upstream, bodies and responses
 /// relayed intact, upstream errors passed on and counted, the connection to the agent reused.
-final class GatewayUpstreamTests: XCTestCase {
-  private var world: GWWorld!
-
-  override func setUpWithError() throws {
-    world = try GWWorld()
-  }
-
-  override func tearDown() {
-    world = nil
-  }
-
+final class GatewayUpstreamTests: GatewayTestCase {
   private let chat = #"{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}"#
 
   func testAnUpstreamCertificateNotFromATrustedCAIsRefused() throws {
