@@ -3,6 +3,11 @@
 
 // Linux calls Swift's Glibc module does not import: prctl(2) lives in <sys/prctl.h>.
 #include <sys/prctl.h>
+// The kernel key retention service: glibc has no wrappers for add_key(2) and keyctl(2), and
+// Swift does not import the variadic syscall(2), so each call gets a fixed signature here.
+#include <linux/keyctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /// Marks the process not dumpable: no core file, and no ptrace attach by other processes of
 /// the same user. Returns prctl's result (0 on success).
@@ -10,5 +15,45 @@ static inline int vault_set_not_dumpable(void) { return prctl(PR_SET_DUMPABLE, 0
 
 /// The current dumpable attribute (1 dumpable, 0 not), for tests.
 static inline int vault_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
+
+/// add_key(2) of a "user" key into the calling process's session keyring; the key's serial
+/// number, or -1 with errno set. The keyring is named by its id, not KEY_SPEC_SESSION_KEYRING:
+/// add_key on the special id gives a process without a session keyring a new anonymous one,
+/// which dies with it, while KEYCTL_GET_KEYRING_ID without create falls back to the user
+/// session keyring, which later commands of this user find.
+static inline long vault_add_session_key(const char *description, const void *payload, size_t length) {
+  long keyring = syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+  if (keyring < 0) return keyring;
+  return syscall(SYS_add_key, "user", description, payload, length, keyring);
+}
+
+/// keyctl(KEYCTL_SEARCH) for a "user" key in the session keyring (and the keyrings it links).
+static inline long vault_search_session_key(const char *description) {
+  return syscall(SYS_keyctl, KEYCTL_SEARCH, KEY_SPEC_SESSION_KEYRING, "user", description, 0);
+}
+
+/// keyctl(KEYCTL_SETPERM): possessor-only view, read, write, search, link and setattr.
+static inline long vault_key_possessor_only(long key) {
+  return syscall(SYS_keyctl, KEYCTL_SETPERM, key, 0x3f000000);
+}
+
+/// keyctl(KEYCTL_SET_TIMEOUT): the kernel destroys the key `seconds` from now.
+static inline long vault_key_set_timeout(long key, unsigned int seconds) {
+  return syscall(SYS_keyctl, KEYCTL_SET_TIMEOUT, key, seconds);
+}
+
+/// keyctl(KEYCTL_READ): copies up to `length` bytes of the payload; returns its full size.
+static inline long vault_key_read(long key, void *buffer, size_t length) {
+  return syscall(SYS_keyctl, KEYCTL_READ, key, buffer, length);
+}
+
+/// keyctl(KEYCTL_INVALIDATE): the key is gone at once for every process.
+static inline long vault_key_invalidate(long key) { return syscall(SYS_keyctl, KEYCTL_INVALIDATE, key); }
+
+/// keyctl(KEYCTL_UNLINK) from the session keyring (for kernels older than 3.5, which lack
+/// KEYCTL_INVALIDATE).
+static inline long vault_key_unlink(long key) {
+  return syscall(SYS_keyctl, KEYCTL_UNLINK, key, KEY_SPEC_SESSION_KEYRING);
+}
 
 #endif

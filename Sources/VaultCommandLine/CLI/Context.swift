@@ -36,6 +36,14 @@ struct Context {
     .read(prompt: "Passphrase for \(location.path): ", confirm: false)
   }
 
+  /// What opens the vault: an unlock session of this login session when one holds this file's
+  /// key, else the passphrase (asked at most once per credential, however often it is used).
+  var credential: VaultCredential {
+    let sessions = UnlockSessions(environment: environment)
+    let remembered = RememberedPassphrase(read: passphrase)
+    return VaultCredential(session: { sessions.record(for: $0) }, passphrase: remembered.value)
+  }
+
   /// A passphrase being set: from `VAULT_NEW_PASSPHRASE_FILE` / `VAULT_NEW_PASSPHRASE` when
   /// `forChange`, else from the usual variables; on a terminal it is asked twice.
   func newPassphrase(forChange: Bool) throws -> SecretBytes {
@@ -119,6 +127,24 @@ struct Context {
   /// Whether to print colour: only to a terminal, and never when `NO_COLOR` is set.
   var useColour: Bool {
     Console.stdoutIsTerminal && environment["NO_COLOR"].map(\.isEmpty) ?? true
+  }
+}
+
+/// A passphrase read once and handed out again, so a command that checks it early (at a
+/// terminal, before a value is pasted) and uses it later asks only once.
+final class RememberedPassphrase {
+  private let read: () throws -> SecretBytes
+  private var secret: SecretBytes?
+
+  init(read: @escaping () throws -> SecretBytes) {
+    self.read = read
+  }
+
+  func value() throws -> SecretBytes {
+    if let secret { return secret }
+    let fresh = try read()
+    secret = fresh
+    return fresh
   }
 }
 

@@ -39,7 +39,7 @@ struct SecretsForRun {
     let plan = try InjectionPlan(selected, ownNamesOnly: ownNamesOnly)
     var values: [RecordID: SecretBytes] = [:]
     if decrypt {
-      let unlocked = try store.unlock(locked, passphrase: context.passphrase)
+      let unlocked = try store.unlock(locked, credential: context.credential)
       for key in plan.keys { values[key.id] = try unlocked.keyring.open(key) }
       // The key is derived and the values open: the passphrase is not needed again.
       ProcessCredentials.discardAll()

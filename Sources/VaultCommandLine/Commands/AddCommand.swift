@@ -25,20 +25,16 @@ enum AddCommand: Command {
     try Names.validateKeyName(name)
     let provider = try context.arguments.value("provider").map(Names.normalizedProvider)
     let store = context.store
-    let passphrase: () throws -> SecretBytes
+    let credential = context.credential
     if Console.stdinIsTerminal {
       // At a terminal the passphrase comes first, checked, so a wrong one fails before a
-      // secret is pasted. (It costs a second key derivation, only here.)
+      // secret is pasted. (It costs a second key derivation, only here; none in a session.)
       let locked = try store.read()
       if locked.document.index(of: name) != nil { throw VaultError.keyExists(name: name) }
-      let typed = try context.passphrase()
-      _ = try store.unlock(locked, passphrase: { typed })
-      passphrase = { typed }
-    } else {
-      passphrase = context.passphrase
+      _ = try store.unlock(locked, credential: credential)
     }
     let value = try context.readValue(for: name)
-    try store.update(passphrase: passphrase) { document, keyring in
+    try store.update(credential: credential) { document, keyring in
       try document.addKey(
         name: name, value: value, provider: provider, models: context.arguments.values("model"),
         environmentNames: context.arguments.values("env"), keyring: keyring, now: .now())

@@ -54,7 +54,7 @@ enum AgentKeyCreateCommand: Command {
     let createdBy = AgentKeyCommands.currentUser(context.environment)
     let outFile = try AgentKeyCommands.checkedOutPath(arguments.value("out"))
     let (token, agent) = try AgentKeyCommands.issuing(outFile) {
-      try context.store.update(passphrase: context.passphrase) { document, keyring in
+      try context.store.update(credential: context.credential) { document, keyring in
         let token = try document.createAgent(
           name: name, scope: scope, lifetime: lifetime, createdBy: createdBy, keyring: keyring, now: .now())
         if !limits.isNone { try document.setAgentLimits(name, limits, keyring: keyring, now: .now()) }
@@ -122,7 +122,7 @@ enum AgentKeyRenameCommand: Command {
     let (name, newName) = (context.arguments.positionals[0], context.arguments.positionals[1])
     try Names.validateAgentName(newName)
     _ = try context.store.read().document.agent(named: name)
-    try context.store.update(passphrase: context.passphrase) { document, _ in
+    try context.store.update(credential: context.credential) { document, _ in
       try document.renameAgent(name, to: newName)
     }
     Console.err("vault: renamed agent key \(name) to \(newName)\n")
@@ -148,7 +148,7 @@ enum AgentKeyRotateCommand: Command {
     _ = try context.store.read().document.agent(named: name)
     let outFile = try AgentKeyCommands.checkedOutPath(context.arguments.value("out"))
     let (token, agent) = try AgentKeyCommands.issuing(outFile) {
-      try context.store.update(passphrase: context.passphrase) { document, keyring in
+      try context.store.update(credential: context.credential) { document, keyring in
         let token = try document.rotateAgent(name, grace: grace, lifetime: lifetime, keyring: keyring, now: .now())
         return (token, try document.agent(named: name))
       }
@@ -355,7 +355,7 @@ enum AgentKeyCommands {
     try context.confirm(
       "\(verb.present.prefix(1).uppercased() + verb.present.dropFirst()) agent key \(name)? \(question)",
       refusal: "refusing to \(verb.present) \(name) without confirmation")
-    let exposed = try context.store.update(passphrase: context.passphrase) { document, keyring in
+    let exposed = try context.store.update(credential: context.credential) { document, keyring in
       try change(&document, name, keyring)
     }
     Console.err("vault: \(verb.past) agent key \(name)\n")

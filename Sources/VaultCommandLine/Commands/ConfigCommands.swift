@@ -40,7 +40,7 @@ enum ConfigSetCommand: Command {
       guard let limit = Int(text), (0...VaultSettings.maximumAgentKeyLimit).contains(limit) else {
         throw VaultError.invalidInput("agent-keys.limit must be 0 to \(VaultSettings.maximumAgentKeyLimit)")
       }
-      try context.store.update(passphrase: context.passphrase) { document, _ in
+      try context.store.update(credential: context.credential) { document, _ in
         document.header.settings.agentKeyLimit = limit
       }
       Console.err("vault: agent-keys.limit is now \(limit)\n")
@@ -51,7 +51,7 @@ enum ConfigSetCommand: Command {
           "provider.\(provider).base-url must be https://HOST[:PORT][/PATH], or http:// to a loopback host, without query or trailing /"
         )
       }
-      try context.store.update(passphrase: context.passphrase) { document, keyring in
+      try context.store.update(credential: context.credential) { document, keyring in
         try document.setEndpoint(provider: provider, baseURL: url, keyring: keyring, now: .now())
       }
       Console.err("vault: provider.\(provider).base-url is now \(url ?? "the default")\n")

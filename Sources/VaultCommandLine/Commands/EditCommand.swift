@@ -56,7 +56,7 @@ enum EditCommand: Command {
       try probe.makeDefault(name)
     }
     let value = arguments.flag("value") ? try context.readValue(for: name) : nil
-    let previousDefault = try context.store.update(passphrase: context.passphrase) { document, keyring -> String? in
+    let previousDefault = try context.store.update(credential: context.credential) { document, keyring -> String? in
       let now = Timestamp.now()
       if let value { try document.setValue(of: name, to: value, keyring: keyring, now: now) }
       if let provider { try document.setProvider(of: name, to: provider, now: now) }

@@ -137,7 +137,7 @@ enum AgentKeyLimitCommand: Command {
     guard GatewayLimitOptions.given(context.arguments) else {
       throw VaultError.usage("give at least one of --rpm, --requests-per-day, --tokens-per-day, --concurrent")
     }
-    let limits = try context.store.update(passphrase: context.passphrase) { document, keyring -> AgentLimits in
+    let limits = try context.store.update(credential: context.credential) { document, keyring -> AgentLimits in
       let agent = try document.agent(named: name)
       let limits = try GatewayLimitOptions.apply(context.arguments, to: agent.limits)
       try document.setAgentLimits(name, limits, keyring: keyring, now: .now())

@@ -30,7 +30,7 @@ enum GetCommand: Command {
       return
     }
     // An unknown name fails before the passphrase is asked for.
-    let value = try context.store.value(named: name, passphrase: context.passphrase)
+    let value = try context.store.value(named: name, credential: context.credential)
     value.withUnsafeBytes { Console.outRaw($0) }
     if Console.stdoutIsTerminal { Console.out("\n") }
   }

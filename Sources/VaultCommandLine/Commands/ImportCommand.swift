@@ -55,7 +55,7 @@ enum ImportCommand: Command {
       )
     }
     let skipExisting = context.arguments.flag("skip-existing")
-    let (added, skipped) = try context.store.update(passphrase: context.passphrase) { document, keyring in
+    let (added, skipped) = try context.store.update(credential: context.credential) { document, keyring in
       var added: [String] = []
       var skipped: [String] = []
       let now = Timestamp.now()

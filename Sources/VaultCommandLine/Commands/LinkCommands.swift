@@ -42,7 +42,7 @@ private func change(
     try Names.validateEnvironmentName(variable)
   }
   _ = try context.store.read().document.key(named: name)
-  try context.store.update(passphrase: context.passphrase) { document, _ in
+  try context.store.update(credential: context.credential) { document, _ in
     try body(&document, name, models, variables)
   }
   Console.err(

@@ -33,6 +33,12 @@ enum PasswdCommand: Command {
       document.header = try keyring.rewrap(document.header, passphrase: new, logN: logN)
     }
     Console.err("vault: passphrase changed\n")
+    // Every session of the old passphrase stopped opening the file with this write (its binding
+    // is the old wrapped key); the ones this process can reach are destroyed too.
+    let header = try store.read(warningOfRollback: false).document.header
+    if !UnlockSessions(environment: context.environment).end(vaultID: header.id).isEmpty {
+      Console.err("vault: the unlock session ended; 'vault unlock' starts a new one\n")
+    }
     warnIfShort(new)
   }
 }

@@ -12,7 +12,7 @@ enum RemoveCommand: Command {
     try context.confirm(
       "Delete provider key \(name) (\(key.masked))? This cannot be undone.",
       refusal: "refusing to delete \(name) without confirmation")
-    try context.store.update(passphrase: context.passphrase) { document, _ in
+    try context.store.update(credential: context.credential) { document, _ in
       try document.removeKey(name)
     }
     Console.err("vault: deleted \(name)\n")

@@ -17,7 +17,7 @@ enum VerifyCommand: Command {
   static func run(_ context: Context) throws {
     let store = context.store
     let locked = try store.read(warningOfRollback: false)
-    let unlocked = try store.unlock(locked, passphrase: context.passphrase)
+    let unlocked = try store.unlock(locked, credential: context.credential)
     for key in unlocked.document.keys {
       // A name the injection policy refuses is readable (so it can be renamed) but breaks
       // get, env and run: verify says so (docs/FORMAT.md, the provider key's `name`).

@@ -50,6 +50,12 @@ public final class Keyring: Sendable {
     }
   }
 
+  /// Opens the master key an unlock session holds for this file. The caller checks the whole
+  /// file's MAC with the result before trusting anything in it (VaultStore does).
+  static func unlock(header: VaultHeader, session: UnlockSessionRecord) throws -> Keyring {
+    try Keyring(vaultID: header.id, masterKey: session.masterKey)
+  }
+
   /// The header re-wrapped under a new passphrase: fresh salt, same master key, so no record
   /// changes (`vault passwd`).
   public func rewrap(_ header: VaultHeader, passphrase: SecretBytes, logN: Int) throws -> VaultHeader {

@@ -63,22 +63,34 @@ public struct VaultStore: Sendable {
   }
 
   /// Reads, unlocks and checks the whole-file MAC.
-  public func unlock(passphrase: () throws -> SecretBytes) throws -> UnlockedVault {
-    try unlock(try read(), passphrase: passphrase)
+  public func unlock(credential: VaultCredential) throws -> UnlockedVault {
+    try unlock(try read(), credential: credential)
   }
 
   /// Unlocks a file already read, so a command that looked at the metadata first reads once.
-  public func unlock(_ locked: LockedVault, passphrase: () throws -> SecretBytes) throws -> UnlockedVault {
-    let kek = try Keyring.deriveKEK(passphrase: try passphrase(), kdf: locked.document.header.kdf)
+  public func unlock(_ locked: LockedVault, credential: VaultCredential) throws -> UnlockedVault {
+    let opener = try HeaderOpener(credential, header: locked.document.header)
     let unlocked = try classifyingWrongPassphrase(locked.document.header, headerDigest: locked.headerDigest) {
-      try open(locked, kek: kek)
+      try open(locked, with: opener)
     }
     noteAuthenticated(unlocked.document.header, headerDigest: locked.headerDigest)
     return unlocked
   }
 
-  private func open(_ locked: LockedVault, kek: SecretBytes) throws -> UnlockedVault {
-    let keyring = try Keyring.unlock(header: locked.document.header, kek: kek)
+  /// Reads and unlocks with the passphrase alone, never a session.
+  public func unlock(passphrase: @escaping () throws -> SecretBytes) throws -> UnlockedVault {
+    try unlock(try read(), credential: .passphrase(passphrase))
+  }
+
+  /// Unlocks with the passphrase alone, never a session.
+  public func unlock(_ locked: LockedVault, passphrase: @escaping () throws -> SecretBytes) throws -> UnlockedVault {
+    try unlock(locked, credential: .passphrase(passphrase))
+  }
+
+  /// Opens the master key and checks the MAC with it: a session's key is trusted no more than
+  /// a passphrase's, and a file edited since the session began fails here.
+  private func open(_ locked: LockedVault, with opener: HeaderOpener) throws -> UnlockedVault {
+    let keyring = try opener.keyring(for: locked.document.header)
     try VaultCodec.verifyMAC(locked.decoded, keyring: keyring)
     return UnlockedVault(document: locked.document, keyring: keyring)
   }
@@ -118,29 +130,24 @@ public struct VaultStore: Sendable {
   /// writers queue only for the short read-modify-write. If `change` throws, nothing is written.
   @discardableResult
   public func update<Result>(
-    passphrase: () throws -> SecretBytes, _ change: (inout VaultDocument, Keyring) throws -> Result
+    credential: VaultCredential, _ change: (inout VaultDocument, Keyring) throws -> Result
   ) throws -> Result {
     let before = try read(warningOfRollback: false)
     // An older copy is refused before the passphrase is asked for: a write to it would give a
     // new key to every agent key revoked since the copy was taken.
     try refuseIfRolledBack(before.document.header)
-    let secret = try passphrase()
-    var kdf = before.document.header.kdf
-    var kek = try Keyring.deriveKEK(passphrase: secret, kdf: kdf)
+    var opener = try HeaderOpener(credential, header: before.document.header)
     let lock = try FileLock(path: lockPath, timeout: lockTimeout)
     return try withExtendedLifetime(lock) {
       // Under the lock, read again: another writer may have saved since. Unchanged bytes (the
       // usual case) reuse the first parse, which is most of a large vault's cost.
       let bytes = try VaultFile.read(targetPath)
       let current = bytes == before.bytes ? before : LockedVault(bytes: bytes, decoded: try VaultCodec.decode(bytes))
-      if current.document.header.kdf != kdf {
-        // Another process changed the passphrase meanwhile; stretch again with the new salt.
-        kdf = current.document.header.kdf
-        kek = try Keyring.deriveKEK(passphrase: secret, kdf: kdf)
-      }
+      // Another process may have changed the passphrase meanwhile (new salt, session ended).
+      opener = try opener.refreshed(for: current.document.header, credential)
       try refuseIfRolledBack(current.document.header)
       let unlocked = try classifyingWrongPassphrase(current.document.header, headerDigest: current.headerDigest) {
-        try open(current, kek: kek)
+        try open(current, with: opener)
       }
       var document = unlocked.document
       let result = try change(&document, unlocked.keyring)
@@ -154,28 +161,41 @@ public struct VaultStore: Sendable {
       return result
     }
   }
+
+  /// `update` with the passphrase alone, never a session (`vault passwd`).
+  @discardableResult
+  public func update<Result>(
+    passphrase: @escaping () throws -> SecretBytes, _ change: (inout VaultDocument, Keyring) throws -> Result
+  ) throws -> Result {
+    try update(credential: .passphrase(passphrase), change)
+  }
 }
 
 extension VaultStore {
   /// One provider key's value, reading only what it needs: the layout, the checksum, the
   /// header and that key's line; the MAC still covers the whole file. `vault get` in a vault of
   /// 10,000 keys then costs the KDF plus one line, not a parse of every record.
-  public func value(named name: String, passphrase: () throws -> SecretBytes) throws -> SecretBytes {
+  public func value(named name: String, credential: VaultCredential) throws -> SecretBytes {
     try Names.validateLookupName(name)
     let bytes = try VaultFile.read(targetPath)
     let layout = try VaultCodec.checkedLayout(bytes)
     let header = try VaultCodec.decodeHeader(bytes, layout.header, version: layout.version)
     warnIfRolledBack(header)
     guard let (index, range) = layout.keyLine(named: name, in: bytes) else { throw VaultError.keyNotFound(name: name) }
-    let kek = try Keyring.deriveKEK(passphrase: try passphrase(), kdf: header.kdf)
+    let opener = try HeaderOpener(credential, header: header)
     let headerDigest = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) }
     let keyring = try classifyingWrongPassphrase(header, headerDigest: headerDigest) {
-      try Keyring.unlock(header: header, kek: kek)
+      try opener.keyring(for: header)
     }
     try VaultCodec.verifyMAC(checksum: layout.checksum, mac: layout.mac, keyring: keyring)
     noteAuthenticated(header, headerDigest: headerDigest)
     let key = try VaultCodec.decodeKey(bytes, range, index: index)
     guard key.name == name else { throw VaultError.integrity("keys[\(index)] is not the key its line names") }
     return try keyring.open(key)
+  }
+
+  /// `value(named:credential:)` with the passphrase alone.
+  public func value(named name: String, passphrase: @escaping () throws -> SecretBytes) throws -> SecretBytes {
+    try value(named: name, credential: .passphrase(passphrase))
   }
 }

@@ -16,8 +16,9 @@ public struct SocketError: Error, Equatable, Sendable {
   }
 }
 
-enum Sockets {
-  static func retrying<Result: BinaryInteger>(_ call: () -> Result) -> Result {
+/// Package-wide so the unlock agent (VaultCommandLine) uses the same wrapped calls.
+package enum Sockets {
+  package static func retrying<Result: BinaryInteger>(_ call: () -> Result) -> Result {
     while true {
       let result = call()
       if result == -1 && errno == EINTR { continue }
@@ -82,7 +83,7 @@ enum Sockets {
 
   /// A listening unix socket at `path`, mode 0600 from the moment it exists (umask around
   /// bind), replacing a stale socket left by a killed gateway but never any other file.
-  static func listenUnix(path: String, backlog: Int32 = 1_024) throws(SocketError) -> Int32 {
+  package static func listenUnix(path: String, backlog: Int32 = 1_024) throws(SocketError) -> Int32 {
     var address = try unixAddress(path)
     var status = stat()
     if lstat(path, &status) == 0 {
@@ -128,7 +129,7 @@ enum Sockets {
   }
 
   /// A connected unix socket.
-  static func connectUnix(path: String) throws(SocketError) -> Int32 {
+  package static func connectUnix(path: String) throws(SocketError) -> Int32 {
     var address = try unixAddress(path)
     let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard descriptor >= 0 else { throw SocketError("socket") }
@@ -175,14 +176,14 @@ enum Sockets {
   }
 
   /// Accepts one connection; nil when the listening socket was shut down or on a transient error.
-  static func accept(_ listener: Int32) -> Int32? {
+  package static func accept(_ listener: Int32) -> Int32? {
     let descriptor = retrying { Glibc.accept(listener, nil, nil) }
     guard descriptor >= 0 else { return nil }
     _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
     return descriptor
   }
 
-  static func setTimeouts(_ descriptor: Int32, seconds: Int, milliseconds: Int = 0) {
+  package static func setTimeouts(_ descriptor: Int32, seconds: Int, milliseconds: Int = 0) {
     var time = timeval(tv_sec: seconds, tv_usec: milliseconds * 1_000)
     setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
     setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
@@ -194,7 +195,7 @@ enum Sockets {
   }
 
   /// The uid of the process at the other end of a unix socket (SO_PEERCRED).
-  static func peerUID(_ descriptor: Int32) -> uid_t? {
+  package static func peerUID(_ descriptor: Int32) -> uid_t? {
     // struct ucred { pid_t pid; uid_t uid; gid_t gid; } (Glibc hides it without _GNU_SOURCE).
     var credentials: (pid: Int32, uid: UInt32, gid: UInt32) = (0, 0, 0)
     var length = socklen_t(MemoryLayout<(Int32, UInt32, UInt32)>.size)
@@ -203,12 +204,12 @@ enum Sockets {
   }
 
   /// Reads what is there, up to buffer.count; 0 at end of stream; -1 on error or timeout.
-  static func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+  package static func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
     retrying { recv(descriptor, buffer.baseAddress, buffer.count, 0) }
   }
 
   /// Writes every byte; false on error, timeout or a peer that went away (no SIGPIPE).
-  static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+  package static func writeAll(_ descriptor: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
     var offset = 0
     while offset < bytes.count {
       let written = retrying {
@@ -221,7 +222,7 @@ enum Sockets {
   }
 
   /// Whether `descriptor` has data to read or was closed by the peer within `milliseconds`.
-  static func waitReadable(_ descriptor: Int32, milliseconds: Int32) -> Bool {
+  package static func waitReadable(_ descriptor: Int32, milliseconds: Int32) -> Bool {
     var entry = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
     return retrying { poll(&entry, 1, milliseconds) } > 0
   }
@@ -234,7 +235,7 @@ enum Sockets {
     shutdown(descriptor, Int32(SHUT_RDWR))
   }
 
-  static func close(_ descriptor: Int32) {
+  package static func close(_ descriptor: Int32) {
     _ = Glibc.close(descriptor)
   }
 }

@@ -1,0 +1,112 @@
+import VaultCore
+import VaultCrypto
+
+/// Where unlock sessions live and how a command finds one: the kernel keyring first, the
+/// unlock agent where keyctl is refused. `VAULT_UNLOCK_BACKEND=agent` (or `keyring`) pins one.
+struct UnlockSessions {
+  enum Backend: String {
+    case keyring
+    case agent
+
+    var described: String {
+      switch self {
+      case .keyring: return "the kernel keyring of this login session"
+      case .agent: return "an unlock agent process"
+      }
+    }
+  }
+
+  let environment: [String: String]
+
+  static let backendVariable = "VAULT_UNLOCK_BACKEND"
+
+  /// The backend the user pinned, if any; an unknown name is a usage error.
+  func pinnedBackend() throws -> Backend? {
+    guard let name = environment[Self.backendVariable], !name.isEmpty else { return nil }
+    guard let backend = Backend(rawValue: name) else {
+      throw VaultError.usage(
+        "\(Self.backendVariable) must be 'keyring' or 'agent', not '\(DisplaySafety.sanitized(name))'")
+    }
+    return backend
+  }
+
+  private var backendsToSearch: [Backend] {
+    switch (try? pinnedBackend()) ?? nil {
+    case .keyring?: return [.keyring]
+    case .agent?: return [.agent]
+    case nil: return [.keyring, .agent]
+    }
+  }
+
+  private var agent: UnlockAgentClient { UnlockAgentClient(environment: environment) }
+
+  /// The session's record for `vaultID` and where it was found, or nil when this vault is locked.
+  func find(vaultID: [UInt8]) -> (record: UnlockSessionRecord, backend: Backend)? {
+    for backend in backendsToSearch {
+      switch backend {
+      case .keyring:
+        let description = KernelKeyring.description(vaultID: vaultID)
+        if let payload = try? KernelKeyring.read(
+          description: description, maximumLength: UnlockSessionRecord.encodedByteCount + 1),
+          let record = UnlockSessionRecord.decode(payload)
+        {
+          return (record, .keyring)
+        }
+      case .agent:
+        if let record = agent.record(vaultID: vaultID) { return (record, .agent) }
+      }
+    }
+    return nil
+  }
+
+  /// The record that opens the file whose header is `header`, for `VaultCredential.session`.
+  func record(for header: VaultHeader) -> UnlockSessionRecord? {
+    guard let found = find(vaultID: header.id), found.record.opens(header) else { return nil }
+    return found.record
+  }
+
+  /// Keeps `record` until it expires, in the keyring unless keyctl is refused here (or the
+  /// agent is pinned); any earlier session of this vault ends first.
+  func start(_ record: UnlockSessionRecord, seconds: Int64) throws -> Backend {
+    end(vaultID: record.vaultID)
+    if try pinnedBackend() != .agent {
+      do {
+        try KernelKeyring.store(
+          record.encoded(), description: KernelKeyring.description(vaultID: record.vaultID), seconds: seconds)
+        return .keyring
+      } catch .refused(let reason) {
+        if try pinnedBackend() == .keyring {
+          throw VaultError.io("the kernel keyring refused the session (\(reason))")
+        }
+      } catch .failed(let reason) {
+        throw VaultError.io("cannot keep the session in the kernel keyring: \(reason)")
+      }
+    }
+    try agent.start(record)
+    return .agent
+  }
+
+  /// Ends every session of `vaultID` this process can reach; the backends that held one.
+  @discardableResult
+  func end(vaultID: [UInt8]) -> [Backend] {
+    var ended: [Backend] = []
+    if KernelKeyring.remove(description: KernelKeyring.description(vaultID: vaultID)) { ended.append(.keyring) }
+    if agent.end(vaultID: vaultID) { ended.append(.agent) }
+    return ended
+  }
+
+  /// Whether each backend works here, for `vault doctor`: the keyring answers keyctl, and the
+  /// agent's socket directory is (or can be made) private.
+  func availability() -> (keyring: Bool, agentProblem: String?) {
+    let agentProblem: String?
+    do {
+      _ = try agent.socketDirectory(creating: true)
+      agentProblem = nil
+    } catch let error as VaultError {
+      agentProblem = error.message
+    } catch {
+      agentProblem = "\(error)"
+    }
+    return (KernelKeyring.isUsable, agentProblem)
+  }
+}
