@@ -18,7 +18,7 @@ enum UnlockCommand: Command {
   static func run(_ context: Context) throws {
     let seconds = try lifetime(context.arguments.value("for"))
     let sessions = UnlockSessions(environment: context.environment)
-    _ = try sessions.pinnedBackend()
+    let pinned = try sessions.pinnedBackend()
     let store = context.store
     let locked = try store.read()
     // Always the passphrase: starting or extending a session proves it again.
@@ -26,7 +26,7 @@ enum UnlockCommand: Command {
     let expires = Timestamp(secondsSinceEpoch: Timestamp.now().secondsSinceEpoch + seconds)
     let record = unlocked.keyring.sessionRecord(for: locked.document.header, expires: expires)
     let backend = try sessions.start(record, seconds: seconds)
-    let fallback = backend == .agent && (try sessions.pinnedBackend()) == nil ? " (keyctl is refused here)" : ""
+    let fallback = backend == .agent && pinned == nil ? " (keyctl is refused here)" : ""
     Console.err(
       "vault: unlocked \(context.location.path) until \(expires.rfc3339) (\(SessionTime.span(seconds))), in \(backend.described)\(fallback); 'vault lock' ends it\n"
     )
