@@ -60,6 +60,14 @@ enum ManPage {
       .B VAULT_LOCK_TIMEOUT
       Seconds a writer waits for another (default 10).
       .TP
+      .B VAULT_UNLOCK_BACKEND
+      Where \\fBvault unlock\\fR keeps the session: \\fBkeyring\\fR or \\fBagent\\fR (default: the
+      kernel keyring, the agent where keyctl is refused).
+      .TP
+      .B XDG_RUNTIME_DIR
+      The unlock agent's socket directory is \\fI$XDG_RUNTIME_DIR/llm\\-vault\\fR (else
+      \\fI/tmp/llm\\-vault\\-<uid>\\fR), mode 0700.
+      .TP
       .B NO_COLOR
       No colour in tables.
       .PP

@@ -86,13 +86,16 @@ struct UnlockSessions {
     return .agent
   }
 
-  /// Ends every session of `vaultID` this process can reach; the backends that held one.
+  /// Ends every session of `vaultID` this process can reach (in the pinned backend only, when
+  /// one is pinned); the backends that held one.
   @discardableResult
   func end(vaultID: [UInt8]) -> [Backend] {
-    var ended: [Backend] = []
-    if KernelKeyring.remove(description: KernelKeyring.description(vaultID: vaultID)) { ended.append(.keyring) }
-    if agent.end(vaultID: vaultID) { ended.append(.agent) }
-    return ended
+    backendsToSearch.filter { backend in
+      switch backend {
+      case .keyring: return KernelKeyring.remove(description: KernelKeyring.description(vaultID: vaultID))
+      case .agent: return agent.end(vaultID: vaultID)
+      }
+    }
   }
 
   /// Whether each backend works here, for `vault doctor`: the keyring answers keyctl, and the
