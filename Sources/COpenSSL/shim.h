@@ -8,6 +8,7 @@
 #include <openssl/hmac.h>
 #include <openssl/kdf.h>
 #include <openssl/params.h>
+#include <openssl/proverr.h>
 #include <openssl/rand.h>
 
 // OSSL_PARAM keeps the pointer to its key name, so the name must outlive the parameter.

@@ -16,6 +16,7 @@ final class Algorithms: @unchecked Sendable {
   let aes256GCM: OpaquePointer?
   let sha256: OpaquePointer?
   let hkdf: OpaquePointer?
+  let chaCha20Poly1305: OpaquePointer?
 
   private init() {
     // The vault needs only the default provider; skipping the system's openssl.cnf keeps start-up
@@ -26,5 +27,6 @@ final class Algorithms: @unchecked Sendable {
     aes256GCM = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
     sha256 = EVP_MD_fetch(nil, "SHA256", nil)
     hkdf = EVP_KDF_fetch(nil, vault_hkdf_name(), nil)
+    chaCha20Poly1305 = EVP_CIPHER_fetch(nil, "ChaCha20-Poly1305", nil)
   }
 }

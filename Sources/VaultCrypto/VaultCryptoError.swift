@@ -1,9 +1,12 @@
 /// The errors of the crypto layer. None of them carries secret material.
 public enum VaultCryptoError: Error, Equatable, Sendable {
-  /// An AES-GCM tag did not verify: wrong key, or the ciphertext, nonce or associated data changed.
+  /// An AEAD tag (AES-GCM, ChaCha20-Poly1305) did not verify: wrong key, or the ciphertext, nonce or associated data changed.
   case authenticationFailure
   /// A key has a length the algorithm does not take.
   case incorrectKeySize
+  /// An X25519 shared secret came out as all zero bytes: the peer's key is a low-order point, so
+  /// the result would be known to anyone.
+  case allZeroSharedSecret
   /// A nonce has a length other than the 96 bits this layer uses.
   case incorrectNonceSize
   /// A sealed box is shorter than a nonce and a tag.

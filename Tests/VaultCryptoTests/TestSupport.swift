@@ -98,6 +98,7 @@ func errorKind(_ error: Error) -> String {
   switch error {
   case .authenticationFailure: return "authenticationFailure"
   case .incorrectKeySize: return "incorrectKeySize"
+  case .allZeroSharedSecret: return "allZeroSharedSecret"
   case .incorrectNonceSize: return "incorrectNonceSize"
   case .truncatedSealedBox: return "truncatedSealedBox"
   case .invalidParameter: return "invalidParameter"
