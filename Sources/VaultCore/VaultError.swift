@@ -48,6 +48,11 @@ public enum VaultError: Error, Equatable, Sendable {
   case notConfirmed(String)
   /// The operating system refused a read or write.
   case io(String)
+  /// A team vault without a passphrase slot, and no member's identity at hand.
+  case noPassphraseSlot
+  /// Identities were tried (their descriptions: file and recipient) and none is a member; the
+  /// vault has no passphrase slot to fall back on.
+  case notAMember(tried: [String])
 
   /// One line: what happened.
   public var message: String {
@@ -85,6 +90,9 @@ public enum VaultError: Error, Equatable, Sendable {
     case .insecureFile(let text, _): return text
     case .notConfirmed(let text): return text
     case .io(let text): return text
+    case .noPassphraseSlot: return "this vault has no passphrase: it opens only with a member's identity"
+    case .notAMember(let tried):
+      return "none of the identities tried is a member of this vault (tried: \(tried.joined(separator: ", ")))"
     }
   }
 
@@ -103,7 +111,10 @@ public enum VaultError: Error, Equatable, Sendable {
     case .accessNotPermitted(.malformed):
       return "check that the whole token was copied; it starts with vk_ and has 63 characters"
     case .accessNotPermitted: return "ask the vault's owner for a new agent key"
-    case .permissionDenied: return "the agent key's scope does not include it; 'vault agent-key verify' shows the scope"
+    case .permissionDenied(let text):
+      return text.hasPrefix("member ")
+        ? "ask an owner of the vault to make the change"
+        : "the agent key's scope does not include it; 'vault agent-key verify' shows the scope"
     case .wrongPassphrase: return "check VAULT_PASSPHRASE_FILE / VAULT_PASSPHRASE, or type it again"
     case .passphraseUnavailable(let file, let value):
       return "set \(file) to a 0600 file holding it (or \(value)), or run on a terminal"
@@ -115,6 +126,9 @@ public enum VaultError: Error, Equatable, Sendable {
     case .busy: return "try again when the other vault command has finished"
     case .insecureFile(_, let hint): return hint
     case .notConfirmed: return "pass --yes to confirm from a script"
+    case .noPassphraseSlot: return "point VAULT_IDENTITY or --identity at your identity file"
+    case .notAMember:
+      return "ask an owner to run 'vault member add NAME RECIPIENT' with your recipient ('vault identity show' prints it)"
     default: return nil
     }
   }

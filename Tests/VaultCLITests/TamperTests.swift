@@ -321,7 +321,7 @@ final class TamperTests: XCTestCase {
     XCTAssertTrue(result.stderrText.hasPrefix("vault: error:"), result.stderrText)
   }
 
-  /// A file from a newer format (`"version":3`), checksum consistent: exit 7, not 6; with the
+  /// A file from a newer format (`"version":4`), checksum consistent: exit 7, not 6; with the
   /// checksum left stale it is a damaged file, exit 6.
   func testNewerFormatVersionIsUnsupportedNotDamaged() throws {
     let fixture = try makeFixture()
@@ -333,7 +333,7 @@ final class TamperTests: XCTestCase {
     }!
     let path = fixture.sandbox.root + "/data/newer.json"
     var failures: [String] = []
-    for version in ["3", "0", "99"] {
+    for version in ["4", "0", "99"] {
       var edited = fixture.original
       edited.replaceSubrange(at..<(at + marker.count), with: Array("\"version\":\(version),".utf8))
       let commands = [["list"], ["get", "ALPHA"], ["verify"], ["show", "ALPHA"], ["link", "ALPHA", "--model", "x"]]
@@ -349,10 +349,10 @@ final class TamperTests: XCTestCase {
     XCTAssertTrue(failures.isEmpty, failures.joined(separator: "\n"))
     // The message names the version it met.
     var edited = fixture.original
-    edited.replaceSubrange(at..<(at + marker.count), with: Array("\"version\":3,".utf8))
+    edited.replaceSubrange(at..<(at + marker.count), with: Array("\"version\":4,".utf8))
     try writeFile(path, Robust.recomputingChecksum(edited), mode: 0o600)
     let result = try fixture.sandbox.run(["list"], environment: ["VAULT_FILE": path])
     XCTAssertEqual(result.status, 7)
-    XCTAssertTrue(result.stderrText.contains("version 3"), result.stderrText)
+    XCTAssertTrue(result.stderrText.contains("version 4"), result.stderrText)
   }
 }

@@ -128,7 +128,7 @@ final class UnlockSessionTests: XCTestCase {
     XCTAssertNotEqual(try sandbox.readVault(), before)
     let status = try sandbox.run(["status"])
     XCTAssertTrue(
-      status.stdoutText.contains("locked (its session ended: the passphrase changed since)"), status.stdoutText)
+      status.stdoutText.contains("locked (its session ended: the passphrase or the members changed since)"), status.stdoutText)
     assertFailure(try sandbox.run(["get", "MY_API"], environment: noPassphrase), 64, mentioning: ["passphrase"])
   }
 
@@ -175,7 +175,7 @@ final class UnlockSessionTests: XCTestCase {
     let locked = try store.read()
     let unlocked = try store.unlock(locked, passphrase: { SecretBytes(copying: Array(VaultSandbox.passphrase.utf8)) })
     let expires = Timestamp(secondsSinceEpoch: Timestamp.now().secondsSinceEpoch + 2)
-    let record = unlocked.keyring.sessionRecord(for: locked.document.header, expires: expires)
+    let record = try unlocked.keyring.sessionRecord(for: locked.document, access: .passphrase, expires: expires)
     let directory = sandbox.root + "/run/llm-vault"
     XCTAssertEqual(mkdir(directory, 0o700), 0)
     let socket = directory + "/" + Hex.encode(locked.document.header.id) + ".sock"

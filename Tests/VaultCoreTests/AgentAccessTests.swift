@@ -166,7 +166,7 @@ final class AgentAccessTests: XCTestCase {
     let layout = try VaultCodec.checkedLayout(result)
     let header = try VaultCodec.decodeHeader(result, layout.header, version: layout.version)
     let keyring = try Keyring.unlock(
-      header: header, kek: try Keyring.deriveKEK(passphrase: TestVault.passphrase(), kdf: header.kdf))
+      header: header, kek: try Keyring.deriveKEK(passphrase: TestVault.passphrase(), kdf: header.passphraseSlot!.kdf))
     let mac = layout.checksum.withUnsafeBytes { keyring.authenticationCode($0) }
     let hex = mac.map { String(format: "%02x", $0) }.joined()
     result.replaceSubrange((covered + 85)..<(covered + 149), with: Array(hex.utf8))

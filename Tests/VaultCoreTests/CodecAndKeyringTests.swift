@@ -62,7 +62,7 @@ final class CodecAndKeyringTests: XCTestCase {
     }
     let after = try vault.store.read().document
     XCTAssertEqual(after.keys, before.keys)
-    XCTAssertNotEqual(after.header.kdf.salt, before.header.kdf.salt)
+    XCTAssertNotEqual(after.header.passphraseSlot?.kdf.salt, before.header.passphraseSlot?.kdf.salt)
     XCTAssertThrowsError(try vault.store.unlock(passphrase: TestVault.passphrase)) {
       XCTAssertEqual($0 as? VaultError, .wrongPassphrase)
     }
@@ -89,7 +89,7 @@ final class CodecAndKeyringTests: XCTestCase {
     defer { vault.remove() }
     var bytes = try vault.bytes()
     let versionDigit = try XCTUnwrap(firstRange(of: Array("\"version\":2".utf8), in: bytes)).upperBound - 1
-    bytes[versionDigit] = UInt8(ascii: "3")
+    bytes[versionDigit] = UInt8(ascii: "4")
     // The checksum no longer matches: a damaged file, not a newer one.
     XCTAssertThrowsError(try VaultCodec.decode(bytes)) { XCTAssertTrue(isIntegrity($0)) }
     let covered = bytes.count - 152
@@ -97,7 +97,7 @@ final class CodecAndKeyringTests: XCTestCase {
     bytes.replaceSubrange((covered + 12)..<(covered + 76), with: checksum)
     XCTAssertThrowsError(try VaultCodec.decode(bytes)) { error in
       guard case VaultError.unsupportedFormat(let message) = error else { return XCTFail("\(error)") }
-      XCTAssertTrue(message.contains("version 3"), message)
+      XCTAssertTrue(message.contains("version 4"), message)
     }
   }
 

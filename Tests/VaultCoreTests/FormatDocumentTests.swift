@@ -31,7 +31,7 @@ final class FormatDocumentTests: XCTestCase {
 
     let decoded = try VaultCodec.decode(bytes)
     let header = decoded.document.header
-    let kek = try Keyring.deriveKEK(passphrase: SecretBytes(copying: Array(passphrase.utf8)), kdf: header.kdf)
+    let kek = try Keyring.deriveKEK(passphrase: SecretBytes(copying: Array(passphrase.utf8)), kdf: header.passphraseSlot!.kdf)
     let keyring = try Keyring.unlock(header: header, kek: kek)
     try VaultCodec.verifyMAC(decoded, keyring: keyring)
     XCTAssertEqual(VaultCodec.encode(decoded.document, keyring: keyring), bytes, "the writer spells it otherwise")

@@ -14,21 +14,21 @@ final class UnlockSessionRecordTests: XCTestCase {
     let header = locked.document.header
     let unlocked = try vault.store.unlock(locked, passphrase: TestVault.passphrase)
     let now = Timestamp.now()
-    let record = unlocked.keyring.sessionRecord(
-      for: header, expires: Timestamp(secondsSinceEpoch: now.secondsSinceEpoch + 60))
+    let record = try unlocked.keyring.sessionRecord(
+      for: locked.document, access: .passphrase, expires: Timestamp(secondsSinceEpoch: now.secondsSinceEpoch + 60))
 
     let decoded = try XCTUnwrap(UnlockSessionRecord.decode(record.encoded()))
     XCTAssertEqual(decoded.vaultID, header.id)
     XCTAssertEqual(decoded.expires, record.expires)
-    XCTAssertTrue(decoded.opens(header, now: now))
-    XCTAssertFalse(decoded.opens(header, now: Timestamp(secondsSinceEpoch: now.secondsSinceEpoch + 60)))
+    XCTAssertTrue(decoded.access(header, members: [], now: now) == .passphrase)
+    XCTAssertNil(decoded.access(header, members: [], now: Timestamp(secondsSinceEpoch: now.secondsSinceEpoch + 60)))
 
     var otherVault = header
     otherVault.id[0] ^= 1
-    XCTAssertFalse(decoded.opens(otherVault, now: now))
+    XCTAssertNil(decoded.access(otherVault, members: [], now: now))
     var rewrapped = header
-    rewrapped.sealedMasterKey[20] ^= 1
-    XCTAssertFalse(decoded.opens(rewrapped, now: now))
+    rewrapped.passphraseSlot?.sealedMasterKey[20] ^= 1
+    XCTAssertNil(decoded.access(rewrapped, members: [], now: now))
 
     // Any other length or magic is not a record.
     var bytes = record.encoded().copyBytes()
@@ -43,8 +43,9 @@ final class UnlockSessionRecordTests: XCTestCase {
     try vault.add("MY_API", "sk-proj-record-test-value")
     let locked = try vault.store.read()
     let unlocked = try vault.store.unlock(locked, passphrase: TestVault.passphrase)
-    let record = unlocked.keyring.sessionRecord(
-      for: locked.document.header, expires: Timestamp(secondsSinceEpoch: Timestamp.now().secondsSinceEpoch + 60))
+    let record = try unlocked.keyring.sessionRecord(
+      for: locked.document, access: .passphrase,
+      expires: Timestamp(secondsSinceEpoch: Timestamp.now().secondsSinceEpoch + 60))
 
     var asked = 0
     let session = VaultCredential(

@@ -9,6 +9,7 @@ enum ExitCode: Int32 {
   case notFound = 3
   /// The name or vault exists already.
   case alreadyExists = 4
+  /// The passphrase is wrong, or no identity tried is a member (and there is no passphrase).
   case wrongPassphrase = 5
   /// The file is damaged or was edited.
   case integrity = 6
@@ -49,7 +50,7 @@ enum ExitCode: Int32 {
     case .injectionConflict: self = .conflict
     case .commandNotFound: self = .commandNotFound
     case .commandNotExecutable: self = .commandNotExecutable
-    case .wrongPassphrase: self = .wrongPassphrase
+    case .wrongPassphrase, .noPassphraseSlot, .notAMember: self = .wrongPassphrase
     case .integrity, .rollback: self = .integrity
     case .unsupportedFormat: self = .unsupportedFormat
     case .busy: self = .busy

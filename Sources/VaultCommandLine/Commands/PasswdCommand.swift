@@ -29,7 +29,9 @@ enum PasswdCommand: Command {
     _ = try store.unlock(passphrase: { current })
     let new = try context.newPassphrase(forChange: true)
     try store.update(passphrase: { current }) { document, keyring in
-      let logN = requestedLogN ?? document.header.kdf.parameters.n.trailingZeroBitCount
+      let logN =
+        requestedLogN ?? document.header.passphraseSlot?.kdf.parameters.n.trailingZeroBitCount
+        ?? KDFSettings.defaultLogN
       document.header = try keyring.rewrap(document.header, passphrase: new, logN: logN)
     }
     Console.err("vault: passphrase changed\n")

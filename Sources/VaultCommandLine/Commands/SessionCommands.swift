@@ -21,10 +21,13 @@ enum UnlockCommand: Command {
     let pinned = try sessions.pinnedBackend()
     let store = context.store
     let locked = try store.read()
-    // Always the passphrase: starting or extending a session proves it again.
-    let unlocked = try store.unlock(locked, passphrase: context.passphrase)
+    // Never a session: starting or extending one proves the passphrase (or identity) again.
+    var credential = context.credential
+    credential.session = nil
+    let unlocked = try store.unlock(locked, credential: credential)
     let expires = Timestamp(secondsSinceEpoch: Timestamp.now().secondsSinceEpoch + seconds)
-    let record = unlocked.keyring.sessionRecord(for: locked.document.header, expires: expires)
+    let record = try unlocked.keyring.sessionRecord(
+      for: locked.document, access: unlocked.access, expires: expires)
     let backend = try sessions.start(record, seconds: seconds)
     let fallback = backend == .agent && pinned == nil ? " (keyctl is refused here)" : ""
     Console.err(
@@ -72,11 +75,11 @@ enum StatusCommand: Command {
     discussion: "Exits 0 either way; '--json' gives scripts the same facts.")
 
   static func run(_ context: Context) throws {
-    let header = try context.store.read(warningOfRollback: false).document.header
+    let document = try context.store.read(warningOfRollback: false).document
     let now = Timestamp.now()
-    let found = UnlockSessions(environment: context.environment).find(vaultID: header.id)
+    let found = UnlockSessions(environment: context.environment).find(vaultID: document.header.id)
     // A session of an older passphrase no longer opens the file: it counts as locked.
-    let live = found.flatMap { $0.record.opens(header, now: now) ? $0 : nil }
+    let live = found.flatMap { $0.record.access(document.header, members: document.members, now: now) != nil ? $0 : nil }
     if context.arguments.flag("json") {
       var writer = JSONWriter(escapingUnsafeScalars: true)
       writer.raw("{\"vault\":")
@@ -93,7 +96,7 @@ enum StatusCommand: Command {
       return
     }
     guard let live else {
-      let stale = found != nil ? " (its session ended: the passphrase changed since)" : ""
+      let stale = found != nil ? " (its session ended: the passphrase or the members changed since)" : ""
       Console.out("\(context.location.path): locked\(stale)\n")
       return
     }

@@ -59,10 +59,10 @@ struct UnlockSessions {
     return nil
   }
 
-  /// The record that opens the file whose header is `header`, for `VaultCredential.session`.
+  /// The session's record for the vault of `header`, for `VaultCredential.session` (which
+  /// checks that it still fits the file).
   func record(for header: VaultHeader) -> UnlockSessionRecord? {
-    guard let found = find(vaultID: header.id), found.record.opens(header) else { return nil }
-    return found.record
+    find(vaultID: header.id)?.record
   }
 
   /// Keeps `record` until it expires, in the keyring unless keyctl is refused here (or the

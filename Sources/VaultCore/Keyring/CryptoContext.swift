@@ -17,6 +17,13 @@ enum CryptoContext {
 
   static let fileMACInfo = Array("llm-vault/v1/file-mac".utf8)
 
+  /// What a member's age slot holds before the master key (format version 3): the vault id and
+  /// the member's name, so a slot moved to another vault or another member's line opens to a
+  /// binding that does not match, and is refused. Member names are `[A-Za-z0-9._-]`.
+  static func memberSlot(vaultID: String, name: String) -> [UInt8] {
+    Array("llm-vault/v3/member|\(vaultID)|\(name)\n".utf8)
+  }
+
   /// A credential's slot key sealed under the master key, for the owner.
   static func slotKey(vaultID: String, agentID: String, tokenID: String) -> [UInt8] {
     Array("llm-vault/v1/agent-slot-key|\(vaultID)|\(agentID)|\(tokenID)".utf8)

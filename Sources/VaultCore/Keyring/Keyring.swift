@@ -8,7 +8,7 @@ public final class Keyring: Sendable {
   let masterKey: SecretBytes
   private let macKey: SecretBytes
 
-  private init(vaultID: [UInt8], masterKey: SecretBytes) throws {
+  init(vaultID: [UInt8], masterKey: SecretBytes) throws {
     self.vaultID = vaultID
     self.vaultIDHex = Hex.encode(vaultID)
     self.masterKey = masterKey
@@ -33,16 +33,18 @@ public final class Keyring: Sendable {
     let sealed = try masterKey.withUnsafeBytes {
       try AESGCM.seal($0, key: kek, associatedData: CryptoContext.masterKey(vaultID: Hex.encode(id)))
     }
-    let header = VaultHeader(id: id, created: now, generation: 0, kdf: kdf, sealedMasterKey: sealed)
+    let header = VaultHeader(
+      id: id, created: now, generation: 0, passphraseSlot: PassphraseSlot(kdf: kdf, sealedMasterKey: sealed))
     return (try Keyring(vaultID: id, masterKey: masterKey), header)
   }
 
   /// Opens the master key with an already derived KEK; a tag failure means a wrong passphrase,
   /// because the header's checksum has already ruled out a damaged file.
   public static func unlock(header: VaultHeader, kek: SecretBytes) throws -> Keyring {
+    guard let slot = header.passphraseSlot else { throw VaultError.noPassphraseSlot }
     do {
       let masterKey = try AESGCM.open(
-        header.sealedMasterKey, key: kek, associatedData: CryptoContext.masterKey(vaultID: header.idHex))
+        slot.sealedMasterKey, key: kek, associatedData: CryptoContext.masterKey(vaultID: header.idHex))
       guard masterKey.count == 32 else { throw VaultError.integrity("the master key has the wrong length") }
       return try Keyring(vaultID: header.id, masterKey: masterKey)
     } catch VaultCryptoError.authenticationFailure {
@@ -60,12 +62,13 @@ public final class Keyring: Sendable {
   /// changes (`vault passwd`).
   public func rewrap(_ header: VaultHeader, passphrase: SecretBytes, logN: Int) throws -> VaultHeader {
     var updated = header
-    updated.kdf = KDFSettings(
+    let kdf = KDFSettings(
       salt: try SecureRandom.bytes(count: 32), parameters: Scrypt.Parameters(n: 1 << UInt64(logN), r: 8, p: 1))
-    let kek = try Self.deriveKEK(passphrase: passphrase, kdf: updated.kdf)
-    updated.sealedMasterKey = try masterKey.withUnsafeBytes {
+    let kek = try Self.deriveKEK(passphrase: passphrase, kdf: kdf)
+    let sealed = try masterKey.withUnsafeBytes {
       try AESGCM.seal($0, key: kek, associatedData: CryptoContext.masterKey(vaultID: vaultIDHex))
     }
+    updated.passphraseSlot = PassphraseSlot(kdf: kdf, sealedMasterKey: sealed)
     return updated
   }
 

@@ -91,6 +91,15 @@ public enum Names {
     }
   }
 
+  /// Checks a member's name: the agent key names' rule.
+  public static func validateMemberName(_ name: String) throws {
+    try PastedSecret.refuse(name, as: "member name")
+    guard isAgentName(name) else {
+      throw VaultError.invalidInput(
+        "invalid member name: use up to 64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    }
+  }
+
   private static let modelPunctuation: Set<UInt8> = Set("._:/@+-".utf8)
 
   /// Whether `model` is a model name as stored (the reader's rule; `validateModel` also refuses

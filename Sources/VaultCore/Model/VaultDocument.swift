@@ -28,27 +28,38 @@ public struct KDFSettings: Equatable, Sendable {
   }
 }
 
-/// The vault-wide header: identity, write counter, KDF and the wrapped master key.
+/// The passphrase's copy of the master key: the scrypt settings and the master key sealed
+/// under the key they stretch the passphrase into.
+public struct PassphraseSlot: Equatable, Sendable {
+  public var kdf: KDFSettings
+  /// `nonce || AES-256-GCM(KEK, master key) || tag`.
+  public var sealedMasterKey: [UInt8]
+
+  public init(kdf: KDFSettings, sealedMasterKey: [UInt8]) {
+    self.kdf = kdf
+    self.sealedMasterKey = sealedMasterKey
+  }
+}
+
+/// The vault-wide header: identity, write counter, the passphrase slot and the settings.
 public struct VaultHeader: Equatable, Sendable {
   /// 16 random bytes fixed at `vault init`; bound into every ciphertext and the MAC key.
   public var id: [UInt8]
   public var created: Timestamp
   /// Counts saves: 1 after `vault init`, one more for every write.
   public var generation: UInt64
-  public var kdf: KDFSettings
-  /// `nonce || AES-256-GCM(KEK, master key) || tag`.
-  public var sealedMasterKey: [UInt8]
+  /// nil in a team vault opened only by its members' identities (format version 3).
+  public var passphraseSlot: PassphraseSlot?
   public var settings: VaultSettings
 
   public init(
-    id: [UInt8], created: Timestamp, generation: UInt64, kdf: KDFSettings, sealedMasterKey: [UInt8],
+    id: [UInt8], created: Timestamp, generation: UInt64, passphraseSlot: PassphraseSlot?,
     settings: VaultSettings = VaultSettings()
   ) {
     self.id = id
     self.created = created
     self.generation = generation
-    self.kdf = kdf
-    self.sealedMasterKey = sealedMasterKey
+    self.passphraseSlot = passphraseSlot
     self.settings = settings
   }
 
@@ -63,11 +74,14 @@ public struct VaultDocument: Equatable, Sendable {
   public var keys: [ProviderKey]
   /// The agent keys in file order (the order they were created).
   public var agents: [AgentKey]
+  /// The members of a team vault, in the order they were added (none in a personal vault).
+  public var members: [Member]
 
-  public init(header: VaultHeader, keys: [ProviderKey], agents: [AgentKey] = []) {
+  public init(header: VaultHeader, keys: [ProviderKey], agents: [AgentKey] = [], members: [Member] = []) {
     self.header = header
     self.keys = keys
     self.agents = agents
+    self.members = members
   }
 
   /// The index of the key named `name` (names are case-sensitive, like environment variables).

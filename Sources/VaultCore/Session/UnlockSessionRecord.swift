@@ -28,15 +28,26 @@ public struct UnlockSessionRecord: Sendable {
     self.masterKey = masterKey
   }
 
-  /// The digest a session of this header must carry.
-  static func binding(for header: VaultHeader) -> [UInt8] {
-    SHA256.hash(Array("llm-vault unlock session v1".utf8) + header.id + header.sealedMasterKey)
+  /// The digest a session opened through `slot` (the passphrase's sealed master key, or a
+  /// member's age slot) carries.
+  static func binding(vaultID: [UInt8], slot: [UInt8]) -> [UInt8] {
+    SHA256.hash(Array("llm-vault unlock session v1".utf8) + vaultID + slot)
   }
 
-  /// Whether this record may open the file whose header is `header` at `now`.
-  public func opens(_ header: VaultHeader, now: Timestamp = .now()) -> Bool {
-    constantTimeEquals(vaultID, header.id) && constantTimeEquals(binding, Self.binding(for: header))
-      && now < expires
+  /// What this record may do with the file whose header and members are given at `now`: the
+  /// access of the slot it was opened through, or nil when it does not fit (another vault, a
+  /// slot re-wrapped since: a new passphrase, a member removed; or expired).
+  public func access(_ header: VaultHeader, members: [Member], now: Timestamp = .now()) -> VaultAccess? {
+    guard constantTimeEquals(vaultID, header.id), now < expires else { return nil }
+    if let slot = header.passphraseSlot,
+      constantTimeEquals(binding, Self.binding(vaultID: header.id, slot: slot.sealedMasterKey))
+    {
+      return .passphrase
+    }
+    for member in members where constantTimeEquals(binding, Self.binding(vaultID: header.id, slot: member.slot)) {
+      return .member(name: member.name, role: member.role)
+    }
+    return nil
   }
 
   /// The bytes handed to the kernel keyring or the agent.
@@ -71,9 +82,24 @@ public struct UnlockSessionRecord: Sendable {
 }
 
 extension Keyring {
-  /// A session record of this keyring's master key for the file whose header is `header`.
-  public func sessionRecord(for header: VaultHeader, expires: Timestamp) -> UnlockSessionRecord {
-    UnlockSessionRecord(
-      vaultID: vaultID, binding: UnlockSessionRecord.binding(for: header), expires: expires, masterKey: masterKey)
+  /// A session record of this keyring's master key, bound to the slot `access` names in
+  /// `document` (the one this keyring was opened through).
+  public func sessionRecord(for document: VaultDocument, access: VaultAccess, expires: Timestamp) throws
+    -> UnlockSessionRecord
+  {
+    let slot: [UInt8]
+    switch access {
+    case .passphrase:
+      guard let passphraseSlot = document.header.passphraseSlot else { throw VaultError.noPassphraseSlot }
+      slot = passphraseSlot.sealedMasterKey
+    case .member(let name, _):
+      guard let member = document.members.first(where: { $0.name == name }) else {
+        throw VaultError.invalidInput("no member named \(name)")
+      }
+      slot = member.slot
+    }
+    return UnlockSessionRecord(
+      vaultID: vaultID, binding: UnlockSessionRecord.binding(vaultID: vaultID, slot: slot), expires: expires,
+      masterKey: masterKey)
   }
 }

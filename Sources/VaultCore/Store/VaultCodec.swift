@@ -6,11 +6,20 @@ import VaultCrypto
 public enum VaultCodec {
   /// The `format` member, naming what the file is.
   public static let formatName = "llm-vault"
-  /// The version this build writes.
+  /// The version this build writes for a personal vault.
   public static let formatVersion: Int64 = 2
+  /// The version of a team vault: version 2 with a `members` section, and a header whose
+  /// passphrase slot may be null. A vault without members and with a passphrase stays version 2,
+  /// so older builds keep reading it.
+  public static let teamFormatVersion: Int64 = 3
   /// The versions it reads: version 1 has no agent limits and no provider endpoints, and is
   /// written as version 2 by the first save.
-  public static let readableVersions: ClosedRange<Int64> = 1...2
+  public static let readableVersions: ClosedRange<Int64> = 1...3
+
+  /// The version `document` is written as.
+  public static func version(of document: VaultDocument) -> Int64 {
+    document.members.isEmpty && document.header.passphraseSlot != nil ? formatVersion : teamFormatVersion
+  }
 
   private static let checksumPrefix = VaultFileSuffix.checksumPrefix
   private static let macPrefix = VaultFileSuffix.macPrefix
@@ -38,12 +47,21 @@ public enum VaultCodec {
   public static func encode(_ document: VaultDocument, keyring: Keyring) -> [UInt8] {
     var writer = JSONWriter(reservingCapacity: 512 + document.keys.count * 420)
     let header = document.header
+    let version = version(of: document)
     writer.raw("{\"format\":")
     writer.string(formatName)
     writer.raw(",\"version\":")
-    writer.integer(formatVersion)
+    writer.integer(version)
     writer.raw(",\n\"vault\":")
-    writeHeader(header, to: &writer)
+    writeHeader(header, version: version, to: &writer)
+    if version >= teamFormatVersion {
+      writer.raw(",\n\"members\":[\n")
+      for (index, member) in document.members.enumerated() {
+        writeMember(member, to: &writer)
+        writer.raw(index == document.members.count - 1 ? "\n" : ",\n")
+      }
+      writer.raw("]")
+    }
     writer.raw(",\n\"keys\":[\n")
     for (index, key) in document.keys.enumerated() {
       writeKey(key, to: &writer)
@@ -76,16 +94,20 @@ public enum VaultCodec {
     writer.string(header.created.rfc3339)
     writer.raw(",\"generation\":")
     writer.integer(header.generation)
-    writer.raw(",\"kdf\":{\"name\":\"scrypt\",\"n\":")
-    writer.integer(header.kdf.parameters.n)
-    writer.raw(",\"r\":")
-    writer.integer(header.kdf.parameters.r)
-    writer.raw(",\"p\":")
-    writer.integer(header.kdf.parameters.p)
-    writer.raw(",\"salt\":")
-    writer.string(Base64.encode(header.kdf.salt))
-    writer.raw("},\"masterKey\":")
-    writer.string(Base64.encode(header.sealedMasterKey))
+    if let slot = header.passphraseSlot {
+      writer.raw(",\"kdf\":{\"name\":\"scrypt\",\"n\":")
+      writer.integer(slot.kdf.parameters.n)
+      writer.raw(",\"r\":")
+      writer.integer(slot.kdf.parameters.r)
+      writer.raw(",\"p\":")
+      writer.integer(slot.kdf.parameters.p)
+      writer.raw(",\"salt\":")
+      writer.string(Base64.encode(slot.kdf.salt))
+      writer.raw("},\"masterKey\":")
+      writer.string(Base64.encode(slot.sealedMasterKey))
+    } else {
+      writer.raw(",\"kdf\":null,\"masterKey\":null")
+    }
     writer.raw(",\"settings\":{\"agentKeyLimit\":")
     writer.integer(header.settings.agentKeyLimit)
     if version >= 2 {
@@ -201,8 +223,9 @@ public enum VaultCodec {
       keys.append(key)
     }
     let agents = try decodeAgents(bytes, layout)
+    let members = try decodeMembers(bytes, layout)
     return Decoded(
-      document: VaultDocument(header: header, keys: keys, agents: agents),
+      document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
       checksum: layout.checksum, mac: layout.mac,
       headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) })
   }
@@ -227,7 +250,7 @@ public enum VaultCodec {
         throw VaultError.integrity("checksum mismatch")
       }
       throw VaultError.unsupportedFormat(
-        "vault file format version \(version) is not supported (this build reads versions 1 and 2)")
+        "vault file format version \(version) is not supported (this build reads versions 1 to 3)")
     }
     let suffix = try VaultFileSuffix(bytes)
     guard VaultFileSuffix.checksumMatches(bytes, covered: suffix.covered, checksum: suffix.checksum) else {
@@ -280,13 +303,13 @@ public enum VaultCodec {
     guard constantTimeEquals(expected, mac) else { throw VaultError.integrity("MAC mismatch") }
   }
 
-  private static func lowercaseHex(_ digits: ArraySlice<UInt8>) -> [UInt8]? {
+  static func lowercaseHex(_ digits: ArraySlice<UInt8>) -> [UInt8]? {
     let text = String(decoding: digits, as: UTF8.self)
     guard let bytes = Hex.decode(text), Hex.encode(bytes) == text else { return nil }
     return bytes
   }
 
-  private static func expectNames(_ object: JSONObject, _ expected: [String], in place: String) throws {
+  static func expectNames(_ object: JSONObject, _ expected: [String], in place: String) throws {
     guard object.members.count == expected.count, zip(object.members, expected).allSatisfy({ $0.name == $1 }) else {
       throw VaultError.integrity(
         "\(place) must have exactly the members \(expected.joined(separator: ", ")) in that order")
@@ -304,6 +327,35 @@ public enum VaultCodec {
     guard case .integer(let generation)? = object["generation"], generation >= 1 else {
       throw VaultError.integrity("'vault.generation' is not a positive integer")
     }
+    let passphraseSlot: PassphraseSlot?
+    if version >= teamFormatVersion, case .null? = object["kdf"], case .null? = object["masterKey"] {
+      passphraseSlot = nil
+    } else {
+      passphraseSlot = try decodePassphraseSlot(object)
+    }
+    guard case .object(let settings)? = object["settings"] else {
+      throw VaultError.integrity("'vault.settings' is not an object")
+    }
+    try expectNames(
+      settings, version >= 2 ? ["agentKeyLimit", "endpoints"] : ["agentKeyLimit"], in: "'vault.settings'")
+    guard case .integer(let limit)? = settings["agentKeyLimit"],
+      (0...Int64(VaultSettings.maximumAgentKeyLimit)).contains(limit)
+    else { throw VaultError.integrity("'vault.settings.agentKeyLimit' is out of range") }
+    let endpoints = version >= 2 ? try decodeEndpoints(settings["endpoints"]) : []
+    let header = VaultHeader(
+      id: id, created: created, generation: UInt64(generation), passphraseSlot: passphraseSlot,
+      settings: VaultSettings(agentKeyLimit: Int(limit), endpoints: endpoints))
+    // Only the writer's spelling is read: no other spacing, escapes or number forms.
+    var canonical = JSONWriter(reservingCapacity: range.count)
+    writeHeader(header, version: version, to: &canonical)
+    guard canonical.bytes.elementsEqual(bytes[range]) else {
+      throw VaultError.integrity("'vault' is not in the canonical form (spacing, escapes or number form)")
+    }
+    return header
+  }
+
+  /// The header's `kdf` and `masterKey`.
+  private static func decodePassphraseSlot(_ object: JSONObject) throws -> PassphraseSlot {
     guard case .object(let kdf)? = object["kdf"] else { throw VaultError.integrity("'vault.kdf' is not an object") }
     try expectNames(kdf, ["name", "n", "r", "p", "salt"], in: "'vault.kdf'")
     guard case .string("scrypt")? = kdf["name"] else { throw VaultError.integrity("'vault.kdf.name' is not scrypt") }
@@ -324,25 +376,7 @@ public enum VaultCodec {
     guard sealedMasterKey.count == AESGCM.nonceByteCount + 32 + AESGCM.tagByteCount else {
       throw VaultError.integrity("'vault.masterKey' has the wrong length")
     }
-    guard case .object(let settings)? = object["settings"] else {
-      throw VaultError.integrity("'vault.settings' is not an object")
-    }
-    try expectNames(
-      settings, version >= 2 ? ["agentKeyLimit", "endpoints"] : ["agentKeyLimit"], in: "'vault.settings'")
-    guard case .integer(let limit)? = settings["agentKeyLimit"],
-      (0...Int64(VaultSettings.maximumAgentKeyLimit)).contains(limit)
-    else { throw VaultError.integrity("'vault.settings.agentKeyLimit' is out of range") }
-    let endpoints = version >= 2 ? try decodeEndpoints(settings["endpoints"]) : []
-    let header = VaultHeader(
-      id: id, created: created, generation: UInt64(generation), kdf: KDFSettings(salt: salt, parameters: parameters),
-      sealedMasterKey: sealedMasterKey, settings: VaultSettings(agentKeyLimit: Int(limit), endpoints: endpoints))
-    // Only the writer's spelling is read: no other spacing, escapes or number forms.
-    var canonical = JSONWriter(reservingCapacity: range.count)
-    writeHeader(header, version: version, to: &canonical)
-    guard canonical.bytes.elementsEqual(bytes[range]) else {
-      throw VaultError.integrity("'vault' is not in the canonical form (spacing, escapes or number form)")
-    }
-    return header
+    return PassphraseSlot(kdf: KDFSettings(salt: salt, parameters: parameters), sealedMasterKey: sealedMasterKey)
   }
 
   /// `[{"provider":P,"url":U},...]`: sorted by provider, one each, every URL one the gateway may use.
@@ -565,14 +599,14 @@ public enum VaultCodec {
     return bytes
   }
 
-  private static func timestamp(_ value: JSONValue?, _ place: String) throws -> Timestamp {
+  static func timestamp(_ value: JSONValue?, _ place: String) throws -> Timestamp {
     guard case .string(let text)? = value, let timestamp = Timestamp(rfc3339: text) else {
       throw VaultError.integrity("'\(place)' is not a UTC timestamp")
     }
     return timestamp
   }
 
-  private static func base64(_ value: JSONValue?, _ place: String) throws -> [UInt8] {
+  static func base64(_ value: JSONValue?, _ place: String) throws -> [UInt8] {
     guard case .string(let text)? = value, let bytes = Base64.decode(text) else {
       throw VaultError.integrity("'\(place)' is not canonical base64")
     }

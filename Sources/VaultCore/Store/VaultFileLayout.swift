@@ -4,23 +4,26 @@ import VaultCrypto
   import Glibc
 #endif
 
-/// The fixed line layout of a version-1 or version-2 file (docs/FORMAT.md, "Layout"): where each record's
+/// The fixed line layout of a version-1, -2 or -3 file (docs/FORMAT.md, "Layout"): where each record's
 /// JSON lies, found without parsing any record. Full reads parse every line; an agent parses
 /// only the lines it needs, which keeps a token's reads fast in a vault of 10,000 keys.
 struct VaultFileLayout {
   static func firstLine(version: Int64) -> [UInt8] { Array("{\"format\":\"llm-vault\",\"version\":\(version),".utf8) }
   static let headerPrefix = Array("\"vault\":".utf8)
+  static let membersOpen = Array("\"members\":[".utf8)
   static let keysOpen = Array("\"keys\":[".utf8)
   static let agentsOpen = Array("\"agents\":[".utf8)
   static let sectionClose = Array("],".utf8)
 
   /// The JSON object of the header, without `"vault":` and the trailing comma.
   let header: Range<Int>
+  /// Each member's JSON object, without its trailing comma (version 3; empty before).
+  let memberLines: [Range<Int>]
   /// Each provider key's JSON object, without its trailing comma.
   let keyLines: [Range<Int>]
   /// Each agent key's JSON object, without its trailing comma.
   let agentLines: [Range<Int>]
-  /// The format version the first line names (1 or 2).
+  /// The format version the first line names (1 to 3).
   let version: Int64
   /// How many leading bytes the checksum covers.
   let covered: Int
@@ -44,8 +47,7 @@ struct VaultFileLayout {
     self.version = version
     guard line(1).starts(with: Self.headerPrefix), line(1).last == UInt8(ascii: ",") else { throw fail("header line") }
     header = (lines[1].lowerBound + Self.headerPrefix.count)..<(lines[1].upperBound - 1)
-    guard line(2).elementsEqual(Self.keysOpen) else { throw fail("\"keys\":[ line") }
-    var index = 3
+    var index = 2
     func records() throws -> [Range<Int>] {
       var ranges: [Range<Int>] = []
       while index < lines.count, !line(index).elementsEqual(Self.sectionClose) {
@@ -63,6 +65,15 @@ struct VaultFileLayout {
         $0.offset < ranges.count - 1 ? $0.element.lowerBound..<($0.element.upperBound - 1) : $0.element
       }
     }
+    if version >= VaultCodec.teamFormatVersion {
+      guard line(index).elementsEqual(Self.membersOpen) else { throw fail("\"members\":[ line") }
+      index += 1
+      memberLines = try records()
+    } else {
+      memberLines = []
+    }
+    guard index < lines.count, line(index).elementsEqual(Self.keysOpen) else { throw fail("\"keys\":[ line") }
+    index += 1
     keyLines = try records()
     guard index < lines.count, line(index).elementsEqual(Self.agentsOpen) else { throw fail("\"agents\":[ line") }
     index += 1

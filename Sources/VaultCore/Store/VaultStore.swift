@@ -13,6 +13,8 @@ public struct LockedVault: Sendable {
 public struct UnlockedVault: Sendable {
   public var document: VaultDocument
   public var keyring: Keyring
+  /// The way in that opened it: the passphrase, or a member (also through a session).
+  public var access: VaultAccess = .passphrase
 }
 
 /// The vault at one path: read it, unlock it, or change it under the write lock.
@@ -69,7 +71,7 @@ public struct VaultStore: Sendable {
 
   /// Unlocks a file already read, so a command that looked at the metadata first reads once.
   public func unlock(_ locked: LockedVault, credential: VaultCredential) throws -> UnlockedVault {
-    let opener = try HeaderOpener(credential, header: locked.document.header)
+    let opener = try HeaderOpener(credential, header: locked.document.header, members: locked.document.members)
     let unlocked = try classifyingWrongPassphrase(locked.document.header, headerDigest: locked.headerDigest) {
       try open(locked, with: opener)
     }
@@ -92,7 +94,7 @@ public struct VaultStore: Sendable {
   private func open(_ locked: LockedVault, with opener: HeaderOpener) throws -> UnlockedVault {
     let keyring = try opener.keyring(for: locked.document.header)
     try VaultCodec.verifyMAC(locked.decoded, keyring: keyring)
-    return UnlockedVault(document: locked.document, keyring: keyring)
+    return UnlockedVault(document: locked.document, keyring: keyring, access: opener.access)
   }
 
   /// Where `vault init` will write: the path itself, or the target of a symlink the user made
@@ -132,34 +134,53 @@ public struct VaultStore: Sendable {
   public func update<Result>(
     credential: VaultCredential, _ change: (inout VaultDocument, Keyring) throws -> Result
   ) throws -> Result {
+    try updateRekeying(credential: credential) { document, keyring, _ in (try change(&document, keyring), keyring) }
+  }
+
+  /// `update` for a change that may replace the master key (removing a member): `change` gets
+  /// the passphrase when the opener was the passphrase (else it asks for it through the
+  /// credential), and returns the keyring the file is written with.
+  @discardableResult
+  public func updateRekeying<Result>(
+    credential: VaultCredential,
+    _ change: (inout VaultDocument, Keyring, _ passphrase: () throws -> SecretBytes?) throws -> (Result, Keyring)
+  ) throws -> Result {
     let before = try read(warningOfRollback: false)
     // An older copy is refused before the passphrase is asked for: a write to it would give a
     // new key to every agent key revoked since the copy was taken.
     try refuseIfRolledBack(before.document.header)
-    var opener = try HeaderOpener(credential, header: before.document.header)
+    var opener = try HeaderOpener(credential, header: before.document.header, members: before.document.members)
+    try refuseIfReader(opener.access)
     let lock = try FileLock(path: lockPath, timeout: lockTimeout)
     return try withExtendedLifetime(lock) {
       // Under the lock, read again: another writer may have saved since. Unchanged bytes (the
       // usual case) reuse the first parse, which is most of a large vault's cost.
       let bytes = try VaultFile.read(targetPath)
       let current = bytes == before.bytes ? before : LockedVault(bytes: bytes, decoded: try VaultCodec.decode(bytes))
-      // Another process may have changed the passphrase meanwhile (new salt, session ended).
-      opener = try opener.refreshed(for: current.document.header, credential)
+      // Another process may have changed the passphrase or the members meanwhile.
+      opener = try opener.refreshed(for: current.document.header, members: current.document.members, credential)
+      try refuseIfReader(opener.access)
       try refuseIfRolledBack(current.document.header)
       let unlocked = try classifyingWrongPassphrase(current.document.header, headerDigest: current.headerDigest) {
         try open(current, with: opener)
       }
       var document = unlocked.document
-      let result = try change(&document, unlocked.keyring)
+      let held = opener.passphrase
+      let (result, keyring) = try change(&document, unlocked.keyring) { try held ?? credential.passphrase() }
       // Every owner write purges stopped agent slots and re-grants live scopes.
-      try document.maintainAgents(keyring: unlocked.keyring, now: .now())
+      try document.maintainAgents(keyring: keyring, now: .now())
       document.header.generation += 1
       VaultFile.removeStaleTemporaries(for: targetPath)
-      let written = VaultCodec.encode(document, keyring: unlocked.keyring)
+      let written = VaultCodec.encode(document, keyring: keyring)
       try VaultFile.replace(targetPath, with: written)
       noteAuthenticated(document.header, headerDigest: try VaultCodec.headerDigest(written))
       return result
     }
+  }
+
+  private func refuseIfReader(_ access: VaultAccess) throws {
+    guard !access.mayWrite, case .member(let name, _) = access else { return }
+    throw VaultError.permissionDenied("member \(name) is a reader; only an owner changes the vault")
   }
 
   /// `update` with the passphrase alone, never a session (`vault passwd`).
@@ -182,7 +203,8 @@ extension VaultStore {
     let header = try VaultCodec.decodeHeader(bytes, layout.header, version: layout.version)
     warnIfRolledBack(header)
     guard let (index, range) = layout.keyLine(named: name, in: bytes) else { throw VaultError.keyNotFound(name: name) }
-    let opener = try HeaderOpener(credential, header: header)
+    let members = try VaultCodec.decodeMembers(bytes, layout)
+    let opener = try HeaderOpener(credential, header: header, members: members)
     let headerDigest = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) }
     let keyring = try classifyingWrongPassphrase(header, headerDigest: headerDigest) {
       try opener.keyring(for: header)
