@@ -5,6 +5,7 @@ import XCTest
 final class HelpAndUsageTests: XCTestCase {
   private static let subcommands = [
     "init", "add", "list", "search", "show", "get", "edit", "link", "unlink", "rm", "import", "passwd", "verify",
+    "doctor",
   ]
 
   private func assertHelp(_ result: RunResult, file: StaticString = #filePath, line: UInt = #line) {

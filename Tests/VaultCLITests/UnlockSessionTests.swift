@@ -196,4 +196,23 @@ final class UnlockSessionTests: XCTestCase {
     XCTAssertEqual(chmod(sandbox.root + "/run/llm-vault", 0o755), 0)
     assertFailure(try sandbox.run(["unlock"]), 9, mentioning: ["mode 0700"])
   }
+
+  /// `vault doctor` says the vault is unlocked (a note: exit 0) and flags a session of an older
+  /// passphrase that lingers (a finding: exit 1).
+  func testDoctorReportsTheSession() throws {
+    let sandbox = try sandbox(backend: "agent")
+    XCTAssertEqual(try sandbox.run(["doctor"]).stdoutText, "vault doctor: all checks passed\n")
+    XCTAssertEqual(try sandbox.run(["unlock"]).status, 0)
+    let unlocked = try sandbox.run(["doctor"])
+    XCTAssertEqual(unlocked.status, 0, unlocked.stdoutText)
+    XCTAssertTrue(unlocked.stdoutText.hasPrefix("note: the vault is unlocked until "), unlocked.stdoutText)
+    try writeFile(sandbox.root + "/new", Array("a different long passphrase".utf8), mode: 0o600)
+    let passwd = try sandbox.run(
+      ["passwd"],
+      environment: ["VAULT_NEW_PASSPHRASE_FILE": sandbox.root + "/new", "VAULT_UNLOCK_BACKEND": "keyring"])
+    XCTAssertEqual(passwd.status, 0, passwd.stderrText)
+    let stale = try sandbox.run(["doctor"])
+    XCTAssertEqual(stale.status, 1, stale.stdoutText)
+    XCTAssertTrue(stale.stdoutText.contains("warning: a session of an older passphrase"), stale.stdoutText)
+  }
 }

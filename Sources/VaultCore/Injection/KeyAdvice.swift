@@ -22,6 +22,19 @@ public enum KeyAdvice {
     }
   }
 
+  /// The provider a masked form (`AIz…xyz`) points to, when its three visible characters begin
+  /// the distinctive prefixes of one provider only. `sk-` begins the prefixes of several
+  /// (`sk-ant-`, `sk-or-`, `sk-proj-`), so an Anthropic key linked to OpenAI is seen only when
+  /// its value is at hand (`add`, `edit`); `AIz` (Google), `gsk` (Groq) or `hf_` (Hugging Face)
+  /// are seen from the masked form alone, with no passphrase (`vault doctor`).
+  public static func provider(forMasked masked: String) -> String? {
+    guard masked != Masking.wholeMask, Masking.isMaskForm(masked) else { return nil }
+    let visible = String(String.UnicodeScalarView(masked.unicodeScalars.prefix(3)))
+    guard !sharedKeyPrefixes.contains(visible) else { return nil }
+    let providers = Set(keyPrefixes.filter { $0.prefix.hasPrefix(visible) }.map(\.provider))
+    return providers.count == 1 ? providers.first : nil
+  }
+
   /// The length of `value` in Unicode scalars (UTF-8 lead bytes), without copying it.
   public static func scalarCount(_ value: SecretBytes) -> Int {
     value.withUnsafeBytes { bytes in bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
