@@ -8,7 +8,7 @@ enum SessionChecks {
     let sessions = UnlockSessions(environment: context.environment)
     var findings: [DoctorFinding] = []
     if let document, let found = sessions.find(vaultID: document.header.id) {
-      if found.record.opens(document.header) {
+      if found.record.access(document.header, members: document.members) != nil {
         findings.append(
           DoctorFinding(
             check: "unlock-session", severity: .note, subject: context.location.path,
