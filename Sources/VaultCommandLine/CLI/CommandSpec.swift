@@ -33,6 +33,10 @@ struct CommandSpec {
     Option(
       name: "file", value: "<path>",
       help: "The vault file (default: $VAULT_FILE, else $XDG_DATA_HOME/llm-vault/vault.json)."),
+    Option(
+      name: "identity", value: "<path>",
+      help:
+        "An age identity file for a team vault (default: $VAULT_IDENTITY, then ~/.config/llm-vault/identity)."),
     Option(name: "help", short: "h", help: "Show help information."),
   ]
 

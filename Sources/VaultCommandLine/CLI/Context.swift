@@ -37,11 +37,18 @@ struct Context {
   }
 
   /// What opens the vault: an unlock session of this login session when one holds this file's
-  /// key, else the passphrase (asked at most once per credential, however often it is used).
+  /// key, else a member's identity (team vaults), else the passphrase (asked at most once per credential, however often it is used).
   var credential: VaultCredential {
     let sessions = UnlockSessions(environment: environment)
     let remembered = RememberedPassphrase(read: passphrase)
-    return VaultCredential(session: { sessions.record(for: $0) }, passphrase: remembered.value)
+    let identities = identityFiles
+    return VaultCredential(
+      session: { sessions.record(for: $0) }, identities: { try identities.load() }, passphrase: remembered.value)
+  }
+
+  /// The identity files a team vault's members are tried with.
+  var identityFiles: IdentityFiles {
+    IdentityFiles(environment: environment, option: arguments.value("identity"))
   }
 
   /// A passphrase being set: from `VAULT_NEW_PASSPHRASE_FILE` / `VAULT_NEW_PASSPHRASE` when

@@ -30,6 +30,13 @@ public enum VaultCLI {
       "gateway", "Ask the running gateway ('vault serve') how it is doing.", gatewayOverview,
       [GatewayStatusCommand.self]
     ),
+    (
+      "identity", "Create or show your age identity for team vaults.", IdentityCommands.overview,
+      IdentityCommands.subcommands
+    ),
+    (
+      "member", "Add, list and remove the members of a team vault.", MemberCommands.overview, MemberCommands.subcommands
+    ),
   ]
 
   static let gatewayOverview = """

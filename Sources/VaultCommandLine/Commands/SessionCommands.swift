@@ -79,7 +79,9 @@ enum StatusCommand: Command {
     let now = Timestamp.now()
     let found = UnlockSessions(environment: context.environment).find(vaultID: document.header.id)
     // A session of an older passphrase no longer opens the file: it counts as locked.
-    let live = found.flatMap { $0.record.access(document.header, members: document.members, now: now) != nil ? $0 : nil }
+    let live = found.flatMap {
+      $0.record.access(document.header, members: document.members, now: now) != nil ? $0 : nil
+    }
     if context.arguments.flag("json") {
       var writer = JSONWriter(escapingUnsafeScalars: true)
       writer.raw("{\"vault\":")

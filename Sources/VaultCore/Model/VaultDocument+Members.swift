@@ -39,7 +39,8 @@ extension VaultDocument {
     let removed = members.remove(at: index)
     guard !(header.passphraseSlot == nil && members.isEmpty) else {
       members.insert(removed, at: index)
-      throw VaultError.invalidInput("\(name) is the last way into this vault (it has no passphrase); add another member first")
+      throw VaultError.invalidInput(
+        "\(name) is the last way into this vault (it has no passphrase); add another member first")
     }
     let new = try old.withFreshMasterKey()
     if let slot = header.passphraseSlot {
@@ -60,7 +61,8 @@ extension VaultDocument {
     }
     for memberIndex in members.indices {
       let member = members[memberIndex]
-      members[memberIndex].slot = try new.memberSlot(name: member.name, recipient: try AgeRecipient(parsing: member.recipient))
+      members[memberIndex].slot = try new.memberSlot(
+        name: member.name, recipient: try AgeRecipient(parsing: member.recipient))
     }
     return (new, keys.map(\.name))
   }

@@ -31,7 +31,9 @@ extension VaultCodec {
     }
     for (index, range) in layout.memberLines.enumerated() {
       let member = try decodeMember(bytes, range, index: index)
-      guard names.insert(member.name).inserted else { throw VaultError.integrity("member \(member.name) appears twice") }
+      guard names.insert(member.name).inserted else {
+        throw VaultError.integrity("member \(member.name) appears twice")
+      }
       guard recipients.insert(member.recipient).inserted else {
         throw VaultError.integrity("members[\(index)] repeats another member's recipient")
       }
@@ -50,7 +52,8 @@ extension VaultCodec {
     guard case .string(let roleText)? = object["role"], let role = MemberRole(rawValue: roleText) else {
       throw VaultError.integrity("\(place).role is not owner or reader")
     }
-    guard case .string(let recipient)? = object["recipient"], (try? AgeRecipient(parsing: recipient))?.encoded == recipient
+    guard case .string(let recipient)? = object["recipient"],
+      (try? AgeRecipient(parsing: recipient))?.encoded == recipient
     else {
       throw VaultError.integrity("\(place).recipient is not an age X25519 recipient (age1...)")
     }

@@ -82,7 +82,13 @@ enum HeaderOpener {
     guard let slot = header.passphraseSlot else {
       throw tried.isEmpty ? VaultError.noPassphraseSlot : VaultError.notAMember(tried: tried)
     }
-    let secret = try credential.passphrase()
+    let secret: SecretBytes
+    do {
+      secret = try credential.passphrase()
+    } catch VaultError.passphraseUnavailable where !tried.isEmpty {
+      // Identities were the way in the user meant; say why none worked.
+      throw VaultError.notAMember(tried: tried)
+    }
     self = .passphrase(secret, kdf: slot.kdf, kek: try Keyring.deriveKEK(passphrase: secret, kdf: slot.kdf))
   }
 
@@ -100,9 +106,11 @@ enum HeaderOpener {
   func refreshed(for header: VaultHeader, members: [Member], _ credential: VaultCredential) throws -> HeaderOpener {
     switch self {
     case .session(let record, _):
-      return record.access(header, members: members) != nil ? self : try HeaderOpener(
-        VaultCredential(identities: credential.identities, passphrase: credential.passphrase), header: header,
-        members: members)
+      return record.access(header, members: members) != nil
+        ? self
+        : try HeaderOpener(
+          VaultCredential(identities: credential.identities, passphrase: credential.passphrase), header: header,
+          members: members)
     case .member(_, let member):
       return members.contains(member) ? self : try HeaderOpener(credential, header: header, members: members)
     case .passphrase(let secret, let kdf, _):
