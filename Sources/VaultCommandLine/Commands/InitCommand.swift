@@ -7,7 +7,10 @@ enum InitCommand: Command {
     options: [
       .init(
         name: "scrypt-log-n", value: "<n>",
-        help: "scrypt cost as log2(N): 14 to 20 (default: 17). Below 17 is weaker; for tests and small devices.")
+        help: "scrypt cost as log2(N): 14 to 20 (default: 17). Below 17 is weaker; for tests and small devices."),
+      .init(
+        name: "member", value: "<name>",
+        help: "A team vault with no passphrase: you are its first member (an owner), by your identity."),
     ],
     discussion: """
       The passphrase is asked twice on the terminal, with no echo. For automation it is read from the
@@ -15,6 +18,7 @@ enum InitCommand: Command {
       """)
 
   static func run(_ context: Context) throws {
+    if let member = context.arguments.value("member") { return try createForMembers(context, firstMember: member) }
     var logN = KDFSettings.defaultLogN
     if let text = context.arguments.value("scrypt-log-n") {
       guard let value = Int(text), (KDFSettings.minimumLogN...KDFSettings.maximumLogN).contains(value) else {
@@ -34,5 +38,24 @@ enum InitCommand: Command {
     try store.create(passphrase: passphrase, logN: logN, createDirectory: context.location.isDefault)
     Console.err("vault: created \(context.location.path)\n")
     warnIfShort(passphrase)
+  }
+
+  /// `vault init --member NAME`: the vault opens only with members' identities.
+  private static func createForMembers(_ context: Context, firstMember name: String) throws {
+    try Names.validateMemberName(name)
+    guard context.arguments.value("scrypt-log-n") == nil else {
+      throw VaultError.usage("--scrypt-log-n sets the passphrase's cost; a vault made with --member has no passphrase")
+    }
+    let store = context.store
+    _ = try store.creationTarget()
+    guard let identity = try context.identityFiles.load().first else {
+      throw VaultError.usage(
+        "--member needs your identity: 'vault identity new' creates one, or name a file with --identity")
+    }
+    try store.createForMembers(
+      firstMember: name, recipient: identity.identity.recipient,
+      addedBy: AgentKeyCommands.currentUser(context.environment), createDirectory: context.location.isDefault)
+    Console.err(
+      "vault: created \(context.location.path) for members; \(name) (owner) opens it with \(identity.source)\n")
   }
 }

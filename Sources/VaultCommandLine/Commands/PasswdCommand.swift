@@ -23,18 +23,26 @@ enum PasswdCommand: Command {
       requestedLogN = value
     }
     let store = context.store
-    _ = try store.read()
-    let current = try context.passphrase()
-    // Check the current passphrase before asking for a new one.
-    _ = try store.unlock(passphrase: { current })
+    // A team vault without a passphrase gets one from an owner's identity; otherwise the
+    // current passphrase is proved first.
+    var credential = context.credential
+    credential.session = nil
+    if try store.read().document.header.passphraseSlot != nil {
+      let current = try context.passphrase()
+      // Check the current passphrase before asking for a new one.
+      _ = try store.unlock(passphrase: { current })
+      credential = .passphrase({ current })
+    } else {
+      _ = try store.unlock(credential: credential)
+    }
     let new = try context.newPassphrase(forChange: true)
-    try store.update(passphrase: { current }) { document, keyring in
+    try store.update(credential: credential) { document, keyring in
       let logN =
         requestedLogN ?? document.header.passphraseSlot?.kdf.parameters.n.trailingZeroBitCount
         ?? KDFSettings.defaultLogN
       document.header = try keyring.rewrap(document.header, passphrase: new, logN: logN)
     }
-    Console.err("vault: passphrase changed\n")
+    Console.err("vault: passphrase set\n")
     // Every session of the old passphrase stopped opening the file with this write (its binding
     // is the old wrapped key); the ones this process can reach are destroyed too.
     let header = try store.read(warningOfRollback: false).document.header

@@ -38,6 +38,13 @@ public final class Keyring: Sendable {
     return (try Keyring(vaultID: id, masterKey: masterKey), header)
   }
 
+  /// A new team vault with no passphrase slot: only its members' identities will open it.
+  public static func createForMembers(now: Timestamp) throws -> (Keyring, VaultHeader) {
+    let id = try SecureRandom.bytes(count: 16)
+    let header = VaultHeader(id: id, created: now, generation: 0, passphraseSlot: nil)
+    return (try Keyring(vaultID: id, masterKey: try SecureRandom.secret(count: 32)), header)
+  }
+
   /// Opens the master key with an already derived KEK; a tag failure means a wrong passphrase,
   /// because the header's checksum has already ruled out a damaged file.
   public static func unlock(header: VaultHeader, kek: SecretBytes) throws -> Keyring {

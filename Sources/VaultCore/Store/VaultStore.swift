@@ -127,6 +127,27 @@ public struct VaultStore: Sendable {
     }
   }
 
+  /// Creates a team vault without a passphrase: its first member, an owner, opens it with the
+  /// identity whose recipient is `recipient`.
+  public func createForMembers(
+    firstMember name: String, recipient: AgeRecipient, addedBy: String, createDirectory: Bool
+  ) throws {
+    let target = try creationTarget()
+    let directory = SystemCalls.directory(of: target)
+    if createDirectory || SystemCalls.pathStatus(directory) == nil { try SystemCalls.makeDirectories(directory) }
+    let now = Timestamp.now()
+    let (keyring, header) = try Keyring.createForMembers(now: now)
+    var document = VaultDocument(header: header, keys: [])
+    try document.addMember(name: name, recipient: recipient, role: .owner, addedBy: addedBy, keyring: keyring, now: now)
+    document.header.generation = 1
+    let lock = try FileLock(path: target + ".lock", timeout: lockTimeout)
+    try withExtendedLifetime(lock) {
+      let bytes = VaultCodec.encode(document, keyring: keyring)
+      try VaultFile.create(target, with: bytes)
+      noteAuthenticated(document.header, headerDigest: try VaultCodec.headerDigest(bytes))
+    }
+  }
+
   /// Unlocks the vault and applies `change` under the write lock, then saves durably. The
   /// passphrase is stretched before the lock is taken (scrypt takes most of a second), so
   /// writers queue only for the short read-modify-write. If `change` throws, nothing is written.
