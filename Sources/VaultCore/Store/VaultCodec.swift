@@ -224,6 +224,9 @@ public enum VaultCodec {
     }
     let agents = try decodeAgents(bytes, layout)
     let members = try decodeMembers(bytes, layout)
+    guard header.passphraseSlot != nil || !members.isEmpty else {
+      throw VaultError.integrity("the vault has neither a passphrase nor a member: nothing opens it")
+    }
     return Decoded(
       document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
       checksum: layout.checksum, mac: layout.mac,
