@@ -117,6 +117,29 @@ final class AgeFileTests: XCTestCase {
     assertKind("header") { try AgeHeader.parse(Array(text.utf8)) }
   }
 
+  /// Header shapes the CCTV vectors do not spell out: each is a header failure.
+  func testMoreMalformedHeaders() {
+    let mac = " " + AgeBase64Stand.mac + "\n"
+    let stanza = "-> X25519 " + String(repeating: "A", count: 43) + "\n" + String(repeating: "A", count: 43) + "\n"
+    let cases: [(String, String)] = [
+      ("version line without LF", "age-encryption.org/v1"),
+      ("nothing after the version line", "age-encryption.org/v1\n"),
+      ("no MAC line", "age-encryption.org/v1\n" + stanza),
+      ("MAC line without LF", "age-encryption.org/v1\n" + stanza + "---" + mac.dropLast()),
+      ("31-byte MAC", "age-encryption.org/v1\n" + stanza + "--- " + String(repeating: "A", count: 42) + "\n"),
+      ("33-byte MAC", "age-encryption.org/v1\n" + stanza + "--- " + String(repeating: "A", count: 44) + "\n"),
+      ("tab in a stanza line", "age-encryption.org/v1\n-> X25519\tA\n\n---" + mac),
+      ("leading space", "age-encryption.org/v1\n ->  X25519\n\n---" + mac),
+      ("stanza body without final line", "age-encryption.org/v1\n-> a\n" + String(repeating: "A", count: 64)),
+      ("padded body", "age-encryption.org/v1\n-> a\nAA==\n---" + mac),
+      ("version with a space", "age-encryption.org/v1 \n" + stanza + "---" + mac),
+    ]
+    for (name, text) in cases {
+      assertKind("header", name) { try AgeHeader.parse(Array(text.utf8)) }
+    }
+    XCTAssertNoThrow(try AgeHeader.parse(Array(("age-encryption.org/v1\n" + stanza + "---" + mac).utf8)))
+  }
+
   /// Flipping any one byte of a small file is caught: in the header as a header, no-match or
   /// HMAC failure; in the payload (nonce included, as it changes the payload key) as a failure
   /// of its one chunk. Nothing decrypts.
@@ -186,4 +209,9 @@ final class AgeFileTests: XCTestCase {
     XCTAssertTrue(identity.recipient.encoded.hasPrefix("age1"))
     XCTAssertEqual(identity.recipient.encoded.count, 62)
   }
+}
+
+/// A well-formed MAC line value (32 zero bytes), for header-shape tests.
+private enum AgeBase64Stand {
+  static let mac = String(repeating: "A", count: 43)
 }
