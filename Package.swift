@@ -109,7 +109,7 @@ if ProcessInfo.processInfo.environment["VAULT_FUZZ"] != nil {
     ("fuzz-vault-file", "VaultFile", "VaultCore"), ("fuzz-token", "Token", "VaultCore"),
     ("fuzz-dotenv", "DotEnv", "VaultCore"), ("fuzz-template", "Template", "VaultCore"),
     ("fuzz-arguments", "Arguments", "VaultCommandLine"), ("fuzz-http-request", "HTTPRequest", "VaultGateway"),
-    ("fuzz-http-relay", "HTTPRelay", "VaultGateway"),
+    ("fuzz-http-relay", "HTTPRelay", "VaultGateway"), ("fuzz-age-header", "AgeHeader", "VaultCore"),
   ]
   for fuzzer in fuzzers {
     package.targets.append(

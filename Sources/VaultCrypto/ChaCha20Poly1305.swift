@@ -13,12 +13,16 @@ public enum ChaCha20Poly1305 {
   public static let nonceByteCount = 12
   /// The tag length in bytes (128 bits).
   public static let tagByteCount = 16
+  /// The longest input one EVP call takes (its length is an `int`); age's chunks are 64 KiB.
+  static let maximumByteCount = Int(Int32.max)
+  private static let tooLong = VaultCryptoError.invalidParameter("ChaCha20-Poly1305 input over 2 GiB")
 
   /// Encrypts `plaintext` under `key` and `nonce`, binding `associatedData`. Returns
   /// `ciphertext || tag`.
   public static func seal(
     _ plaintext: UnsafeRawBufferPointer, key: SecretBytes, nonce: [UInt8], associatedData: [UInt8] = []
   ) throws -> [UInt8] {
+    guard plaintext.count <= maximumByteCount else { throw tooLong }
     let context = try CipherContext()
     try initialize(context, key: key, nonce: nonce, encrypt: true)
     try addAssociatedData(associatedData, to: context)
@@ -79,6 +83,7 @@ public enum ChaCha20Poly1305 {
     into plaintext: UnsafeMutableRawBufferPointer
   ) throws {
     guard sealed.count >= tagByteCount else { throw VaultCryptoError.truncatedSealedBox }
+    guard sealed.count <= maximumByteCount else { throw tooLong }
     let ciphertextCount = sealed.count - tagByteCount
     guard plaintext.count == ciphertextCount else {
       throw VaultCryptoError.invalidParameter("the plaintext buffer must be as long as the ciphertext")
