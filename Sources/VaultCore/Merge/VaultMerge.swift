@@ -110,7 +110,7 @@ enum MergePick {
   }
 
   static func of<Value: Equatable>(base: Value?, ours: Value?, theirs: Value?) -> MergePick {
-    of(base: base, ours: ours, theirs: theirs, same: ==)
+    of(base: base, ours: ours, theirs: theirs, same: { $0 == $1 })
   }
 }
 
