@@ -8,7 +8,8 @@ final class CompletionAndManTests: XCTestCase {
 
   private static let commands = [
     "init", "add", "list", "search", "show", "get", "edit", "link", "unlink", "rm", "import", "passwd", "verify",
-    "run", "env", "inject", "serve", "completion", "agent-key create", "agent-key list", "agent-key show",
+    "run", "env", "inject", "serve", "git-setup", "merge-driver", "diff-text", "completion", "agent-key create",
+    "agent-key list", "agent-key show",
     "agent-key rotate", "agent-key revoke", "config get", "config set", "gateway status",
   ]
 
