@@ -243,6 +243,17 @@ final class GitMergeTests: XCTestCase {
     XCTAssertTrue(damaged.stdoutText.contains("+(not a readable vault file: "), damaged.stdoutText)
   }
 
+  func testVersionsOfTwoDifferentVaultsAreRefusedAndOursIsLeftAsItWas() throws {
+    let stranger = try VaultSandbox()
+    try stranger.initVault()
+    let ours = try readFile(alice.vaultPath)
+    let result = try alice.sandbox.run([
+      "merge-driver", alice.vaultPath, alice.vaultPath, stranger.vaultPath, "vault.json",
+    ])
+    assertFailure(result, 1, mentioning: ["cannot merge", "not the same vault"])
+    XCTAssertEqual(try readFile(alice.vaultPath), ours)
+  }
+
   /// The base64 of `name`'s `value` member in the file at `path`.
   private func valueField(of name: String, in path: String) throws -> String {
     let text = String(decoding: try readFile(path), as: UTF8.self)
