@@ -48,6 +48,8 @@ public enum VaultError: Error, Equatable, Sendable {
   case notConfirmed(String)
   /// The operating system refused a read or write.
   case io(String)
+  /// Three versions that cannot be merged at all: different vaults, or no common version.
+  case mergeRefused(String)
 
   /// One line: what happened.
   public var message: String {
@@ -85,6 +87,7 @@ public enum VaultError: Error, Equatable, Sendable {
     case .insecureFile(let text, _): return text
     case .notConfirmed(let text): return text
     case .io(let text): return text
+    case .mergeRefused(let text): return "cannot merge: \(text)"
     }
   }
 
@@ -115,6 +118,9 @@ public enum VaultError: Error, Equatable, Sendable {
     case .busy: return "try again when the other vault command has finished"
     case .insecureFile(_, let hint): return hint
     case .notConfirmed: return "pass --yes to confirm from a script"
+    case .mergeRefused:
+      return
+        "git has left the path conflicted with your version; pick one with 'git checkout --ours/--theirs PATH', then 'git add PATH'"
     default: return nil
     }
   }
