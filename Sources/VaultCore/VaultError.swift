@@ -53,6 +53,8 @@ public enum VaultError: Error, Equatable, Sendable {
   /// Identities were tried (their descriptions: file and recipient) and none is a member; the
   /// vault has no passphrase slot to fall back on.
   case notAMember(tried: [String])
+  /// Three versions that cannot be merged at all: different vaults, or no common version.
+  case mergeRefused(String)
 
   /// One line: what happened.
   public var message: String {
@@ -93,6 +95,7 @@ public enum VaultError: Error, Equatable, Sendable {
     case .noPassphraseSlot: return "this vault has no passphrase: it opens only with a member's identity"
     case .notAMember(let tried):
       return "none of the identities tried is a member of this vault (tried: \(tried.joined(separator: ", ")))"
+    case .mergeRefused(let text): return "cannot merge: \(text)"
     }
   }
 
@@ -129,6 +132,9 @@ public enum VaultError: Error, Equatable, Sendable {
     case .noPassphraseSlot: return "point VAULT_IDENTITY or --identity at your identity file"
     case .notAMember:
       return "ask an owner to run 'vault member add NAME RECIPIENT' with your recipient ('vault identity show' prints it)"
+    case .mergeRefused:
+      return
+        "git has left the path conflicted with your version; pick one with 'git checkout --ours/--theirs PATH', then 'git add PATH'"
     default: return nil
     }
   }

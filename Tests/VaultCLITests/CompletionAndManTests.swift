@@ -8,7 +8,9 @@ final class CompletionAndManTests: XCTestCase {
 
   private static let commands = [
     "init", "add", "list", "search", "show", "get", "edit", "link", "unlink", "rm", "import", "passwd", "verify",
-    "doctor", "run", "env", "inject", "serve", "completion", "agent-key create", "agent-key list", "agent-key show",
+    "doctor", "unlock", "lock", "status", "run", "env", "inject", "serve", "git-setup", "merge-driver", "diff-text",
+    "completion",
+    "agent-key create", "agent-key list", "agent-key show",
     "agent-key rotate", "agent-key revoke", "config get", "config set", "gateway status",
   ]
 

@@ -38,7 +38,7 @@ enum Completion {
     guard let first = spec.arguments.first, !creating.contains(spec.name) else { return .none }
     switch first.name {
     case "name", "old-name": return spec.name.hasPrefix("agent-key ") ? .agents : .keys
-    case "file", "template": return .files
+    case "file", "template", "base": return .files
     case "command": return .commands
     default: return .none
     }

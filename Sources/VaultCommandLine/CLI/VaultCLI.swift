@@ -15,7 +15,8 @@ public enum VaultCLI {
     InitCommand.self, AddCommand.self, ListCommand.self, SearchCommand.self, ShowCommand.self, GetCommand.self,
     EditCommand.self, LinkCommand.self, UnlinkCommand.self, RemoveCommand.self, ImportCommand.self,
     PasswdCommand.self, VerifyCommand.self, DoctorCommand.self, UnlockCommand.self, LockCommand.self,
-    StatusCommand.self, RunCommand.self, EnvCommand.self, InjectCommand.self, ServeCommand.self, CompletionCommand.self,
+    StatusCommand.self, RunCommand.self, EnvCommand.self, InjectCommand.self, ServeCommand.self, GitSetupCommand.self,
+    MergeDriverCommand.self, DiffTextCommand.self, CompletionCommand.self,
   ]
   /// Commands with subcommands, shown as one line each in the overview.
   static let groups: [(name: String, summary: String, overview: String, commands: [any Command.Type])] = [

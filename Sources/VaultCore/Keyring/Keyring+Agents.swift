@@ -40,6 +40,21 @@ extension Keyring {
     }
   }
 
+  /// `credential` with its slot key sealed for the owner under this keyring's master key, after
+  /// opening it with `source`'s: a token carried over from a version of the vault whose master
+  /// key differs (a merge after member removal). The token's own slot is untouched.
+  func resealed(_ credential: AgentCredential, agentID: String, from source: Keyring) throws -> AgentCredential {
+    guard credential.isLive, !hasSameMasterKey(as: source) else { return credential }
+    let slotKey = try source.slotKey(of: credential, agentID: agentID)
+    var resealed = credential
+    resealed.sealedSlotKeyForOwner = try slotKey.withUnsafeBytes {
+      try AESGCM.seal(
+        $0, key: masterKey,
+        associatedData: CryptoContext.slotKey(vaultID: vaultIDHex, agentID: agentID, tokenID: credential.id))
+    }
+    return resealed
+  }
+
   /// `key`'s data key sealed under a credential's slot key, bound to the agent's limits and to
   /// `endpoint`, the owner's base-URL override of the key's provider.
   func grant(

@@ -52,17 +52,4 @@ extension Keyring {
     moved.sealedValue = sealed.sealedValue
     return moved
   }
-
-  /// A live credential's owner copy of its slot key moved from `old`'s master key to this one.
-  /// The slot key itself stays: the token's own copy is sealed under its secret, which the
-  /// owner does not have.
-  func resealedSlotKey(of credential: AgentCredential, agentID: String, from old: Keyring) throws -> [UInt8]? {
-    guard credential.sealedSlotKeyForOwner != nil else { return nil }
-    let slotKey = try old.slotKey(of: credential, agentID: agentID)
-    return try slotKey.withUnsafeBytes {
-      try AESGCM.seal(
-        $0, key: masterKey,
-        associatedData: CryptoContext.slotKey(vaultID: vaultIDHex, agentID: agentID, tokenID: credential.id))
-    }
-  }
 }

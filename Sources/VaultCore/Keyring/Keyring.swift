@@ -126,6 +126,14 @@ public final class Keyring: Sendable {
     return renamed
   }
 
+  /// Whether `other` holds the same master key for the same vault. Compared through the MAC
+  /// keys (HKDF of the master key), so no secret byte is copied out of its buffer.
+  public func hasSameMasterKey(as other: Keyring) -> Bool {
+    guard vaultID == other.vaultID else { return false }
+    let probe = Array("llm-vault/merge/same-master-key".utf8)
+    return probe.withUnsafeBytes { constantTimeEquals(authenticationCode($0), other.authenticationCode($0)) }
+  }
+
   /// HMAC-SHA256 under the file's MAC key (of the file's checksum).
   public func authenticationCode(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
     HMACSHA256.authenticationCode(key: macKey, message: bytes)

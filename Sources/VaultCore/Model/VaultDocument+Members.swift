@@ -53,10 +53,9 @@ extension VaultDocument {
     for agentIndex in agents.indices {
       let agentID = agents[agentIndex].id
       for position in agents[agentIndex].credentials.indices {
-        let credential = agents[agentIndex].credentials[position]
-        agents[agentIndex].credentials[position].sealedSlotKeyForOwner = try new.resealedSlotKey(
-          of: credential, agentID: agentID, from: old)
-        agents[agentIndex].credentials[position].grants = []
+        var credential = try new.resealed(agents[agentIndex].credentials[position], agentID: agentID, from: old)
+        credential.grants = []
+        agents[agentIndex].credentials[position] = credential
       }
     }
     for memberIndex in members.indices {

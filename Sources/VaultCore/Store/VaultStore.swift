@@ -242,3 +242,30 @@ extension VaultStore {
     try value(named: name, credential: .passphrase(passphrase))
   }
 }
+
+extension LockedVault {
+  /// This file authenticated with a keyring already open for another version of the same vault:
+  /// its MAC checked under that master key, no KDF run. A merge opens THEIRS and BASE this way
+  /// when they share OURS's master key, so the passphrase is stretched once, not three times.
+  public func authenticated(with keyring: Keyring) throws -> UnlockedVault {
+    guard keyring.vaultID == document.header.id else {
+      throw VaultError.integrity("the keyring is not this vault's")
+    }
+    try VaultCodec.verifyMAC(decoded, keyring: keyring)
+    return UnlockedVault(document: document, keyring: keyring)
+  }
+}
+
+extension VaultStore {
+  /// Writes a merge's result over this path (git's %A, a temporary copy git made), atomically
+  /// and with mode 0600 as every save, and raises the rollback record to it. The bytes are read
+  /// back through the decoder and the MAC first, so a merge never leaves a file `vault` would
+  /// refuse. No lock file is taken: git runs one driver per path, and a `.lock` beside git's
+  /// temporary copy would be left in the work tree.
+  public func writeMerged(_ result: MergeResult) throws {
+    let written = VaultCodec.encode(result.document, keyring: result.keyring)
+    try VaultCodec.verifyMAC(try VaultCodec.decode(written), keyring: result.keyring)
+    try VaultFile.replace(targetPath, with: written)
+    noteAuthenticated(result.document.header, headerDigest: try VaultCodec.headerDigest(written))
+  }
+}
