@@ -7,7 +7,8 @@ import XCTest
 
 /// Issue 12, the git half, end to end with real git: a bare repository and two clones (alice and
 /// bob), each with its own HOME (so its own rollback records) and git identity, the vault file
-/// committed, `vault git-setup` run in each. Both use the same passphrase (members come later).
+/// committed, `vault git-setup` run in each. Both hold the passphrase; the members test adds
+/// their own identities.
 final class GitMergeTests: XCTestCase {
   static let git = "/usr/bin/git"
 
@@ -260,5 +261,64 @@ final class GitMergeTests: XCTestCase {
     let line = try XCTUnwrap(text.split(separator: "\n").first { $0.contains("\"name\":\"\(name)\"") })
     let start = try XCTUnwrap(line.range(of: "\"value\":\""))
     return String(line[start.upperBound...].prefix { $0 != "\"" })
+  }
+
+  /// Members across clones. alice removes carol while bob adds a key: bob's pull merges through
+  /// the driver onto alice's new master key, so carol's identity opens nothing in the merged
+  /// head, not even bob's key, which bob sealed under the master key carol knew. Then alice
+  /// removes bob: his identity opens nothing in the new head, while the older commits, as git
+  /// history does, still open with it.
+  func testRemovedMembersOpenNothingInTheNewHeadWhileHistoryKeepsWhatItHeld() throws {
+    let noPassphrase: [String: String?] = ["VAULT_PASSPHRASE_FILE": nil, "VAULT_PASSPHRASE": nil]
+    var recipients: [String: String] = [:]
+    for clone in [alice!, bob!] {
+      recipients[clone.name] = try clone.vault(["identity", "new"]).stdoutText
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    let carolIdentity = root + "/carol.identity"
+    let carol = try alice.sandbox.run(["identity", "new", "--out", carolIdentity])
+    XCTAssertEqual(carol.status, 0, carol.stderrText)
+    for (name, recipient) in [
+      ("alice", recipients["alice"]!), ("bob", recipients["bob"]!),
+      ("carol", carol.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)),
+    ] {
+      try alice.vault(["member", "add", name, recipient])
+    }
+    try alice.commit("members")
+    try alice.git(["push", "-q", "origin", "main"])
+    try bob.git(["pull", "-q", "--no-rebase", "origin", "main"])
+
+    try alice.vault(["member", "rm", "carol", "--yes"])
+    try alice.commit("carol leaves")
+    try alice.git(["push", "-q", "origin", "main"])
+    let bobValue = fakeSecret("sk-git-bob-member-")
+    values.append(bobValue)
+    try bob.vault(["add", "BOB_KEY"], stdin: bobValue, environment: noPassphrase)
+    try bob.commit("bob adds a key")
+    let pull = try bob.git(["pull", "-q", "--no-rebase", "origin", "main"])
+    XCTAssertTrue(pull.stderrText.contains("vault: merged vault.json"), pull.stderrText)
+    assertNoValue(pull)
+    XCTAssertEqual(try bob.vault(["get", "BOB_KEY"], environment: noPassphrase).stdoutText, bobValue)
+    // carol's identity alone: a HOME without bob's default identity file.
+    let asCarol = noPassphrase.merging(["VAULT_IDENTITY": carolIdentity, "HOME": root]) { $1 }
+    let carolReads = try bob.sandbox.run(["get", "BOB_KEY"], environment: asCarol)
+    XCTAssertEqual(carolReads.status, 5, carolReads.stderrText)
+    XCTAssertEqual(try bob.vault(["member", "list"]).stdoutText.split(separator: "\n").count, 3, "header, alice, bob")
+    try bob.git(["push", "-q", "origin", "main"])
+
+    try alice.git(["pull", "-q", "--no-rebase", "origin", "main"])
+    let removal = try alice.vault(["member", "rm", "bob", "--yes"])
+    XCTAssertTrue(removal.stderrText.contains("rotate them at their providers"), removal.stderrText)
+    try alice.commit("bob leaves")
+    try alice.git(["push", "-q", "origin", "main"])
+    try bob.git(["pull", "-q", "--no-rebase", "origin", "main"])
+    let bobNow = try bob.sandbox.run(["get", "BOB_KEY"], environment: noPassphrase)
+    XCTAssertEqual(bobNow.status, 5, bobNow.stderrText)
+    // History keeps what it held: the commit before the removal still opens with bob's identity.
+    let old = try bob.git(["show", "HEAD~1:vault.json"]).stdout
+    try writeFile(bob.sandbox.root + "/old.json", old, mode: 0o600)
+    let history = try bob.sandbox.run(
+      ["get", "BOB_KEY", "--file", bob.sandbox.root + "/old.json"], environment: noPassphrase)
+    XCTAssertEqual(history.stdoutText, bobValue, history.stderrText)
   }
 }
