@@ -56,4 +56,12 @@ static inline long vault_key_unlink(long key) {
   return syscall(SYS_keyctl, KEYCTL_UNLINK, key, KEY_SPEC_SESSION_KEYRING);
 }
 
+/// close_range(2) of every descriptor from `first` up (the unlock agent keeps none of its
+/// caller's); a loop where the kernel predates close_range (5.9).
+static inline void vault_close_from(int first) {
+  if (syscall(SYS_close_range, (unsigned int)first, ~0U, 0) == 0) return;
+  long limit = sysconf(_SC_OPEN_MAX);
+  for (int fd = first; fd < limit && fd < 65536; fd++) close(fd);
+}
+
 #endif

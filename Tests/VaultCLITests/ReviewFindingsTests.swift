@@ -112,7 +112,8 @@ final class ReviewFindingsTests: XCTestCase {
     let old = try json(before)
     let new = try json(sandbox.vaultPath)
     let vid = (old["vault"] as? [String: Any])?["id"] as? String ?? ""
-    let bobSlot = (old["members"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "bob" }?["slot"] as? String
+    let bobSlot =
+      (old["members"] as? [[String: Any]] ?? []).first { $0["name"] as? String == "bob" }?["slot"] as? String
     let identity = try AgeIdentity(parsing: try identityText(sandbox, "bob"))
     let plaintext = try AgeFile.decrypt([UInt8](Data(base64Encoded: bobSlot ?? "") ?? Data()), identities: [identity])
     let oldMasterKey = SecretBytes(copying: plaintext.copyBytes().suffix(32))
@@ -194,10 +195,13 @@ final class ReviewFindingsTests: XCTestCase {
     try writeFile(base, forged, mode: 0o600)
     XCTAssertEqual(try sandbox.run(["--file", base, "list"]).status, 0, "the forged BASE has a valid checksum")
 
+    let oursBefore = try readFile(ours)
     let merge = try sandbox.run(["merge-driver", base, ours, theirs, "vault.json"])
     let merged = try diffText(sandbox, ours)
-    XCTAssertNotEqual(merge.status, 0, "a BASE whose MAC fails was used:\n\(merged)")
-    XCTAssertTrue(merged.contains("key K3 ") && merged.contains("key K4 "), "keys dropped:\n\(merged)")
+    // Refused as damage (exit 6), OURS untouched: K3 still there, nothing dropped.
+    assertFailure(merge, 6, mentioning: ["the common version does not verify"])
+    XCTAssertEqual(try readFile(ours), oursBefore)
+    XCTAssertTrue(merged.contains("key K3 "), "keys dropped:\n\(merged)")
   }
 
   // MARK: 4. A reader writes through the merge driver (low)
@@ -216,7 +220,8 @@ final class ReviewFindingsTests: XCTestCase {
     try copy(sandbox.vaultPath, ours)
     try sandbox.addOK("K2", value: "sk-review-k2-value-bbbbbbbbbbbb", ["--provider", "groq"])
     let before = try readFile(ours)
-    let merge = try sandbox.run(["merge-driver", base, ours, sandbox.vaultPath, "vault.json"], environment: asMember(sandbox, "carol"))
+    let merge = try sandbox.run(
+      ["merge-driver", base, ours, sandbox.vaultPath, "vault.json"], environment: asMember(sandbox, "carol"))
     XCTAssertEqual(merge.status, 12, "reader's merge-driver: exit \(merge.status) \(merge.stderrText)")
     XCTAssertTrue(try readFile(ours) == before, "a reader's merge-driver rewrote %A")
   }
@@ -232,7 +237,9 @@ final class ReviewFindingsTests: XCTestCase {
     let fifo = sandbox.root + "/identity.fifo"
     XCTAssertEqual(mkfifo(fifo, 0o600), 0)
     var arguments = ["/usr/bin/timeout", "10", "/usr/bin/env", "-i"]
-    for (name, value) in sandbox.environment where name != "VAULT_PASSPHRASE_FILE" { arguments.append("\(name)=\(value)") }
+    for (name, value) in sandbox.environment where name != "VAULT_PASSPHRASE_FILE" {
+      arguments.append("\(name)=\(value)")
+    }
     arguments += [VaultSandbox.binary, "get", "K1", "--identity", fifo]
     let result = try VaultSandbox.runTool(arguments)
     XCTAssertNotEqual(result.status, 124, "vault blocked opening the FIFO named by --identity until timeout killed it")

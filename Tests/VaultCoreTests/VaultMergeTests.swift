@@ -324,7 +324,7 @@ final class VaultMergeTests: XCTestCase {
 
   private func removeMember(_ store: VaultStore, _ name: String) throws {
     try store.updateRekeying(credential: .passphrase(TestVault.passphrase)) { document, keyring, passphrase in
-      let (rekeyed, _) = try document.removeMember(name, keyring: keyring, passphrase: passphrase)
+      let (rekeyed, _, _) = try document.removeMember(name, keyring: keyring, passphrase: passphrase)
       return ((), rekeyed)
     }
   }
@@ -343,9 +343,14 @@ final class VaultMergeTests: XCTestCase {
     let fork = try Fork(vault)
     try removeMember(fork.ours, "bob")
     try add(fork.theirs, "ADDED_BY_CAROL", "sk-added-after-removal-0001")
+    // An agent key issued on the other side: its slot key sealed under the master key bob holds.
+    _ = try createAgent(fork.theirs, "theirs-ci", AgentScope(all: true, keys: [], providers: [], models: []))
 
     let result = try fork.merge()
     XCTAssertEqual(result.conflicts, [])
+    XCTAssertEqual(result.revokedAgents, ["theirs-ci"])
+    XCTAssertNotNil(result.document.agents.first { $0.name == "theirs-ci" }?.revoked)
+    XCTAssertFalse(result.document.agents.contains { $0.credentials.contains(where: \.isLive) })
     XCTAssertEqual(result.document.members.map(\.name), ["alice"])
     let ours = try fork.ours.unlock(passphrase: TestVault.passphrase)
     XCTAssertTrue(result.keyring.hasSameMasterKey(as: ours.keyring))

@@ -25,6 +25,21 @@ enum MergeDriverCommand: Command {
       versions of different vaults (OURS untouched), other codes as listed in the README.
       """)
 
+  /// BASE's keyring when the credential opens one of its slots and its MAC verifies; nil when
+  /// no slot opens (BASE predates this user's access); `integrity` when a slot opens and the
+  /// MAC fails.
+  private static func authenticatedIfOpenable(_ base: LockedVault, path: String, credential: VaultCredential) throws
+    -> Keyring?
+  {
+    do {
+      return try VaultStore(path: path).unlock(base, credential: credential).keyring
+    } catch VaultError.integrity(let reason) {
+      throw VaultError.integrity("the common version does not verify (\(reason)); refusing to merge against it")
+    } catch {
+      return nil
+    }
+  }
+
   static func run(_ context: Context) throws {
     let positionals = context.arguments.positionals
     let (basePath, oursPath, theirsPath) = (positionals[0], positionals[1], positionals[2])
@@ -45,18 +60,33 @@ enum MergeDriverCommand: Command {
     guard base.document.header.id == id, theirs.document.header.id == id else {
       throw VaultError.mergeRefused("the versions of \(shown) are not the same vault (their vault ids differ)")
     }
+    // Writes only ever raise the generation, so along honest history no version is older than
+    // the common ancestor. One that is was committed as an older copy (a rollback pushed by
+    // someone who holds no key): merging it would bring back what was revoked or removed.
+    let baseGeneration = base.document.header.generation
+    for (side, version) in [("theirs", theirs), ("ours", ours)]
+    where version.document.header.generation < baseGeneration {
+      throw VaultError.integrity(
+        "\(side) (generation \(version.document.header.generation)) is older than the common version (generation \(baseGeneration)): an older copy of \(shown) was committed; refusing to merge it"
+      )
+    }
     let credential = context.credential
     let oursOpen = try VaultStore(path: oursPath).unlock(ours, credential: credential)
+    // A reader never writes, not even a merge.
+    if case .member(let name, .reader) = oursOpen.access {
+      throw VaultError.permissionDenied("member \(name) is a reader; only an owner changes the vault")
+    }
     // THEIRS and BASE usually share OURS's master key: their MACs are checked with it, and the
     // passphrase is stretched again only when that fails.
     let theirsOpen =
       try (try? theirs.authenticated(with: oursOpen.keyring))
       ?? VaultStore(path: theirsPath).unlock(theirs, credential: credential)
-    // BASE may predate this user's access: unopened, it is compared by metadata alone.
+    // BASE may predate this user's access: unopened, it is compared by metadata alone. A BASE
+    // whose slot opens but whose MAC then fails is a forgery, and is refused.
     let baseKeyring =
-      (try? base.authenticated(with: oursOpen.keyring))?.keyring
+      try (try? base.authenticated(with: oursOpen.keyring))?.keyring
       ?? (try? base.authenticated(with: theirsOpen.keyring))?.keyring
-      ?? (try? VaultStore(path: basePath).unlock(base, credential: credential))?.keyring
+      ?? authenticatedIfOpenable(base, path: basePath, credential: credential)
     let result = try VaultMerge.merge(
       base: base.document, baseKeyring: baseKeyring, ours: oursOpen, theirs: theirsOpen, now: .now(),
       passphrase: { try credential.passphrase() })
@@ -64,6 +94,11 @@ enum MergeDriverCommand: Command {
     store = VaultStore(
       path: oursPath, lockTimeout: store.lockTimeout, generationRecords: store.generationRecords, warn: store.warn)
     try store.writeMerged(result)
+    if !result.revokedAgents.isEmpty {
+      Console.err(
+        "vault: revoked agent keys \(result.revokedAgents.joined(separator: ", ")): issued under a master key a removed member holds; issue new ones with 'vault agent-key create'\n"
+      )
+    }
     if !result.rekeyed.isEmpty {
       Console.err(
         "vault: new data keys for \(result.rekeyed.joined(separator: ", ")): an agent key stopped on one side could read them\n"

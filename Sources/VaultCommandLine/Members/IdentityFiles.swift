@@ -47,12 +47,19 @@ struct IdentityFiles {
 
   /// The file's bytes in locked memory; nil when an implicit file is absent.
   private func read(_ path: String, explicit: Bool) throws -> SecretBytes? {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)
+    // O_NONBLOCK: a FIFO at the path must not hang every command; only a regular file is read.
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
     guard descriptor >= 0 else {
       if errno == ENOENT && !explicit { return nil }
       throw VaultError.io("cannot read the identity file \(path): \(String(cString: strerror(errno)))")
     }
     defer { close(descriptor) }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
+      throw VaultError.insecureFile(
+        "the identity file \(path) is not a regular file",
+        hint: "point --identity or VAULT_IDENTITY at an age identity file")
+    }
     warnIfShared(descriptor, what: "identity file \(path)")
     var count = 0
     let limit = 64 * 1024

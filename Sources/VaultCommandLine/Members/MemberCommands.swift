@@ -100,9 +100,9 @@ enum MemberRemoveCommand: Command {
     options: [.init(name: "yes", help: "Do not ask for confirmation (needed without a terminal).")],
     discussion: """
       Draws a new master key for the remaining members (and the passphrase, which is asked for
-      when the vault has one and you opened it otherwise), a fresh data key for every provider
-      key, and re-wraps every agent key's slot: the removed identity opens nothing written from
-      now on. Older commits keep what they held: rotate the listed provider keys at their
+      when the vault has one and you opened it otherwise) and a fresh data key for every provider
+      key, and revokes every live agent key (the removed member could derive its slot key): the
+      removed identity opens nothing written from now on. Issue agent keys again afterwards. Older commits keep what they held: rotate the listed provider keys at their
       providers, since a removed member may have kept the values.
       """)
 
@@ -115,11 +115,17 @@ enum MemberRemoveCommand: Command {
     try context.confirm(
       "Remove member \(name)? The vault is re-keyed; their identity opens nothing written from now on.",
       refusal: "refusing to remove \(name) without confirmation")
-    let exposed = try context.store.updateRekeying(credential: context.credential) { document, keyring, passphrase in
-      let (rekeyed, exposed) = try document.removeMember(name, keyring: keyring, passphrase: passphrase)
-      return (exposed, rekeyed)
+    let (exposed, revoked) = try context.store.updateRekeying(credential: context.credential) {
+      document, keyring, passphrase in
+      let (rekeyed, exposed, revoked) = try document.removeMember(name, keyring: keyring, passphrase: passphrase)
+      return ((exposed, revoked), rekeyed)
     }
     Console.err("vault: removed member \(name); the master key and every data key are new\n")
+    if !revoked.isEmpty {
+      Console.err(
+        "vault: revoked agent keys \(revoked.joined(separator: ", ")): \(name) could derive their slot keys; issue new ones with 'vault agent-key create'\n"
+      )
+    }
     if !exposed.isEmpty {
       Console.err(
         "vault: \(name) could read \(exposed.joined(separator: ", ")); rotate them at their providers (git history keeps the old file)\n"

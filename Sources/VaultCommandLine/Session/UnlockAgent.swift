@@ -1,3 +1,4 @@
+import CLinux
 import VaultCore
 import VaultCrypto
 import VaultGateway
@@ -24,6 +25,9 @@ enum UnlockAgent {
   /// Runs the agent: reads the record from stdin, serves `socketPath` until the record
   /// expires, and returns the exit status. `ready` goes to stdout once the socket listens.
   static func serve(socketPath: String) -> Int32 {
+    // No descriptor of the caller's beyond the three the launcher set: a pipe it held would
+    // keep `$(vault unlock)` or a test harness waiting until the session ends.
+    vault_close_from(3)
     // Read straight into locked memory; one byte more than a record so a longer input fails.
     var count = 0
     let input = SecretBytes(count: UnlockSessionRecord.encodedByteCount + 1) { buffer in

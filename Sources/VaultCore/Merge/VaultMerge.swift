@@ -45,6 +45,9 @@ public struct MergeResult: Sendable {
   /// Provider keys given a fresh data key because a token stopped (revoked, expired, retired,
   /// removed) on either side could read them there.
   public var rekeyed: [String]
+  /// Agent keys revoked by the merge: issued under a master key that a member removed on the
+  /// other side holds (their slot keys cannot be changed without their tokens).
+  public var revokedAgents: [String] = []
 }
 
 /// The record-level three-way merge behind `vault merge-driver` (README, "Sharing with a team").
@@ -133,6 +136,8 @@ private struct Merger {
   var conflicts: [MergeConflict] = []
   /// The keyring the merged file is written with (see `chooseMasterKey`).
   var keyring: Keyring
+  /// Agent keys revoked because their tokens' slot keys were sealed under another master key.
+  var revokedAgents: [String] = []
   /// Asked only when a fresh master key must be wrapped for the passphrase slot.
   let passphrase: () throws -> SecretBytes
 
@@ -175,7 +180,8 @@ private struct Merger {
     }
     try document.maintainAgents(keyring: keyring, now: now)
     document.header.generation = max(ours.document.header.generation, theirs.document.header.generation) + 1
-    return MergeResult(document: document, keyring: keyring, conflicts: conflicts, rekeyed: rekeyed)
+    return MergeResult(
+      document: document, keyring: keyring, conflicts: conflicts, rekeyed: rekeyed, revokedAgents: revokedAgents)
   }
 
   // MARK: The master key and the header
@@ -426,12 +432,27 @@ private struct Merger {
 
   /// An agent key present on one side only, its tokens' owner copies of their slot keys sealed
   /// under the merged master key. Grants are dropped later, like every other.
-  func carried(_ agent: AgentKey, from side: MergeSide) throws -> AgentKey {
+  mutating func carried(_ agent: AgentKey, from side: MergeSide) throws -> AgentKey {
     var agent = agent
-    agent.credentials = try agent.credentials.map {
-      try keyring.resealed($0, agentID: agent.id, from: keyring(of: side))
-    }
+    agent.credentials = try agent.credentials.map { try carried($0, of: &agent, from: side) }
     return agent
+  }
+
+  /// One token carried into the merged document. Under the same master key its owner copy is
+  /// kept. Under another one (a member was removed on the other side, or on both), the slot key
+  /// was sealed under a master key a removed member holds, and no owner can change a slot key
+  /// without its token: the agent key is revoked, its slot purged (so the upkeep re-keys what
+  /// it read), and reported.
+  mutating func carried(_ credential: AgentCredential, of agent: inout AgentKey, from side: MergeSide) throws
+    -> AgentCredential
+  {
+    let source = keyring(of: side)
+    guard credential.isLive, !keyring.hasSameMasterKey(as: source) else { return credential }
+    if agent.revoked == nil {
+      agent.revoked = now
+      if !revokedAgents.contains(agent.name) { revokedAgents.append(agent.name) }
+    }
+    return Self.purged(credential)
   }
 
   /// One agent key present on both sides. Name and limits merge three-way; `revoked` is the
@@ -480,7 +501,7 @@ private struct Merger {
       var (credential, side) = versions[0]
       credential.retireAt = versions.compactMap(\.0.retireAt).min()
       if versions.contains(where: { !$0.0.isLive }) { credential = Self.purged(credential) }
-      credentials.append(try keyring.resealed(credential, agentID: agent.id, from: keyring(of: side)))
+      credentials.append(try carried(credential, of: &agent, from: side))
     }
     // Every token gone on one side or the other: keep OURS's first, purged, so the record (which
     // needs a token) shows as stopped until 'vault agent-key rm'.

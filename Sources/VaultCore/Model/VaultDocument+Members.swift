@@ -28,13 +28,15 @@ extension VaultDocument {
 
   /// Removes member `name` and re-keys everything they could open: a new master key for the
   /// remaining members and the passphrase slot (`passphrase`, checked against the current
-  /// slot first, when there is one), a fresh data key for every provider key, and the owner's
-  /// copies of agent slot keys moved to the new master key (grants are made again by the
-  /// upkeep). Returns the new keyring and the names of the provider keys the removed member
-  /// could read, to rotate at their providers.
+  /// slot first, when there is one) and a fresh data key for every provider key. Every live
+  /// agent key is revoked: its slot key was sealed under the old master key, which the removed
+  /// member holds (git history keeps it), and the slot key cannot change without the token, so
+  /// its grants would stay open to them. Returns the new keyring, the provider keys the removed
+  /// member could read (to rotate at their providers) and the agent keys revoked (to issue
+  /// again).
   public mutating func removeMember(
-    _ name: String, keyring old: Keyring, passphrase: () throws -> SecretBytes?
-  ) throws -> (keyring: Keyring, exposed: [String]) {
+    _ name: String, keyring old: Keyring, passphrase: () throws -> SecretBytes?, now: Timestamp = .now()
+  ) throws -> (keyring: Keyring, exposed: [String], revokedAgents: [String]) {
     guard let index = memberIndex(of: name) else { throw VaultError.invalidInput("no member named \(name)") }
     let removed = members.remove(at: index)
     guard !(header.passphraseSlot == nil && members.isEmpty) else {
@@ -50,12 +52,21 @@ extension VaultDocument {
       header = try new.rewrap(header, passphrase: secret, logN: slot.kdf.parameters.n.trailingZeroBitCount)
     }
     keys = try keys.map { try new.resealed($0, from: old) }
+    var revokedAgents: [String] = []
     for agentIndex in agents.indices {
-      let agentID = agents[agentIndex].id
+      let live =
+        agents[agentIndex].revoked == nil
+        && agents[agentIndex].credentials.contains { $0.isLive && now < $0.effectiveExpiry }
+      if live {
+        agents[agentIndex].revoked = now
+        revokedAgents.append(agents[agentIndex].name)
+      }
+      // Purged here, not by the upkeep: the upkeep would re-key with the new keyring what the
+      // old master key sealed. Every data key is fresh anyway.
       for position in agents[agentIndex].credentials.indices {
-        var credential = try new.resealed(agents[agentIndex].credentials[position], agentID: agentID, from: old)
-        credential.grants = []
-        agents[agentIndex].credentials[position] = credential
+        agents[agentIndex].credentials[position].slot = nil
+        agents[agentIndex].credentials[position].sealedSlotKeyForOwner = nil
+        agents[agentIndex].credentials[position].grants = []
       }
     }
     for memberIndex in members.indices {
@@ -63,6 +74,6 @@ extension VaultDocument {
       members[memberIndex].slot = try new.memberSlot(
         name: member.name, recipient: try AgeRecipient(parsing: member.recipient))
     }
-    return (new, keys.map(\.name))
+    return (new, keys.map(\.name), revokedAgents)
   }
 }
