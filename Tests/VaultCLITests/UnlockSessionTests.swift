@@ -81,7 +81,18 @@ final class UnlockSessionTests: XCTestCase {
   }
 
   func testTheKernelKeyringHoldsASessionUntilLock() throws {
-    try assertSessionWorks(try sandbox(backend: "keyring"), backendText: "the kernel keyring of this login session")
+    let sandbox = try sandbox(backend: "keyring")
+    try assertSessionWorks(sandbox, backendText: "the kernel keyring of this login session")
+    // The keyring's copy is sealed under a 0600 key file of this user: another uid that shares
+    // the session keyring (su, runuser) reads only ciphertext. Without the file, no session.
+    XCTAssertEqual(try sandbox.run(["unlock"]).status, 0)
+    let keyFile = sandbox.root + "/run/llm-vault/session.key"
+    var status = stat()
+    XCTAssertEqual(lstat(keyFile, &status), 0)
+    XCTAssertEqual(status.st_mode & 0o777, 0o600)
+    XCTAssertEqual(status.st_size, 32)
+    XCTAssertEqual(unlink(keyFile), 0)
+    assertFailure(try sandbox.run(["get", "MY_API"], environment: noPassphrase), 64, mentioning: ["passphrase"])
   }
 
   func testTheUnlockAgentHoldsASessionBehindAPrivateSocketUntilLock() throws {
@@ -128,7 +139,8 @@ final class UnlockSessionTests: XCTestCase {
     XCTAssertNotEqual(try sandbox.readVault(), before)
     let status = try sandbox.run(["status"])
     XCTAssertTrue(
-      status.stdoutText.contains("locked (its session ended: the passphrase or the members changed since)"), status.stdoutText)
+      status.stdoutText.contains("locked (its session ended: the passphrase or the members changed since)"),
+      status.stdoutText)
     assertFailure(try sandbox.run(["get", "MY_API"], environment: noPassphrase), 64, mentioning: ["passphrase"])
   }
 

@@ -1,8 +1,8 @@
 import VaultCore
 import VaultCrypto
 
-/// Where unlock sessions live and how a command finds one: the kernel keyring first, the
-/// unlock agent where keyctl is refused. `VAULT_UNLOCK_BACKEND=agent` (or `keyring`) pins one.
+/// Where unlock sessions live and how a command finds one: the kernel keyring first (the
+/// record sealed under `SessionWrapKey`), the unlock agent where keyctl is refused. `VAULT_UNLOCK_BACKEND=agent` (or `keyring`) pins one.
 struct UnlockSessions {
   enum Backend: String {
     case keyring
@@ -47,8 +47,10 @@ struct UnlockSessions {
       case .keyring:
         let description = KernelKeyring.description(vaultID: vaultID)
         if let payload = try? KernelKeyring.read(
-          description: description, maximumLength: UnlockSessionRecord.encodedByteCount + 1),
-          let record = UnlockSessionRecord.decode(payload)
+          description: description, maximumLength: UnlockSessionRecord.encodedByteCount + 64),
+          let directory = try? agent.socketDirectory(creating: false),
+          let key = try? SessionWrapKey.load(directory: directory, creating: false),
+          let opened = SessionWrapKey.unseal(payload, key: key), let record = UnlockSessionRecord.decode(opened)
         {
           return (record, .keyring)
         }
@@ -70,9 +72,14 @@ struct UnlockSessions {
   func start(_ record: UnlockSessionRecord, seconds: Int64) throws -> Backend {
     end(vaultID: record.vaultID)
     if try pinnedBackend() != .agent {
+      let directory = try agent.socketDirectory(creating: true)
+      guard let key = try SessionWrapKey.load(directory: directory, creating: true) else {
+        throw VaultError.io("cannot make the session key in \(directory)")
+      }
+      let sealed = try SessionWrapKey.seal(record.encoded(), key: key)
       do {
         try KernelKeyring.store(
-          record.encoded(), description: KernelKeyring.description(vaultID: record.vaultID), seconds: seconds)
+          sealed, description: KernelKeyring.description(vaultID: record.vaultID), seconds: seconds)
         return .keyring
       } catch .refused(let reason) {
         if try pinnedBackend() == .keyring {
