@@ -71,7 +71,9 @@ enum UnlockAgent {
       }
       defer { Sockets.close(connection) }
       guard Sockets.peerUID(connection) == owner else { continue }
-      Sockets.setTimeouts(connection, seconds: 2)
+      // A client that connects and stays silent holds the agent (one client at a time) for at most
+      // a quarter of a second.
+      Sockets.setTimeouts(connection, seconds: 0, milliseconds: 250)
       switch requestLine(connection) {
       case "get":
         _ = encoded.withUnsafeBytes { Sockets.writeAll(connection, $0) }
