@@ -79,6 +79,16 @@ struct CommandSpec {
     return text
   }
 
+  /// The overview of a command group (`vault agent-key`, `vault member`): what it is for, its
+  /// usage and one row per subcommand, from the subcommands' own specs.
+  static func groupOverview(_ group: String, _ overview: String, _ subcommands: [any Command.Type]) -> String {
+    var text = "OVERVIEW: \(overview)\n\nUSAGE: vault \(group) <subcommand>\n\nSUBCOMMANDS:\n"
+    for command in subcommands {
+      text += row(String(command.spec.name.dropFirst(group.count + 1)), command.spec.summary)
+    }
+    return text + "\n  See 'vault help \(group) <subcommand>' for detailed help.\n"
+  }
+
   static func row(_ label: String, _ help: String) -> String {
     let padded = label.count < 26 ? label + String(repeating: " ", count: 26 - label.count) : label + "  "
     return "  \(padded)\(help)\n"

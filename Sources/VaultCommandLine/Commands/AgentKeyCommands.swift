@@ -238,14 +238,9 @@ enum AgentKeyCommands {
   ]
 
   static var overview: String {
-    var text =
-      "OVERVIEW: Agent keys: scoped, expiring tokens that unlock some provider keys without the passphrase.\n\n"
-    text += "USAGE: vault agent-key <subcommand>\n\nSUBCOMMANDS:\n"
-    for command in subcommands {
-      text += CommandSpec.row(String(command.spec.name.dropFirst("agent-key ".count)), command.spec.summary)
-    }
-    text += "\n  See 'vault help agent-key <subcommand>' for detailed help.\n"
-    return text
+    CommandSpec.groupOverview(
+      "agent-key", "Agent keys: scoped, expiring tokens that unlock some provider keys without the passphrase.",
+      subcommands)
   }
 
   /// Seconds in a `--expires` / `--grace` value, or nil when absent.

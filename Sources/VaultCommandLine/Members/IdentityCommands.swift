@@ -10,13 +10,8 @@ enum IdentityCommands {
   static let subcommands: [any Command.Type] = [IdentityNewCommand.self, IdentityShowCommand.self]
 
   static var overview: String {
-    var text = "OVERVIEW: Your age identity, which opens team vaults you are a member of.\n\n"
-    text += "USAGE: vault identity <subcommand>\n\nSUBCOMMANDS:\n"
-    for command in subcommands {
-      text += CommandSpec.row(String(command.spec.name.dropFirst("identity ".count)), command.spec.summary)
-    }
-    text += "\n  See 'vault help identity <subcommand>' for detailed help.\n"
-    return text
+    CommandSpec.groupOverview(
+      "identity", "Your age identity, which opens team vaults you are a member of.", subcommands)
   }
 }
 

@@ -7,13 +7,8 @@ enum MemberCommands {
   ]
 
   static var overview: String {
-    var text = "OVERVIEW: Members: people and systems that open the vault with their own age identity.\n\n"
-    text += "USAGE: vault member <subcommand>\n\nSUBCOMMANDS:\n"
-    for command in subcommands {
-      text += CommandSpec.row(String(command.spec.name.dropFirst("member ".count)), command.spec.summary)
-    }
-    text += "\n  See 'vault help member <subcommand>' for detailed help.\n"
-    return text
+    CommandSpec.groupOverview(
+      "member", "Members: people and systems that open the vault with their own age identity.", subcommands)
   }
 }
 
