@@ -15,7 +15,7 @@ public enum ControlProtocol {
     var byte: UInt8 = 0
     while line.count <= maximumLineBytes {
       guard Sockets.waitReadable(descriptor, milliseconds: timeoutMilliseconds) else { return nil }
-      guard withUnsafeMutableBytes(of: &byte) { Sockets.read(descriptor, into: $0) } == 1 else {
+      guard withUnsafeMutableBytes(of: &byte, { Sockets.read(descriptor, into: $0) }) == 1 else {
         return nil
       }
       if byte == 0x0A { return line }

@@ -92,7 +92,7 @@ final class ControlServer: Sendable {
     var byte: UInt8 = 0
     while !gateway.isDraining {
       guard Sockets.waitReadable(descriptor, milliseconds: 500) else { continue }
-      if withUnsafeMutableBytes(of: &byte) { Sockets.read(descriptor, into: $0) } <= 0 { break }
+      if withUnsafeMutableBytes(of: &byte, { Sockets.read(descriptor, into: $0) }) <= 0 { break }
     }
     gateway.log.note("session closed for agent key \(agent.agent.name)")
   }
