@@ -131,7 +131,8 @@ public enum VaultError: Error, Equatable, Sendable {
     case .notConfirmed: return "pass --yes to confirm from a script"
     case .noPassphraseSlot: return "point VAULT_IDENTITY or --identity at your identity file"
     case .notAMember:
-      return "ask an owner to run 'vault member add NAME RECIPIENT' with your recipient ('vault identity show' prints it)"
+      return
+        "ask an owner to run 'vault member add NAME RECIPIENT' with your recipient ('vault identity show' prints it)"
     case .mergeRefused:
       return
         "git has left the path conflicted with your version; pick one with 'git checkout --ours/--theirs PATH', then 'git add PATH'"

@@ -31,7 +31,8 @@ final class FormatDocumentTests: XCTestCase {
 
     let decoded = try VaultCodec.decode(bytes)
     let header = decoded.document.header
-    let kek = try Keyring.deriveKEK(passphrase: SecretBytes(copying: Array(passphrase.utf8)), kdf: header.passphraseSlot!.kdf)
+    let kdf = try XCTUnwrap(header.passphraseSlot).kdf
+    let kek = try Keyring.deriveKEK(passphrase: SecretBytes(copying: Array(passphrase.utf8)), kdf: kdf)
     let keyring = try Keyring.unlock(header: header, kek: kek)
     try VaultCodec.verifyMAC(decoded, keyring: keyring)
     XCTAssertEqual(VaultCodec.encode(decoded.document, keyring: keyring), bytes, "the writer spells it otherwise")

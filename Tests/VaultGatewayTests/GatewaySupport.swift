@@ -53,8 +53,8 @@ final class GWProcess {
     let argv = arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
     defer {
-      argv.forEach { free($0) }
-      envp.forEach { free($0) }
+      for pointer in argv { free(pointer) }
+      for pointer in envp { free(pointer) }
     }
     var child: pid_t = 0
     let status = posix_spawn(&child, arguments[0], &actions, &attributes, argv, envp)

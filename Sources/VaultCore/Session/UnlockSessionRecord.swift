@@ -21,13 +21,6 @@ public struct UnlockSessionRecord: Sendable {
   public let expires: Timestamp
   let masterKey: SecretBytes
 
-  init(vaultID: [UInt8], binding: [UInt8], expires: Timestamp, masterKey: SecretBytes) {
-    self.vaultID = vaultID
-    self.binding = binding
-    self.expires = expires
-    self.masterKey = masterKey
-  }
-
   /// The digest a session opened through `slot` (the passphrase's sealed master key, or a
   /// member's age slot) carries.
   static func binding(vaultID: [UInt8], slot: [UInt8]) -> [UInt8] {
