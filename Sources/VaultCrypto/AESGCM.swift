@@ -90,9 +90,23 @@ public enum AESGCM {
     _ ciphertext: UnsafeRawBufferPointer, key: SecretBytes, nonce: UnsafeRawBufferPointer,
     tag: UnsafeRawBufferPointer, associatedData: [UInt8]
   ) throws -> SecretBytes {
+    try associatedData.withUnsafeBytes { associatedData in
+      try open(
+        ciphertext, key: key, nonce: nonce, tag: tag, associatedData: associatedData, in: try CipherContext(),
+        reusing: nil)
+    }
+  }
+
+  /// Decrypts in `context`. `reusing` is the cipher `context` was last initialised with, if any:
+  /// the same cipher is then re-keyed in place (OpenSSL keeps the provider's GCM state and only
+  /// replaces key and nonce) instead of allocating and freeing that state for every box.
+  fileprivate static func open(
+    _ ciphertext: UnsafeRawBufferPointer, key: SecretBytes, nonce: UnsafeRawBufferPointer,
+    tag: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, in context: CipherContext,
+    reusing: OpaquePointer?
+  ) throws -> SecretBytes {
     guard tag.count == tagByteCount else { throw VaultCryptoError.authenticationFailure }
-    let context = try CipherContext()
-    try initialize(context, key: key, nonce: nonce, encrypt: false)
+    try initialize(context, key: key, nonce: nonce, encrypt: false, reusing: reusing)
     try addAssociatedData(associatedData, to: context)
     return try SecretBytes(count: ciphertext.count) { plaintext in
       var written: Int32 = 0
@@ -120,7 +134,7 @@ public enum AESGCM {
     }
   }
 
-  private static func cipher(forKeyByteCount count: Int) throws -> OpaquePointer {
+  fileprivate static func cipher(forKeyByteCount count: Int) throws -> OpaquePointer {
     let fetched: OpaquePointer?
     switch count {
     case 16: fetched = Algorithms.shared.aes128GCM
@@ -138,28 +152,71 @@ public enum AESGCM {
 
   /// One init call with cipher, key and nonce: 12 bytes is GCM's default nonce length, so no
   /// EVP_CTRL_GCM_SET_IVLEN (each ctrl is a parameter look-up in OpenSSL 3).
+  /// With `reusing` equal to the cipher for `key`, the context keeps its cipher (a null cipher
+  /// tells OpenSSL so) and only key and nonce are set.
   private static func initialize(
-    _ context: CipherContext, key: SecretBytes, nonce: UnsafeRawBufferPointer, encrypt: Bool
+    _ context: CipherContext, key: SecretBytes, nonce: UnsafeRawBufferPointer, encrypt: Bool,
+    reusing: OpaquePointer? = nil
   ) throws {
     guard nonce.count == nonceByteCount else { throw VaultCryptoError.incorrectNonceSize }
     let cipher = try cipher(forKeyByteCount: key.count)
     let initialize = encrypt ? EVP_EncryptInit_ex : EVP_DecryptInit_ex
     let status = key.withUnsafeBytes { keyBytes in
       initialize(
-        context.pointer, cipher, nil, keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
+        context.pointer, cipher == reusing ? nil : cipher, nil,
+        keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self),
         nonce.baseAddress?.assumingMemoryBound(to: UInt8.self))
     }
     guard status == 1 else { throw openSSLError("EVP_CipherInit_ex") }
   }
 
   private static func addAssociatedData(_ associatedData: [UInt8], to context: CipherContext) throws {
-    guard !associatedData.isEmpty else { return }
+    try associatedData.withUnsafeBytes { try addAssociatedData($0, to: context) }
+  }
+
+  private static func addAssociatedData(_ aad: UnsafeRawBufferPointer, to context: CipherContext) throws {
+    guard aad.count > 0 else { return }
     var ignored: Int32 = 0
-    let status = associatedData.withUnsafeBytes { aad in
-      // A null output buffer tells EVP_CipherUpdate that these bytes are associated data.
-      EVP_CipherUpdate(
-        context.pointer, nil, &ignored, aad.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(aad.count))
-    }
+    // A null output buffer tells EVP_CipherUpdate that these bytes are associated data.
+    let status = EVP_CipherUpdate(
+      context.pointer, nil, &ignored, aad.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(aad.count))
     guard status == 1 else { throw openSSLError("EVP_CipherUpdate(aad)") }
+  }
+}
+
+extension AESGCM {
+  /// Opens many boxes in turn with one OpenSSL cipher context: `vault run` opens two boxes per
+  /// key, and a context made and freed for each cost more than the decryption. The context holds
+  /// the last key's schedule until the opener goes; `CipherContext`'s `deinit` frees and
+  /// cleanses it. Not for sharing between threads: make one per batch.
+  public final class Opener {
+    private let context: CipherContext
+    /// The cipher the context was last initialised with; nil before the first box.
+    private var cipher: OpaquePointer? = nil
+
+    public init() throws {
+      context = try CipherContext()
+    }
+
+    /// As `AESGCM.open(_:key:associatedData:)`, with the associated data where it lies.
+    public func open(_ sealedBox: [UInt8], key: SecretBytes, associatedData: UnsafeRawBufferPointer) throws
+      -> SecretBytes
+    {
+      guard sealedBox.count >= nonceByteCount + tagByteCount else { throw VaultCryptoError.truncatedSealedBox }
+      let wanted = try AESGCM.cipher(forKeyByteCount: key.count)
+      let reusing = cipher
+      // A failure below may leave the context half set up: the next box re-initialises it whole.
+      cipher = nil
+      let opened = try sealedBox.withUnsafeBytes { box in
+        let tagStart = box.count - tagByteCount
+        return try AESGCM.open(
+          UnsafeRawBufferPointer(rebasing: box[nonceByteCount..<tagStart]), key: key,
+          nonce: UnsafeRawBufferPointer(rebasing: box[0..<nonceByteCount]),
+          tag: UnsafeRawBufferPointer(rebasing: box[tagStart...]), associatedData: associatedData, in: context,
+          reusing: reusing)
+      }
+      cipher = wanted
+      return opened
+    }
   }
 }

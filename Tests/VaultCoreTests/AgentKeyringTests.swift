@@ -41,6 +41,35 @@ final class AgentKeyringTests: XCTestCase {
     }
   }
 
+  /// `open(_ keys:)`, the batch `vault run` takes, opens exactly what key-by-key opening does,
+  /// with limits and an endpoint bound into the grants, and refuses a key outside the scope.
+  func testBatchOpenMatchesKeyByKey() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    try vault.add("OPENAI_A", "sk-openai-value-aaaaaaaaaaaa", provider: "openai", models: ["gpt-4o"])
+    try vault.add("ANTHROPIC_B", "sk-anthropic-value-bbbbbbbb", provider: "anthropic")
+    try vault.add("PLAIN_C", "plain-value-cccccccccccccccc")
+    _ = try createAgent(vault, name: "all", scope: AgentScope(all: true))
+    let token = try createAgent(vault, name: "bot", scope: AgentScope(providers: ["openai", "anthropic"]))
+    try vault.store.update(passphrase: TestVault.passphrase) { document, keyring in
+      try document.setAgentLimits(
+        "bot", AgentLimits(requestsPerMinute: 60, tokensPerDay: 2_000_000), keyring: keyring, now: .now())
+      try document.setEndpoint(
+        provider: "openai", baseURL: "https://llm.example.com/v1", keyring: keyring, now: .now())
+    }
+    let session = try vault.store.openAgent(token: token)
+    let readable = try session.grantedKeys()
+    XCTAssertEqual(readable.map(\.name), ["OPENAI_A", "ANTHROPIC_B"])
+    let batch = try session.keyring.open(readable + readable.reversed())
+    let single = try readable.map { try session.keyring.open($0).text }
+    XCTAssertEqual(single, ["sk-openai-value-aaaaaaaaaaaa", "sk-anthropic-value-bbbbbbbb"])
+    XCTAssertEqual(batch.map(\.text), single + single.reversed())
+    let outside = try vault.store.read().document.key(named: "PLAIN_C")
+    XCTAssertThrowsError(try session.keyring.open(readable + [outside])) { error in
+      guard case VaultError.permissionDenied = error else { return XCTFail("\(error)") }
+    }
+  }
+
   func testLiveScopeGrantsKeysLinkedLaterWithoutANewToken() throws {
     let vault = try TestVault()
     defer { vault.remove() }

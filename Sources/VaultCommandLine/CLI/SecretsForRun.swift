@@ -26,8 +26,7 @@ struct SecretsForRun {
     if usesAgentKey(context) {
       let access = try AgentAccess(store: context.store, token: try context.agentToken(), now: now)
       let plan = try InjectionPlan(try access.select(selectors), ownNamesOnly: ownNamesOnly)
-      var values: [RecordID: SecretBytes] = [:]
-      if decrypt { for key in plan.keys { values[key.id] = try access.open(key) } }
+      let values = decrypt ? try access.open(plan.keys) : [:]
       // The keys are open: the credential is not needed again.
       ProcessCredentials.discardAll()
       return SecretsForRun(

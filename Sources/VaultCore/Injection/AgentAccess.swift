@@ -78,6 +78,12 @@ public final class AgentAccess: Sendable {
   /// The value of a readable key.
   public func open(_ key: ProviderKey) throws -> SecretBytes { try session.keyring.open(key) }
 
+  /// The values of readable keys, by id (one cipher context for the batch).
+  public func open(_ keys: [ProviderKey]) throws -> [RecordID: SecretBytes] {
+    let values = try session.keyring.open(keys)
+    return Dictionary(zip(keys.map(\.id), values), uniquingKeysWith: { first, _ in first })
+  }
+
   /// The owner's base URL for `provider`, as the grants bind it.
   public func endpoint(for provider: String?) -> String? { session.keyring.endpoint(for: provider) }
 }

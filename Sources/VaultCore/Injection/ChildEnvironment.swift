@@ -28,6 +28,7 @@ public enum ChildEnvironment {
     if options.clean { base = base.filter { minimalVariables.contains($0.key) } }
     for name in removedVariables { base[name] = nil }
     var injected: [String: SecretBytes] = [:]
+    injected.reserveCapacity(plan.entries.count)
     var kept: [String] = []
     for entry in plan.entries {
       if options.keepInherited, base[entry.variable] != nil {

@@ -11,13 +11,11 @@ public struct InjectionPlan: Sendable {
     public var reason: String { "\(selection); \(naming)" }
   }
 
-  public var entries: [Entry]
+  public private(set) var entries: [Entry]
 
-  /// The distinct keys the plan reads, in plan order.
-  public var keys: [ProviderKey] {
-    var seen = Set<RecordID>()
-    return entries.map(\.key).filter { seen.insert($0.id).inserted }
-  }
+  /// The distinct keys the plan reads, in plan order. Worked out once: a run reads it to open
+  /// the keys and again to record their use, a thousand keys each time.
+  public let keys: [ProviderKey]
 
   /// Each key goes in under its own name and under its provider's variables (SDK and LiteLLM),
   /// or under its own `env` names instead of the provider's. Of several keys of one provider,
@@ -68,6 +66,8 @@ public struct InjectionPlan: Sendable {
       }
     }
     self.entries = entries
+    var seen = Set<RecordID>(minimumCapacity: selected.count)
+    keys = entries.map(\.key).filter { seen.insert($0.id).inserted }
   }
 
   /// For each provider, the selected key that takes its variables: of the keys that would claim

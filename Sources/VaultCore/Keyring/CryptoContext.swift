@@ -59,6 +59,54 @@ enum CryptoContext {
   }
 }
 
+extension CryptoContext {
+  /// The `grant` and `value` contexts of one token, built as bytes into one reused buffer: the
+  /// same bytes as `grant(...)` and `value(...)` (CryptoContextTests checks), without the string
+  /// interpolation, for `vault run`'s two boxes per key. The parts shared by every key are
+  /// spelled once.
+  struct TokenContexts {
+    private let grantPrefix: [UInt8]
+    private let grantEnd: [UInt8]
+    private let limitsText: String?
+    private let valuePrefix: [UInt8]
+    private var buffer: [UInt8] = []
+
+    init(vaultID: String, agentID: String, tokenID: String, retireAt: Timestamp?, limits: AgentLimits) {
+      grantPrefix = Array("llm-vault/v1/grant|\(vaultID)|\(agentID)|\(tokenID)|".utf8)
+      grantEnd = Array("|\(retireAt?.rfc3339 ?? "-")".utf8)
+      limitsText = limits.isNone ? nil : limits.canonicalText
+      valuePrefix = Array("llm-vault/v1/value|\(vaultID)|".utf8)
+      buffer.reserveCapacity(256)
+    }
+
+    /// `grant(...)` for `recordID` with these limits and `endpoint`, valid during `body`.
+    mutating func grant<Result>(
+      recordID: RecordID, endpoint: String?, _ body: (UnsafeRawBufferPointer) throws -> Result
+    ) rethrows -> Result {
+      buffer.removeAll(keepingCapacity: true)
+      buffer += grantPrefix
+      recordID.appendHex(to: &buffer)
+      buffer += grantEnd
+      if limitsText != nil || endpoint != nil {
+        buffer += "|limits=\(limitsText ?? AgentLimits.none.canonicalText)|endpoint=\(endpoint ?? "-")".utf8
+      }
+      return try buffer.withUnsafeBytes(body)
+    }
+
+    /// `value(...)` for `recordID` and `name`, valid during `body`.
+    mutating func value<Result>(recordID: RecordID, name: String, _ body: (UnsafeRawBufferPointer) throws -> Result)
+      rethrows -> Result
+    {
+      buffer.removeAll(keepingCapacity: true)
+      buffer += valuePrefix
+      recordID.appendHex(to: &buffer)
+      buffer.append(UInt8(ascii: "|"))
+      buffer += name.utf8
+      return try buffer.withUnsafeBytes(body)
+    }
+  }
+}
+
 /// What a grant binds besides its key: the agent's limits and the endpoint override of the
 /// key's provider. `|` cannot occur in either (URLs with `|` are refused), so the text has one
 /// reading.

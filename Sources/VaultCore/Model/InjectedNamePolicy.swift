@@ -72,10 +72,16 @@ public enum InjectedNamePolicy {
     }
     if upper.starts(with: vaultPrefix) { return "is reserved for vault itself" }
     if upper.count <= longestRefusedName, refusedNameBytes.contains(upper) { return "changes how programs run" }
-    if let index = prefixBytes.firstIndex(where: { upper.starts(with: $0) }) {
+    // Only the prefixes sharing the name's first byte, and the suffixes sharing its last, can
+    // match: a handful of the 150 for any name, tried in list order so the reason is the same.
+    if let first = upper.first,
+      let index = prefixesByFirstByte[Int(first)].first(where: { upper.starts(with: prefixBytes[$0]) })
+    {
       return "belongs to the \(refusedPrefixes[index])* family that configures programs"
     }
-    if let index = suffixBytes.firstIndex(where: { hasSuffix(upper, $0) }) {
+    if let last = upper.last,
+      let index = suffixesByLastByte[Int(last)].first(where: { hasSuffix(upper, suffixBytes[$0]) })
+    {
       return "ends in \(refusedSuffixes[index]), which names code, a program, a place or a switch"
     }
     // Go reads GO followed by letters and digits without an underscore (GOFLAGS, GOPROXY,
@@ -91,6 +97,15 @@ public enum InjectedNamePolicy {
   private static let prefixBytes = refusedPrefixes.map { Array($0.utf8) }
   private static let suffixBytes = refusedSuffixes.map { Array($0.utf8) }
   private static let refusedNameBytes = Set(refusedNames.map { Array($0.utf8) })
+  /// Indices into `prefixBytes` by their first byte, and into `suffixBytes` by their last.
+  private static let prefixesByFirstByte = indices(of: prefixBytes) { $0[0] }
+  private static let suffixesByLastByte = indices(of: suffixBytes) { $0[$0.count - 1] }
+
+  private static func indices(of list: [[UInt8]], by byte: ([UInt8]) -> UInt8) -> [[Int]] {
+    var table = [[Int]](repeating: [], count: 256)
+    for (index, bytes) in list.enumerated() { table[Int(byte(bytes))].append(index) }
+    return table
+  }
   private static let longestRefusedName = refusedNames.map(\.utf8.count).max() ?? 0
 
   private static func hasSuffix(_ bytes: [UInt8], _ suffix: [UInt8]) -> Bool {

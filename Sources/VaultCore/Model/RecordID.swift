@@ -58,6 +58,13 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
+  /// Appends the 32 hex digits to `bytes`: the associated data of a run's thousands of boxes is
+  /// built as bytes, with no string per id.
+  func appendHex(to bytes: inout [UInt8]) {
+    for index in (0..<16).reversed() { bytes.append(Self.hexDigit(high >> (4 * UInt64(index)))) }
+    for index in (0..<16).reversed() { bytes.append(Self.hexDigit(low >> (4 * UInt64(index)))) }
+  }
+
   private static func hexDigit(_ word: UInt64) -> UInt8 {
     let nibble = UInt8(truncatingIfNeeded: word & 0xF)
     return nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10

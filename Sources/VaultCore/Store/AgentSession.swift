@@ -11,6 +11,9 @@ public struct AgentSession: Sendable {
   public let keyring: AgentKeyring
   private let bytes: [UInt8]
   private let keyLines: [RecordID: Range<Int>]
+  /// `keyLines` in file order, so listing keys in file order needs neither a sort nor a second
+  /// look-up per key.
+  private let keyOrder: [(id: RecordID, range: Range<Int>)]
 
   init(bytes: [UInt8], token: AgentToken, now: Timestamp) throws {
     let layout = try VaultCodec.checkedLayout(bytes)
@@ -31,32 +34,49 @@ public struct AgentSession: Sendable {
     self.bytes = bytes
     // Every key line starts with {"id":"<32 hex>", so the index needs no parsing.
     var lines: [RecordID: Range<Int>] = [:]
+    var order: [(id: RecordID, range: Range<Int>)] = []
+    // Sized once: growing a dictionary of a thousand ids rehashes every id at each doubling.
+    lines.reserveCapacity(layout.keyLines.count)
+    order.reserveCapacity(layout.keyLines.count)
+    var repeated = false
     let idStart = Array("{\"id\":\"".utf8).count
     bytes.withUnsafeBufferPointer { all in
       for range in layout.keyLines where range.count > idStart + 32 {
         let start = range.lowerBound + idStart
-        if let id = RecordID(hexDigits: UnsafeBufferPointer(rebasing: all[start..<(start + 32)])) { lines[id] = range }
+        if let id = RecordID(hexDigits: UnsafeBufferPointer(rebasing: all[start..<(start + 32)])) {
+          if lines.updateValue(range, forKey: id) != nil { repeated = true }
+          order.append((id, range))
+        }
       }
     }
     keyLines = lines
+    // An id on two lines (damage) is read from its last line only, as the look-up by id reads it.
+    keyOrder = repeated ? order.filter { lines[$0.id] == $0.range } : order
   }
 
   public var agent: AgentKey { keyring.agent }
 
   /// The provider keys with these ids, parsed from their lines; an id with no line is skipped.
   public func keys(_ ids: [RecordID]) throws -> [ProviderKey] {
-    try ids.enumerated().compactMap { offset, id in
-      guard let range = keyLines[id] else { return nil }
-      let key = try VaultCodec.decodeKey(bytes, range, index: offset)
-      guard key.id == id else { throw VaultError.integrity("provider key \(id) is not where its line says") }
-      return key
+    try decode(ids.compactMap { id in keyLines[id].map { (id, $0) } })
+  }
+
+  /// The keys on these lines, each checked to be the id its line was indexed under.
+  private func decode(_ lines: [(id: RecordID, range: Range<Int>)]) throws -> [ProviderKey] {
+    var keys: [ProviderKey] = []
+    keys.reserveCapacity(lines.count)
+    for (offset, line) in lines.enumerated() {
+      let key = try VaultCodec.decodeKey(bytes, line.range, index: offset)
+      guard key.id == line.id else { throw VaultError.integrity("provider key \(line.id) is not where its line says") }
+      keys.append(key)
     }
+    return keys
   }
 
   /// Every provider key's id and name (metadata only; values stay sealed), so a selector can
   /// tell a key outside the scope from one that does not exist.
   public func allKeyNames() throws -> [ProviderKey] {
-    try keys(keyLines.sorted { $0.value.lowerBound < $1.value.lowerBound }.map(\.key))
+    try decode(keyOrder)
   }
 
   /// The provider keys this token can read, in file order. A grant whose key has no line is
@@ -66,8 +86,7 @@ public struct AgentSession: Sendable {
     if let orphan = granted.first(where: { keyLines[$0] == nil }) {
       throw VaultError.integrity("agent key \(agent.name) holds a grant of provider key \(orphan), which has no line")
     }
-    let ordered = keyLines.filter { granted.contains($0.key) }.sorted { $0.value.lowerBound < $1.value.lowerBound }
-    return try keys(ordered.map(\.key))
+    return try decode(keyOrder.filter { granted.contains($0.id) })
   }
 
   /// Whether `needle` occurs in `bytes[range]`: memchr for its first byte, then memcmp

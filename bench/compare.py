@@ -1,0 +1,80 @@
+"""Two builds of `vault` side by side: `vault run -- true` with an `--all` agent key over 10 and
+1,000 keys, and `vault --version`, each against `env A=1 true`, interleaved in one run.
+
+In each round the baseline, the before binary and the after binary run back to back (the two
+binaries alternating which goes first), so all three share the same moments of load; figures are
+medians, ratios medians of the pairwise ratios to the round's baseline (as bench/speed.py).
+The vaults are made with the after binary; both must read them.
+
+Usage: python3 bench/compare.py BEFORE AFTER [rounds]   (default 61)
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BEFORE, AFTER = sys.argv[1], sys.argv[2]
+ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 61
+DEVNULL = os.open(os.devnull, os.O_RDWR)
+BASELINE = ["/usr/bin/env", "A=1", "true"]
+
+
+def spawn_ms(arguments, env):
+    start = time.perf_counter()
+    pid = os.posix_spawn(
+        arguments[0], arguments, env,
+        file_actions=[(os.POSIX_SPAWN_DUP2, DEVNULL, 0), (os.POSIX_SPAWN_DUP2, DEVNULL, 1),
+                      (os.POSIX_SPAWN_DUP2, DEVNULL, 2)])
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"compare: {' '.join(arguments[:3])} failed")
+    return (time.perf_counter() - start) * 1000
+
+
+def agent_vault(directory, count):
+    os.makedirs(directory, mode=0o700)
+    passphrase = os.path.join(directory, "passphrase")
+    with open(os.open(passphrase, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as file:
+        file.write(b"bench passphrase")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": directory, "NO_COLOR": "1",
+           "VAULT_FILE": os.path.join(directory, "vault.json"), "VAULT_PASSPHRASE_FILE": passphrase}
+    subprocess.run([AFTER, "init", "--scrypt-log-n", "14"], env=env, check=True, capture_output=True)
+    values = "".join(f"RUN_KEY_{i:04d}=sk-bench-{os.urandom(16).hex()}\n" for i in range(count)).encode()
+    subprocess.run([AFTER, "import", "-"], env=env, input=values, check=True, capture_output=True)
+    token = subprocess.run([AFTER, "agent-key", "create", "runner", "--all"], env=env, check=True,
+                           capture_output=True).stdout.decode().strip()
+    del env["VAULT_PASSPHRASE_FILE"]
+    return dict(env, VAULT_AGENT_KEY=token)
+
+
+def compare(label, arguments, env):
+    binaries = [BEFORE, AFTER]
+    for binary in binaries:  # warm the page cache and the state file
+        for _ in range(3):
+            spawn_ms([binary] + arguments, env)
+    times = {binary: [] for binary in binaries}
+    ratios = {binary: [] for binary in binaries}
+    bases = []
+    for index in range(ROUNDS):
+        base = spawn_ms(BASELINE, env)
+        bases.append(base)
+        for binary in binaries if index % 2 == 0 else binaries[::-1]:
+            value = spawn_ms([binary] + arguments, env)
+            times[binary].append(value)
+            ratios[binary].append(value / base)
+    cells = [f"{statistics.median(ratios[b]):.2f}x ({statistics.median(times[b]):.2f} ms)" for b in binaries]
+    print(f"{label:<44} {cells[0]:<20} {cells[1]:<20} env {statistics.median(bases):.2f} ms")
+
+
+with tempfile.TemporaryDirectory(prefix="vault-compare-") as root:
+    print(f"{ROUNDS} rounds, {time.strftime('%Y-%m-%d %H:%M')}, load {os.getloadavg()[0]:.2f}")
+    print(f"{'figure':<44} {'before':<20} {'after':<20} baseline")
+    ten = agent_vault(os.path.join(root, "ten"), 10)
+    compare("vault --version", ["--version"], ten)
+    compare("vault run -- true, agent key --all, 10 keys", ["run", "--", "true"], ten)
+    thousand = agent_vault(os.path.join(root, "thousand"), 1_000)
+    compare("vault run -- true, agent key --all, 1,000 keys", ["run", "--", "true"], thousand)
+    print(f"load at the end {os.getloadavg()[0]:.2f}")
