@@ -72,7 +72,7 @@ final class ChaCha20Poly1305Tests: XCTestCase {
     var sealed = try hexBytes(expectedCiphertext + expectedTag)
     sealed[sealed.count - 1] ^= 0x80
     var output = [UInt8](repeating: 0xAA, count: plaintext.count)
-    try sealed.withUnsafeBytes { box in
+    sealed.withUnsafeBytes { box in
       output.withUnsafeMutableBytes { buffer in
         assertThrows(.authenticationFailure) {
           try ChaCha20Poly1305.open(box, key: key, nonce: nonce, associatedData: aad, into: buffer)
