@@ -118,6 +118,24 @@ final class DoctorTests: XCTestCase {
     assertNoLeak(json, [passphrase])
   }
 
+  /// An identity file holds a member's private key: the default one and the one named by
+  /// VAULT_IDENTITY are checked like the passphrase file (the named path is not echoed).
+  func testAnIdentityFileOthersCanRead() throws {
+    let sandbox = try cleanVault()
+    XCTAssertEqual(try sandbox.run(["identity", "new"]).status, 0)
+    assertClean(try doctor(sandbox))
+    let standard = sandbox.root + "/.config/llm-vault/identity"
+    XCTAssertEqual(chmod(standard, 0o640), 0)
+    _ = assertFinding(try doctor(sandbox), ["the identity file \(standard) is accessible by group or others", "640"])
+    XCTAssertEqual(chmod(standard, 0o600), 0)
+    let named = sandbox.root + "/other.identity"
+    XCTAssertEqual(try sandbox.run(["identity", "new", "--out", named]).status, 0)
+    XCTAssertEqual(chmod(named, 0o644), 0)
+    let result = try doctor(sandbox, environment: ["VAULT_IDENTITY": named])
+    _ = assertFinding(result, ["the identity file VAULT_IDENTITY is accessible by group or others"])
+    XCTAssertFalse(result.stdoutText.contains(named), "the path named by the variable is not echoed")
+  }
+
   func testAnAgentKeyExpiringWithin14Days() throws {
     let sandbox = try cleanVault()
     _ = try sandbox.agentCreate("month", ["--all", "--expires", "30d"])

@@ -38,7 +38,8 @@ final class VaultMergeTests: XCTestCase {
   }
 
   private static func writeVault(_ path: String, _ bytes: [UInt8]) throws {
-    FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+    guard FileManager.default.createFile(atPath: path, contents: Data(bytes), attributes: [.posixPermissions: 0o600])
+    else { throw POSIXError(.EIO) }
   }
 
   private func secret(_ text: String) -> SecretBytes { SecretBytes(copying: Array(text.utf8)) }

@@ -13,15 +13,10 @@ struct IdentityFiles {
   let environment: [String: String]
   let option: String?
 
-  static let variable = "VAULT_IDENTITY"
+  static let variable = IdentityLocation.variable
 
   /// The default identity file's path.
-  var defaultPath: String {
-    if let config = environment["XDG_CONFIG_HOME"], config.hasPrefix("/") {
-      return config + "/llm-vault/identity"
-    }
-    return (environment["HOME"] ?? "") + "/.config/llm-vault/identity"
-  }
+  var defaultPath: String { IdentityLocation.defaultPath(environment: environment) }
 
   /// The paths to try, each with whether it must exist (named explicitly) or may be absent.
   var paths: [(path: String, explicit: Bool)] {

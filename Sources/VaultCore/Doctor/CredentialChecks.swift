@@ -55,4 +55,37 @@ enum CredentialChecks {
         )
       }
   }
+
+  /// The identity files a team vault is opened with (`VAULT_IDENTITY`, the default file): each
+  /// holds a member's private key, so group and others must not open it. An absent default file
+  /// is fine (a personal vault needs none).
+  static let identityFiles = DoctorCheck(name: "identity-files") { subject in
+    var paths: [(path: String, subject: String)] = []
+    if let named = subject.environment[IdentityLocation.variable], !named.isEmpty {
+      paths.append((named, IdentityLocation.variable))
+    }
+    let standard = IdentityLocation.defaultPath(environment: subject.environment)
+    if SystemCalls.pathStatus(standard, followLinks: false) != nil, !paths.contains(where: { $0.path == standard }) {
+      paths.append((standard, standard))
+    }
+    return paths.compactMap { path, named in
+      guard let status = SystemCalls.pathStatus(path) else {
+        return DoctorFinding(
+          check: "identity-file", subject: named, message: "the identity file \(named) cannot be read",
+          fix: "point \(IdentityLocation.variable) at your identity file ('vault identity new' makes one)")
+      }
+      if !SystemCalls.isRegular(status) || status.st_uid != geteuid() {
+        return DoctorFinding(
+          check: "identity-file", subject: named,
+          message: "the identity file \(named) is not a regular file of your own",
+          fix: "keep your identity in a file of your own, mode 600")
+      }
+      guard status.st_mode & 0o077 != 0 else { return nil }
+      return DoctorFinding(
+        check: "identity-file", subject: named,
+        message:
+          "the identity file \(named) is accessible by group or others (mode \(FileChecks.octal(status.st_mode & 0o777))); it holds your private key",
+        fix: "chmod 600 it")
+    }
+  }
 }

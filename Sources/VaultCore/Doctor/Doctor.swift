@@ -89,7 +89,8 @@ public enum Doctor {
   /// appends them (`SessionChecks`).
   public static let checks: [DoctorCheck] = [
     FileChecks.vaultFile, FileChecks.directory, FileChecks.besideFiles, VaultChecks.readable, VaultChecks.rollback,
-    VaultChecks.usageState, CredentialChecks.files, CredentialChecks.variables, KeyChecks.agentExpiry,
+    VaultChecks.usageState, CredentialChecks.files, CredentialChecks.variables, CredentialChecks.identityFiles,
+    KeyChecks.agentExpiry,
     KeyChecks.unusedKeys, KeyChecks.keyShape,
   ]
 
