@@ -7,7 +7,7 @@ enum DoctorCommand: Command {
     options: [.init(name: "json", help: "Print JSON for scripts.")],
     discussion: """
       Checks the modes and owners of the vault file, its directory, its lock and usage state
-      files and the file named by VAULT_PASSPHRASE_FILE; VAULT_PASSPHRASE set in the
+      files, the file named by VAULT_PASSPHRASE_FILE and the identity files; VAULT_PASSPHRASE set in the
       environment; agent keys that expire within 14 days; provider keys unused for 90 days;
       provider keys whose masked form is shaped like another provider's key; an older copy of
       the vault (a rollback); a damaged usage state file; whether the vault is unlocked ('vault
