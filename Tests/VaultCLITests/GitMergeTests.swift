@@ -98,7 +98,6 @@ final class GitMergeTests: XCTestCase {
     let setup = try alice.vault(["git-setup"])
     XCTAssertTrue(
       setup.stdoutText.contains(".gitattributes: added '/vault.json merge=llm-vault diff=llm-vault'"), setup.stdoutText)
-    try writeFile(alice.repo + "/.gitignore", Array("vault.json.lock\nvault.json.state*\n".utf8), mode: 0o644)
     try alice.commit("a team vault")
     try alice.git(["push", "-q", "origin", "main"])
 
@@ -130,8 +129,13 @@ final class GitMergeTests: XCTestCase {
   func testGitSetupWritesTheAttributesAndDriversOnceAndRefusesAVaultOutsideTheTree() throws {
     let attributes = String(decoding: try readFile(bob.repo + "/.gitattributes"), as: UTF8.self)
     XCTAssertEqual(attributes, "/vault.json merge=llm-vault diff=llm-vault\n")
+    // This clone's own files (lock, usage state, a save's temporary file) are ignored.
+    let ignore = String(decoding: try readFile(bob.repo + "/.gitignore"), as: UTF8.self)
+    XCTAssertEqual(ignore, "/vault.json.lock\n/vault.json.state*\n/.vault.json.tmp-*\n")
     let again = try bob.vault(["git-setup"])
     XCTAssertTrue(again.stdoutText.contains(".gitattributes: already has"), again.stdoutText)
+    XCTAssertTrue(again.stdoutText.contains(".gitignore: already ignores"), again.stdoutText)
+    XCTAssertEqual(String(decoding: try readFile(bob.repo + "/.gitignore"), as: UTF8.self), ignore)
     XCTAssertEqual(String(decoding: try readFile(bob.repo + "/.gitattributes"), as: UTF8.self), attributes)
     let driver = try bob.git(["config", "--local", "merge.llm-vault.driver"]).stdoutText
     XCTAssertEqual(driver, resolvedPath(VaultSandbox.binary) + " merge-driver %O %A %B %P\n")

@@ -46,6 +46,15 @@ enum GitSetupCommand: Command {
     }
     let change = try updateAttributes(root + "/.gitattributes", pattern: "/" + relative)
     Console.out(".gitattributes: \(change)\n")
+    // The lock, the usage state and a save's temporary file are each clone's own, never shared.
+    let slash = relative.lastIndex(of: "/")
+    let (folder, name) =
+      slash.map { (String(relative[...$0]), String(relative[relative.index(after: $0)...])) } ?? ("", relative)
+    let ignored = ["/\(relative).lock", "/\(relative).state*", "/\(folder).\(name).tmp-*"]
+    let added = try addIgnoreLines(root + "/.gitignore", ignored)
+    Console.out(
+      ".gitignore: "
+        + (added.isEmpty ? "already ignores this clone's own files" : "added \(added.joined(separator: " "))") + "\n")
 
     guard let binary = realPath("/proc/self/exe") else { throw VaultError.io("cannot find this vault binary") }
     let vaultCommand = shellQuoted(binary)
@@ -59,7 +68,7 @@ enum GitSetupCommand: Command {
       guard set.status == 0 else { throw VaultError.io("git config \(name) failed: \(set.complaint)") }
       Console.out("git config \(name) \(shellQuoted(value))\n")
     }
-    Console.err("vault: hint: commit .gitattributes; every other clone runs 'vault git-setup' once\n")
+    Console.err("vault: hint: commit .gitattributes and .gitignore; every other clone runs 'vault git-setup' once\n")
   }
 
   /// Adds or completes the line of `pattern` in the attributes file at `path`; returns what it
@@ -93,6 +102,18 @@ enum GitSetupCommand: Command {
     // A file to commit and share, not a secret: the usual mode, not the vault's 0600.
     _ = chmod(path, 0o644)
     return outcome
+  }
+
+  /// Appends to the ignore file at `path` each of `patterns` it does not have; returns those added.
+  static func addIgnoreLines(_ path: String, _ patterns: [String]) throws -> [String] {
+    let existing = try readText(path) ?? ""
+    let lines = Set(existing.split(separator: "\n").map { String($0.filter { $0 != " " && $0 != "\t" && $0 != "\r" }) })
+    let missing = patterns.filter { !lines.contains($0) }
+    guard !missing.isEmpty else { return [] }
+    let separator = existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n"
+    try VaultFile.replace(path, with: Array((existing + separator + missing.joined(separator: "\n") + "\n").utf8))
+    _ = chmod(path, 0o644)
+    return missing
   }
 
   /// Letters, digits and `._-/+@`: a path written in .gitattributes as it is.
