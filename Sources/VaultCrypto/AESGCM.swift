@@ -36,27 +36,12 @@ public enum AESGCM {
   ) throws -> (ciphertext: [UInt8], tag: [UInt8]) {
     let context = try CipherContext()
     try initialize(context, key: key, nonce: nonce, encrypt: true)
-    try addAssociatedData(associatedData, to: context)
+    try associatedData.withUnsafeBytes { try context.addAssociatedData($0) }
     var ciphertext = [UInt8](repeating: 0, count: plaintext.count)
-    var written: Int32 = 0
-    if plaintext.count > 0 {
-      let status = ciphertext.withUnsafeMutableBytes { output in
-        EVP_EncryptUpdate(
-          context.pointer, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &written,
-          plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(plaintext.count))
-      }
-      guard status == 1 else { throw openSSLError("EVP_EncryptUpdate") }
-    }
-    var finalBytes = [UInt8](repeating: 0, count: 16)
-    var finalCount: Int32 = 0
-    guard EVP_EncryptFinal_ex(context.pointer, &finalBytes, &finalCount) == 1 else {
-      throw openSSLError("EVP_EncryptFinal_ex")
-    }
     var tag = [UInt8](repeating: 0, count: tagByteCount)
-    let tagStatus = tag.withUnsafeMutableBytes { output in
-      EVP_CIPHER_CTX_ctrl(context.pointer, EVP_CTRL_GCM_GET_TAG, Int32(tagByteCount), output.baseAddress)
+    try ciphertext.withUnsafeMutableBytes { output in
+      try tag.withUnsafeMutableBytes { try context.seal(plaintext, into: output, tag: $0) }
     }
-    guard tagStatus == 1 else { throw openSSLError("EVP_CTRL_GCM_GET_TAG") }
     return (ciphertext, tag)
   }
 
@@ -107,30 +92,9 @@ public enum AESGCM {
   ) throws -> SecretBytes {
     guard tag.count == tagByteCount else { throw VaultCryptoError.authenticationFailure }
     try initialize(context, key: key, nonce: nonce, encrypt: false, reusing: reusing)
-    try addAssociatedData(associatedData, to: context)
+    try context.addAssociatedData(associatedData)
     return try SecretBytes(count: ciphertext.count) { plaintext in
-      var written: Int32 = 0
-      if ciphertext.count > 0 {
-        let status = EVP_DecryptUpdate(
-          context.pointer, plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), &written,
-          ciphertext.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(ciphertext.count))
-        guard status == 1 else { throw openSSLError("EVP_DecryptUpdate") }
-      }
-      // SET_TAG copies the tag; OpenSSL's signature takes a mutable pointer it does not write.
-      let tagStatus = EVP_CIPHER_CTX_ctrl(
-        context.pointer, EVP_CTRL_GCM_SET_TAG, Int32(tagByteCount), UnsafeMutableRawPointer(mutating: tag.baseAddress))
-      guard tagStatus == 1 else { throw openSSLError("EVP_CTRL_GCM_SET_TAG") }
-      // GCM writes nothing at the end; the buffer is only what the signature asks for.
-      var finalBytes: (UInt64, UInt64) = (0, 0)
-      var finalCount: Int32 = 0
-      // The tag is checked here; a mismatch leaves nothing in the error queue worth keeping.
-      let finalStatus = withUnsafeMutableBytes(of: &finalBytes) { final in
-        EVP_DecryptFinal_ex(context.pointer, final.baseAddress?.assumingMemoryBound(to: UInt8.self), &finalCount)
-      }
-      guard finalStatus == 1 else {
-        clearOpenSSLErrors()
-        throw VaultCryptoError.authenticationFailure
-      }
+      try context.open(ciphertext, tag: tag, into: plaintext)
     }
   }
 
@@ -170,18 +134,6 @@ public enum AESGCM {
     guard status == 1 else { throw openSSLError("EVP_CipherInit_ex") }
   }
 
-  private static func addAssociatedData(_ associatedData: [UInt8], to context: CipherContext) throws {
-    try associatedData.withUnsafeBytes { try addAssociatedData($0, to: context) }
-  }
-
-  private static func addAssociatedData(_ aad: UnsafeRawBufferPointer, to context: CipherContext) throws {
-    guard aad.count > 0 else { return }
-    var ignored: Int32 = 0
-    // A null output buffer tells EVP_CipherUpdate that these bytes are associated data.
-    let status = EVP_CipherUpdate(
-      context.pointer, nil, &ignored, aad.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(aad.count))
-    guard status == 1 else { throw openSSLError("EVP_CipherUpdate(aad)") }
-  }
 }
 
 extension AESGCM {

@@ -25,25 +25,12 @@ public enum ChaCha20Poly1305 {
     guard plaintext.count <= maximumByteCount else { throw tooLong }
     let context = try CipherContext()
     try initialize(context, key: key, nonce: nonce, encrypt: true)
-    try addAssociatedData(associatedData, to: context)
+    try associatedData.withUnsafeBytes { try context.addAssociatedData($0) }
     var sealed = [UInt8](repeating: 0, count: plaintext.count + tagByteCount)
     try sealed.withUnsafeMutableBytes { output in
-      var written: Int32 = 0
-      if plaintext.count > 0 {
-        let status = EVP_EncryptUpdate(
-          context.pointer, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &written,
-          plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(plaintext.count))
-        guard status == 1, Int(written) == plaintext.count else { throw openSSLError("EVP_EncryptUpdate") }
-      }
-      // A stream cipher: nothing is held back for the final call.
-      var finalCount: Int32 = 0
-      let finalStatus = EVP_EncryptFinal_ex(
-        context.pointer, output.baseAddress?.assumingMemoryBound(to: UInt8.self).advanced(by: plaintext.count),
-        &finalCount)
-      guard finalStatus == 1, finalCount == 0 else { throw openSSLError("EVP_EncryptFinal_ex") }
-      let tagStatus = EVP_CIPHER_CTX_ctrl(
-        context.pointer, EVP_CTRL_AEAD_GET_TAG, Int32(tagByteCount), output.baseAddress?.advanced(by: plaintext.count))
-      guard tagStatus == 1 else { throw openSSLError("EVP_CTRL_AEAD_GET_TAG") }
+      try context.seal(
+        plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output[0..<plaintext.count]),
+        tag: UnsafeMutableRawBufferPointer(rebasing: output[plaintext.count...]))
     }
     return sealed
   }
@@ -102,30 +89,10 @@ public enum ChaCha20Poly1305 {
   ) throws {
     let context = try CipherContext()
     try initialize(context, key: key, nonce: nonce, encrypt: false)
-    try addAssociatedData(associatedData, to: context)
-    var written: Int32 = 0
-    if ciphertextCount > 0 {
-      let status = EVP_DecryptUpdate(
-        context.pointer, plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), &written,
-        sealed.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(ciphertextCount))
-      guard status == 1, Int(written) == ciphertextCount else { throw openSSLError("EVP_DecryptUpdate") }
-    }
-    // SET_TAG copies the tag; OpenSSL's signature takes a mutable pointer it does not write.
-    let tagStatus = EVP_CIPHER_CTX_ctrl(
-      context.pointer, EVP_CTRL_AEAD_SET_TAG, Int32(tagByteCount),
-      UnsafeMutableRawPointer(mutating: sealed.baseAddress!.advanced(by: ciphertextCount)))
-    guard tagStatus == 1 else { throw openSSLError("EVP_CTRL_AEAD_SET_TAG") }
-    // Nothing is written at the end; the buffer is only what the signature asks for.
-    var finalBytes: (UInt64, UInt64) = (0, 0)
-    var finalCount: Int32 = 0
-    // The tag is checked here; a mismatch leaves nothing in the error queue worth keeping.
-    let finalStatus = withUnsafeMutableBytes(of: &finalBytes) { final in
-      EVP_DecryptFinal_ex(context.pointer, final.baseAddress?.assumingMemoryBound(to: UInt8.self), &finalCount)
-    }
-    guard finalStatus == 1 else {
-      clearOpenSSLErrors()
-      throw VaultCryptoError.authenticationFailure
-    }
+    try associatedData.withUnsafeBytes { try context.addAssociatedData($0) }
+    try context.open(
+      UnsafeRawBufferPointer(rebasing: sealed[0..<ciphertextCount]),
+      tag: UnsafeRawBufferPointer(rebasing: sealed[ciphertextCount...]), into: plaintext)
   }
 
   /// One init call with cipher, key and nonce: 12 bytes is the cipher's default nonce length.
@@ -140,16 +107,5 @@ public enum ChaCha20Poly1305 {
       initialize(context.pointer, cipher, nil, keyBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), nonce)
     }
     guard status == 1 else { throw openSSLError("EVP_CipherInit_ex") }
-  }
-
-  private static func addAssociatedData(_ associatedData: [UInt8], to context: CipherContext) throws {
-    guard !associatedData.isEmpty else { return }
-    var ignored: Int32 = 0
-    let status = associatedData.withUnsafeBytes { aad in
-      // A null output buffer tells EVP_CipherUpdate that these bytes are associated data.
-      EVP_CipherUpdate(
-        context.pointer, nil, &ignored, aad.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(aad.count))
-    }
-    guard status == 1 else { throw openSSLError("EVP_CipherUpdate(aad)") }
   }
 }
