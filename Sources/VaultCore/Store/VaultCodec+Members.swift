@@ -22,7 +22,9 @@ extension VaultCodec {
     writer.raw("}")
   }
 
-  static func decodeMembers(_ bytes: [UInt8], _ layout: VaultFileLayout) throws -> [Member] {
+  /// The members of the file whose header is `header`; a file that then has neither a
+  /// passphrase slot nor a member is damage, since nothing could open it.
+  static func decodeMembers(_ bytes: [UInt8], _ layout: VaultFileLayout, of header: VaultHeader) throws -> [Member] {
     var members: [Member] = []
     var names = Set<String>()
     var recipients = Set<String>()
@@ -38,6 +40,9 @@ extension VaultCodec {
         throw VaultError.integrity("members[\(index)] repeats another member's recipient")
       }
       members.append(member)
+    }
+    guard header.passphraseSlot != nil || !members.isEmpty else {
+      throw VaultError.integrity("the vault has neither a passphrase nor a member: nothing opens it")
     }
     return members
   }
@@ -57,11 +62,7 @@ extension VaultCodec {
     else {
       throw VaultError.integrity("\(place).recipient is not an age X25519 recipient (age1...)")
     }
-    guard case .string(let addedBy)? = object["addedBy"], !addedBy.isEmpty, addedBy.utf8.count <= 256,
-      DisplaySafety.isClean(addedBy)
-    else {
-      throw VaultError.integrity("\(place).addedBy is not a user name")
-    }
+    let addedBy = try userName(object["addedBy"], "\(place).addedBy")
     let added = try timestamp(object["added"], "\(place).added")
     let slot = try base64(object["slot"], "\(place).slot")
     guard !slot.isEmpty, slot.count <= maximumSlotByteCount else {

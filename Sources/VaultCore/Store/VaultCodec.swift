@@ -223,10 +223,7 @@ public enum VaultCodec {
       keys.append(key)
     }
     let agents = try decodeAgents(bytes, layout)
-    let members = try decodeMembers(bytes, layout)
-    guard header.passphraseSlot != nil || !members.isEmpty else {
-      throw VaultError.integrity("the vault has neither a passphrase nor a member: nothing opens it")
-    }
+    let members = try decodeMembers(bytes, layout, of: header)
     return Decoded(
       document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
       checksum: layout.checksum, mac: layout.mac,
@@ -492,11 +489,7 @@ public enum VaultCodec {
     guard case .string(let name)? = object["name"], Names.isAgentName(name) else {
       throw VaultError.integrity("\(place).name is not a valid agent name")
     }
-    guard case .string(let createdBy)? = object["createdBy"], !createdBy.isEmpty, createdBy.utf8.count <= 256,
-      DisplaySafety.isClean(createdBy)
-    else {
-      throw VaultError.integrity("\(place).createdBy is not a user name")
-    }
+    let createdBy = try userName(object["createdBy"], "\(place).createdBy")
     let created = try timestamp(object["created"], "\(place).created")
     let revoked = try optionalTimestamp(object["revoked"], "\(place).revoked")
     guard case .object(let scopeObject)? = object["scope"] else {
@@ -585,6 +578,15 @@ public enum VaultCodec {
     return AgentCredential(
       id: id, display: display, secretHash: hash, notAfter: notAfter, retireAt: retireAt,
       sealedSlotKeyForOwner: slotKey, slot: slot, grants: grants)
+  }
+
+  /// Who created or added a record (an agent's `createdBy`, a member's `addedBy`): 1 to 256
+  /// bytes, nothing `DisplaySafety` calls unsafe.
+  static func userName(_ value: JSONValue?, _ place: String) throws -> String {
+    guard case .string(let name)? = value, !name.isEmpty, name.utf8.count <= 256, DisplaySafety.isClean(name) else {
+      throw VaultError.integrity("\(place) is not a user name")
+    }
+    return name
   }
 
   private static func optionalTimestamp(_ value: JSONValue?, _ place: String) throws -> Timestamp? {

@@ -224,10 +224,7 @@ extension VaultStore {
     let header = try VaultCodec.decodeHeader(bytes, layout.header, version: layout.version)
     warnIfRolledBack(header)
     guard let (index, range) = layout.keyLine(named: name, in: bytes) else { throw VaultError.keyNotFound(name: name) }
-    let members = try VaultCodec.decodeMembers(bytes, layout)
-    guard header.passphraseSlot != nil || !members.isEmpty else {
-      throw VaultError.integrity("the vault has neither a passphrase nor a member: nothing opens it")
-    }
+    let members = try VaultCodec.decodeMembers(bytes, layout, of: header)
     let opener = try HeaderOpener(credential, header: header, members: members)
     let headerDigest = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) }
     let keyring = try classifyingWrongPassphrase(header, headerDigest: headerDigest) {
