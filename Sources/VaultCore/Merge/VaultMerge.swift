@@ -297,7 +297,8 @@ private struct Merger {
           picked = o.map { ($0, .ours) }
         }
       }
-      guard var (member, side) = picked else { continue }
+      guard let (taken, side) = picked else { continue }
+      var member = taken
       if !keyring.hasSameMasterKey(as: keyring(of: side)) {
         member.slot = try keyring.memberSlot(name: member.name, recipient: try AgeRecipient(parsing: member.recipient))
       }
