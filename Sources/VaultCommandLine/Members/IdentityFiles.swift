@@ -56,18 +56,12 @@ struct IdentityFiles {
         hint: "point --identity or VAULT_IDENTITY at an age identity file")
     }
     warnIfShared(descriptor, what: "identity file \(path)")
-    var count = 0
     let limit = 64 * 1024
-    let contents = SecretBytes(count: limit) { buffer in
-      while count < buffer.count {
-        let got = Glibc.read(descriptor, buffer.baseAddress! + count, buffer.count - count)
-        if got < 0 && errno == EINTR { continue }
-        if got <= 0 { break }
-        count += got
-      }
+    let contents = SecretBytes.reading(descriptor, atMost: limit)
+    guard contents.count < limit else {
+      throw VaultError.invalidInput("the identity file \(path) is larger than 64 KiB")
     }
-    guard count < limit else { throw VaultError.invalidInput("the identity file \(path) is larger than 64 KiB") }
-    return contents.withUnsafeBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    return contents
   }
 
   /// The identities of an age identity file; a line that is neither blank, a comment nor an

@@ -42,16 +42,8 @@ enum SessionWrapKey {
       throw VaultError.insecureFile(
         "\(path) is not a 32-byte file of mode 0600 owned by you", hint: "remove it; 'vault unlock' makes a new one")
     }
-    var count = 0
-    let key = SecretBytes(count: 32) { buffer in
-      while count < 32 {
-        let got = read(descriptor, buffer.baseAddress! + count, 32 - count)
-        if got < 0 && errno == EINTR { continue }
-        if got <= 0 { break }
-        count += got
-      }
-    }
-    guard count == 32 else { throw VaultError.io("cannot read \(path)") }
+    let key = SecretBytes.reading(descriptor, atMost: 32)
+    guard key.count == 32 else { throw VaultError.io("cannot read \(path)") }
     return key
   }
 

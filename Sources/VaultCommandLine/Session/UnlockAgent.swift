@@ -28,17 +28,8 @@ enum UnlockAgent {
     // No descriptor of the caller's beyond the three the launcher set: a pipe it held would
     // keep `$(vault unlock)` or a test harness waiting until the session ends.
     vault_close_from(3)
-    // Read straight into locked memory; one byte more than a record so a longer input fails.
-    var count = 0
-    let input = SecretBytes(count: UnlockSessionRecord.encodedByteCount + 1) { buffer in
-      while count < buffer.count {
-        let got = read(STDIN_FILENO, buffer.baseAddress! + count, buffer.count - count)
-        if got < 0 && errno == EINTR { continue }
-        if got <= 0 { break }
-        count += got
-      }
-    }
-    let encoded = input.withUnsafeBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    // One byte more than a record, so a longer input fails to decode.
+    let encoded = SecretBytes.reading(STDIN_FILENO, atMost: UnlockSessionRecord.encodedByteCount + 1)
     guard let record = UnlockSessionRecord.decode(encoded) else {
       answerLauncher("error: the session record is malformed\n")
       return 65

@@ -83,15 +83,7 @@ struct UnlockAgentClient {
     guard Sockets.peerUID(connection) == geteuid() else { return nil }
     Sockets.setTimeouts(connection, seconds: 2)
     guard Array(request.utf8).withUnsafeBytes({ Sockets.writeAll(connection, $0) }) else { return nil }
-    var count = 0
-    let answer = SecretBytes(count: limit) { buffer in
-      while count < buffer.count {
-        let got = Sockets.read(connection, into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]))
-        if got <= 0 { break }
-        count += got
-      }
-    }
-    guard count > 0 else { return nil }
-    return answer.withUnsafeBytes { SecretBytes(copying: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+    let answer = SecretBytes.reading(connection, atMost: limit)
+    return answer.count > 0 ? answer : nil
   }
 }
