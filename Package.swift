@@ -48,6 +48,43 @@ enum OpenSSL {
 
   static let swiftSettings: [SwiftSetting] =
     includeFlags.isEmpty ? [] : [.unsafeFlags(includeFlags.flatMap { ["-Xcc", $0] })]
+
+  /// True when the release build links OpenSSL's archives (see `linkerSettings`).
+  static var linksArchives: Bool { archive("crypto") != nil && archive("ssl") != nil }
+}
+
+/// The install build (README: `VAULT_STATIC_PIE=1 swift build -c release --static-swift-stdlib
+/// --disable-local-rpath`): `vault` as one static position-independent executable. No dynamic
+/// loader and no shared libraries to find, map and relocate (libstdc++, libm, libgcc_s, libc) on
+/// every start, which was half of `vault --version` and over a millisecond of every `vault run`
+/// (bench/README.md). PIE is kept, so the binary still loads at a random address (ASLR).
+///
+/// Only when asked for, because glibc's static-PIE start-up asserts that the binary has no
+/// run-time search path, and SwiftPM adds `$ORIGIN` to every executable unless the build passes
+/// `--disable-local-rpath` (which a manifest cannot see): a plain `swift run -c release` must
+/// keep working. It also needs lld (gold cannot link a static PIE; the Swift toolchain ships
+/// lld), `rcrt1.o` and `libc.a` (libc6-dev) and OpenSSL's archives; without them the build
+/// stays dynamic.
+enum StaticPIE {
+  static func onPath(_ program: String) -> Bool {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    return path.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(program)") }
+  }
+
+  static var available: Bool {
+    guard ProcessInfo.processInfo.environment["VAULT_STATIC_PIE"] == "1", OpenSSL.linksArchives,
+      let directory = OpenSSL.libraryDirectory
+    else { return false }
+    let files = ["rcrt1.o", "libc.a", "libm.a"].map { "\(directory)/\($0)" }
+    return files.allSatisfy(FileManager.default.fileExists(atPath:)) && onPath("ld.lld")
+  }
+
+  static let linkerSettings: [LinkerSetting] =
+    available
+    ? [
+      .unsafeFlags(
+        ["-static-executable", "-use-ld=lld", "-Xclang-linker", "-static-pie"], .when(configuration: .release))
+    ] : []
 }
 
 let package = Package(
@@ -78,7 +115,7 @@ let package = Package(
     // The command line as a library (parsing, prompts, output, commands), so it can be fuzzed;
     // the executable is only its entry point.
     .target(name: "VaultCommandLine", dependencies: ["VaultCore", "VaultGateway", "CLinux"]),
-    .executableTarget(name: "vault", dependencies: ["VaultCommandLine"]),
+    .executableTarget(name: "vault", dependencies: ["VaultCommandLine"], linkerSettings: StaticPIE.linkerSettings),
     .testTarget(
       name: "VaultCryptoTests",
       dependencies: ["VaultCrypto"],
