@@ -1,4 +1,5 @@
 import VaultCore
+import VaultCrypto
 
 /// The keys a `run`, `env` or `inject` reads, their values, and whose credential opened them:
 /// the agent key alone when `VAULT_AGENT_KEY` or `--agent-key-file` is given, else the
@@ -22,6 +23,9 @@ struct SecretsForRun {
   static func load(_ context: Context, selectors: KeySelectors, decrypt: Bool, ownNamesOnly: Bool = false) throws
     -> SecretsForRun
   {
+    // run, env and inject never do TLS or X.509 in this process (a gateway session goes over
+    // the gateway's control socket): OpenSSL's error strings and legacy digest names are spared.
+    OpenSSLStartup.lean()
     let now = Timestamp.now()
     if usesAgentKey(context) {
       let access = try AgentAccess(store: context.store, token: try context.agentToken(), now: now)
