@@ -100,21 +100,33 @@ enum KeyPresentation {
 enum Table {
   static func render(header: [String], rows: [[String]], colour: Bool) -> String {
     let rows = rows.map { $0.map(DisplaySafety.sanitized) }
-    var widths = header.map(\.count)
+    var widths = header.map(width)
     for row in rows {
-      for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
+      for (column, cell) in row.enumerated() { widths[column] = max(widths[column], width(cell)) }
     }
-    func line(_ cells: [String]) -> String {
-      var text = ""
+    // Built as bytes: `list` of 10,000 keys spent most of its table in String appends.
+    var text: [UInt8] = []
+    func line(_ cells: [String]) {
       for (column, cell) in cells.enumerated() {
-        let isLast = column == cells.count - 1
-        text += isLast ? cell : cell + String(repeating: " ", count: widths[column] - cell.count + 2)
+        text += cell.utf8
+        if column < cells.count - 1 {
+          text.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[column] - width(cell) + 2))
+        }
       }
-      return text + "\n"
+      text.append(UInt8(ascii: "\n"))
     }
-    let head = line(header)
-    var text = colour ? "\u{1B}[1m" + head.dropLast() + "\u{1B}[0m\n" : head
-    for row in rows { text += line(row) }
-    return text
+    if colour { text += "\u{1B}[1m".utf8 }
+    line(header)
+    if colour {
+      text.removeLast()
+      text += "\u{1B}[0m\n".utf8
+    }
+    for row in rows { line(row) }
+    return String(decoding: text, as: UTF8.self)
+  }
+
+  /// Columns a cell takes: its characters, counted fast when it is ASCII (almost always).
+  private static func width(_ cell: String) -> Int {
+    cell.utf8.allSatisfy { $0 < 0x80 } ? cell.utf8.count : cell.count
   }
 }

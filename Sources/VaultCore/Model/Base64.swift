@@ -12,13 +12,15 @@ public enum Base64 {
 
   public static func encode(_ bytes: [UInt8]) -> String {
     var text = [UInt8]()
+    text.reserveCapacity((bytes.count + 2) / 3 * 4)
     encode(bytes, into: &text)
     return String(decoding: text, as: UTF8.self)
   }
 
   /// Appends the base64 of `bytes` to `text` (the vault writer's path: no intermediate String).
+  /// No `reserveCapacity` here: on the writer's whole-file buffer it would reallocate to the
+  /// exact size asked, giving up the array's geometric growth.
   static func encode(_ bytes: [UInt8], into text: inout [UInt8]) {
-    text.reserveCapacity(text.count + (bytes.count + 2) / 3 * 4)
     var index = 0
     while index + 3 <= bytes.count {
       let group = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])

@@ -13,7 +13,9 @@ public enum DisplaySafety {
 
   /// Whether `text` holds no unsafe scalar.
   public static func isClean(_ text: String) -> Bool {
-    !text.unicodeScalars.contains(where: isUnsafe)
+    // Printable ASCII, the usual case, without decoding scalars.
+    if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) { return true }
+    return !text.unicodeScalars.contains(where: isUnsafe)
   }
 
   /// `text` with every unsafe scalar replaced by `?`.

@@ -43,30 +43,30 @@ public struct Timestamp: Comparable, Hashable, Sendable {
       days -= 1
     }
     let (year, month, day) = Self.civil(fromDays: days)
-    var text = [UInt8](repeating: 0, count: 20)
-    func put(_ value: Int64, at offset: Int, digits: Int) {
-      var rest = value
-      for index in stride(from: offset + digits - 1, through: offset, by: -1) {
-        text[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-        rest /= 10
+    // Digits appended in place: `list` and every save format thousands of these.
+    func append(_ value: Int64, digits: Int, then separator: Unicode.Scalar) {
+      var divisor: Int64 = 1
+      for _ in 1..<digits { divisor *= 10 }
+      while divisor > 0 {
+        bytes.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+        divisor /= 10
       }
+      bytes.append(UInt8(ascii: separator))
     }
-    put(year, at: 0, digits: 4)
-    put(month, at: 5, digits: 2)
-    put(day, at: 8, digits: 2)
-    put(seconds / 3600, at: 11, digits: 2)
-    put(seconds / 60 % 60, at: 14, digits: 2)
-    put(seconds % 60, at: 17, digits: 2)
-    for (offset, separator) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "Z")]
-      as [(Int, Unicode.Scalar)]
-    {
-      text[offset] = UInt8(ascii: separator)
-    }
-    bytes += text
+    append(year, digits: 4, then: "-")
+    append(month, digits: 2, then: "-")
+    append(day, digits: 2, then: "T")
+    append(seconds / 3600, digits: 2, then: ":")
+    append(seconds / 60 % 60, digits: 2, then: ":")
+    append(seconds % 60, digits: 2, then: "Z")
   }
 
   /// The date part only, `YYYY-MM-DD`, for tables.
-  public var day: String { String(rfc3339.prefix(10)) }
+  public var day: String {
+    var text: [UInt8] = []
+    appendRFC3339(to: &text)
+    return String(decoding: text[..<10], as: UTF8.self)
+  }
 
   /// Parses exactly the form `rfc3339` writes; anything else (including 31 February) is nil.
   public init?(rfc3339 text: String) {
