@@ -83,6 +83,15 @@ final class CommandImportTests: XCTestCase {
     XCTAssertEqual(try sandbox.showJSON("GROQ_API_KEY")["provider"] as? String, "groq")
   }
 
+  func testALargeImportNamesTheFirstTwentyKeysAndCountsTheRest() throws {
+    let names = (0..<25).map { String(format: "BULK_%02d_KEY", $0) }
+    let path = try writeDotEnv(names.map { "\($0)=\(fakeSecret())\n" }.joined())
+    let result = try sandbox.run(["import", path])
+    XCTAssertEqual(result.status, 0, result.stderrText)
+    let summary = result.stderrText.split(separator: "\n").first { $0.hasPrefix("vault: imported") } ?? ""
+    XCTAssertEqual(summary, "vault: imported 25 key(s): " + names.prefix(20).joined(separator: ", ") + " and 5 more")
+  }
+
   func testImportWithCRLFLineEndings() throws {
     let first = fakeSecret()
     let second = fakeSecret()

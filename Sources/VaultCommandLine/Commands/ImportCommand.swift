@@ -72,7 +72,9 @@ enum ImportCommand: Command {
       }
       return (added, skipped)
     }
-    Console.err("vault: imported \(added.count) key(s)\(added.isEmpty ? "" : ": " + added.joined(separator: ", "))\n")
+    // The first names only: a dotenv of thousands would otherwise be one line of that many.
+    let shown = added.prefix(20).joined(separator: ", ") + (added.count > 20 ? " and \(added.count - 20) more" : "")
+    Console.err("vault: imported \(added.count) key(s)\(added.isEmpty ? "" : ": " + shown)\n")
     if !skipped.isEmpty {
       Console.err("vault: skipped \(skipped.count) existing: \(skipped.joined(separator: ", "))\n")
     }
