@@ -77,6 +77,17 @@ enum SystemCalls {
     }
   }
 
+  /// Whether two files' bytes are equal, with `memcmp`: `Array ==` compares element by element,
+  /// milliseconds for a vault of 10,000 keys. Not for secrets (it stops at the first difference).
+  static func sameBytes(_ first: [UInt8], _ second: [UInt8]) -> Bool {
+    guard first.count == second.count else { return false }
+    return first.withUnsafeBytes { one in
+      second.withUnsafeBytes { other in
+        one.count == 0 || memcmp(one.baseAddress!, other.baseAddress!, one.count) == 0
+      }
+    }
+  }
+
   enum ReadFailure: Error {
     case system(Int32)
     case tooLarge
