@@ -174,9 +174,11 @@ public final class AgentKeyring: Sendable {
 
   /// The values of `keys`, in order, each of which must have a grant for this token: the same
   /// checks and errors as `open(_:)` key by key, with one cipher context and one buffer for the
-  /// associated data over the whole batch (`vault run` opens thousands).
+  /// associated data over the whole batch (`vault run` opens thousands). The grants have a
+  /// context of their own: all are under the slot key, which is then set once for the batch.
   public func open(_ keys: [ProviderKey]) throws -> [SecretBytes] {
-    let opener = try AESGCM.Opener()
+    let grantOpener = try AESGCM.Opener()
+    let valueOpener = try AESGCM.Opener()
     var contexts = CryptoContext.TokenContexts(
       vaultID: vaultIDHex, agentID: agent.id, tokenID: credential.id, retireAt: credential.retireAt,
       limits: agent.limits)
@@ -189,7 +191,7 @@ public final class AgentKeyring: Sendable {
       let dataKey: SecretBytes
       do {
         dataKey = try contexts.grant(recordID: grant.key, endpoint: settings.endpoint(for: key.provider)) {
-          try opener.open(grant.sealedDataKey, key: slotKey, associatedData: $0)
+          try grantOpener.open(grant.sealedDataKey, key: slotKey, associatedData: $0)
         }
       } catch VaultCryptoError.authenticationFailure {
         throw VaultError.integrity(
@@ -198,7 +200,7 @@ public final class AgentKeyring: Sendable {
       do {
         values.append(
           try contexts.value(recordID: key.id, name: key.name) {
-            try opener.open(key.sealedValue, key: dataKey, associatedData: $0)
+            try valueOpener.open(key.sealedValue, key: dataKey, associatedData: $0)
           })
       } catch VaultCryptoError.authenticationFailure {
         throw VaultError.integrity("provider key \(key.name) does not decrypt with agent key \(agent.name)")
