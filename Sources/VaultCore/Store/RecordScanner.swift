@@ -22,12 +22,18 @@ extension JSONCursor {
     let start = position + 1
     var index = start
     var scratch: [UInt8]? = nil
+    // The OR of every byte: below 0x80, the text is ASCII and valid UTF-8 as it stands, and
+    // needs none of the (generic, far slower) validation a string of any UTF-8 gets.
+    var seen: UInt8 = 0
     while index < bytes.count {
       let byte = bytes[index]
+      seen |= byte
       if byte == UInt8(ascii: "\"") {
         let text: String?
         if let scratch {
           text = String(validating: scratch, as: UTF8.self)
+        } else if seen < 0x80 {
+          text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         } else {
           text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         }
