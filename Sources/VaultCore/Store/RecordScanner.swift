@@ -1,5 +1,9 @@
 import VaultCrypto
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Reads a provider key's line in the one member order the format allows, straight from the
 /// bytes: no JSON tree, no string per base64 field. A vault of 10,000 keys is read line by line
 /// on every command, and `vault run` reads a thousand keys per launch. Any deviation returns
@@ -7,8 +11,8 @@ import VaultCrypto
 extension JSONCursor {
   mutating func literal(_ text: StaticString) -> Bool {
     let count = text.utf8CodeUnitCount
-    guard position + count <= bytes.count else { return false }
-    for index in 0..<count where bytes[position + index] != text.utf8Start[index] { return false }
+    guard position + count <= bytes.count, let base = bytes.baseAddress else { return false }
+    guard memcmp(base + position, text.utf8Start, count) == 0 else { return false }
     position += count
     return true
   }
@@ -32,10 +36,8 @@ extension JSONCursor {
         let text: String?
         if let scratch {
           text = String(validating: scratch, as: UTF8.self)
-        } else if seen < 0x80 {
-          text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         } else {
-          text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+          text = Self.validUTF8(UnsafeBufferPointer(rebasing: bytes[start..<index]), ascii: seen < 0x80)
         }
         position = index + 1
         return text
@@ -65,6 +67,16 @@ extension JSONCursor {
     return nil
   }
 
+  /// `bytes` as a string if they are valid UTF-8, else nil: decoded with repair, which leaves
+  /// valid UTF-8 byte for byte as it is and changes anything else, so the decoded bytes equal
+  /// the input exactly when it was valid. (`String(validating:)` does the same check, but runs
+  /// generic at run time, which cost more than the rest of a key's line; every key's mask holds
+  /// a non-ASCII `…`.)
+  private static func validUTF8(_ bytes: UnsafeBufferPointer<UInt8>, ascii: Bool) -> String? {
+    let text = String(decoding: bytes, as: UTF8.self)
+    return ascii || text.utf8.elementsEqual(bytes) ? text : nil
+  }
+
   private static func lowerHexValue(_ byte: UInt8) -> UInt8? {
     switch byte {
     case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
@@ -90,14 +102,18 @@ extension JSONCursor {
     }
   }
 
-  /// The bytes up to the next `"` (for fields that never need escapes: hex, base64, dates).
+  /// The bytes up to the next `"` (for fields that never need escapes: hex, base64, dates),
+  /// found with memchr and not looked at: each caller's decoder accepts only hex digits, base64
+  /// or a timestamp's digits and separators, so a backslash or control character in the field
+  /// fails it exactly as stopping at that byte would.
   mutating func scanPlain() -> UnsafeBufferPointer<UInt8>? {
-    guard literal("\"") else { return nil }
+    guard literal("\""), let base = bytes.baseAddress, position < bytes.count,
+      let found = memchr(base + position, Int32(UInt8(ascii: "\"")), bytes.count - position)
+    else { return nil }
     let start = position
-    while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 { position += 1 }
-    guard current == UInt8(ascii: "\"") else { return nil }
-    defer { position += 1 }
-    return UnsafeBufferPointer(rebasing: bytes[start..<position])
+    let end = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - base
+    position = end + 1
+    return UnsafeBufferPointer(rebasing: bytes[start..<end])
   }
 
   mutating func scanBase64() -> [UInt8]? {
