@@ -30,6 +30,8 @@ public struct InjectionPlan: Sendable {
     entries.reserveCapacity(selected.count)
     // Each variable's claimant, by its index in `selected`.
     var owner: [String: Int] = [:]
+    // Sized for each key's own name: growing it rehashes every name at each doubling.
+    owner.reserveCapacity(selected.count)
     for (index, choice) in selected.enumerated() {
       let key = choice.key
       func claim(_ variable: String, _ naming: String) throws {

@@ -17,7 +17,9 @@ enum UsageStateScanner {
   /// records inserted in id order; nil when `bytes` is not in the canonical form.
   static func recordingUse(in bytes: [UInt8], agentID: RecordID?, keyIDs: [RecordID], now: Int64) -> [UInt8]? {
     let wantedAgents = agentID.map { [$0] } ?? []
-    let wantedKeys = Array(Set(keyIDs)).sorted()
+    // Sorted, then each id once: no set of a thousand ids to hash.
+    var wantedKeys = keyIDs.sorted()
+    wantedKeys.removeDuplicatesInOrder()
     var output: [UInt8] = []
     output.reserveCapacity(bytes.count + (wantedAgents.count + wantedKeys.count) * 96)
     let complete = bytes.withUnsafeBufferPointer { input -> Bool in
@@ -134,5 +136,18 @@ enum UsageStateScanner {
       } while remaining > 0
       output += buffer[start...]
     }
+  }
+}
+
+extension Array where Element: Equatable {
+  /// Keeps the first of each run of equal neighbours (a sorted array: each element once).
+  fileprivate mutating func removeDuplicatesInOrder() {
+    guard count > 1 else { return }
+    var kept = 1
+    for index in 1..<count where self[index] != self[kept - 1] {
+      self[kept] = self[index]
+      kept += 1
+    }
+    removeLast(count - kept)
   }
 }
