@@ -73,8 +73,15 @@ extension JSONCursor {
   /// generic at run time, which cost more than the rest of a key's line; every key's mask holds
   /// a non-ASCII `…`.)
   private static func validUTF8(_ bytes: UnsafeBufferPointer<UInt8>, ascii: Bool) -> String? {
-    let text = String(decoding: bytes, as: UTF8.self)
-    return ascii || text.utf8.elementsEqual(bytes) ? text : nil
+    var text = String(decoding: bytes, as: UTF8.self)
+    if ascii { return text }
+    let same = text.withUTF8 { decoded in
+      guard decoded.count == bytes.count, let left = decoded.baseAddress, let right = bytes.baseAddress else {
+        return decoded.count == bytes.count
+      }
+      return memcmp(left, right, bytes.count) == 0
+    }
+    return same ? text : nil
   }
 
   private static func lowerHexValue(_ byte: UInt8) -> UInt8? {

@@ -41,12 +41,12 @@ enum UsageStateScanner {
           if next < wanted.count, wanted[next] == line.id {
             let uses = line.uses == .max ? Int64.max : line.uses + 1
             // The kind and id as they are, then the two new numbers and the rest as it was.
-            output += input[position..<(position + prefix.count + 32)]
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: input[position..<(position + prefix.count + 32)]))
             appendNumbers(&output, lastUsed: now, uses: uses)
-            output += input[line.rest]
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: input[line.rest]))
             next += 1
           } else {
-            output += input[position..<line.end]
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: input[position..<line.end]))
           }
           position = line.end
         }
@@ -134,7 +134,7 @@ enum UsageStateScanner {
         buffer[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
         remaining /= 10
       } while remaining > 0
-      output += buffer[start...]
+      output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
     }
   }
 }
