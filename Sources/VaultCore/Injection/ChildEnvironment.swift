@@ -57,7 +57,8 @@ public enum ChildEnvironment {
       entry.reserveCapacity(name.utf8.count + 1 + value.count)
       entry += name.utf8
       entry.append(UInt8(ascii: "="))
-      value.withUnsafeBytes { entry += $0 }
+      // Typed, so the value is appended in one copy rather than byte by byte.
+      value.withUnsafeBytes { entry.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
       variables.append(entry)
     }
     return (variables, kept)

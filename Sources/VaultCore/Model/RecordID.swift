@@ -73,7 +73,8 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
     var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     withUnsafeMutableBytes(of: &digits) { text in
       spell(into: text)
-      bytes.append(contentsOf: UnsafeRawBufferPointer(text))
+      // Typed, so the append is one copy (a raw buffer is appended byte by byte).
+      bytes.append(contentsOf: UnsafeBufferPointer(text.bindMemory(to: UInt8.self)))
     }
   }
 

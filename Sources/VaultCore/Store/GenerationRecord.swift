@@ -47,7 +47,8 @@ public struct GenerationRecords: Sendable {
     guard descriptor >= 0 else { return nil }
     defer { SystemCalls.close(descriptor) }
     guard let status = SystemCalls.fileStatus(descriptor), SystemCalls.isRegular(status),
-      status.st_uid == geteuid(), case .success(let bytes) = SystemCalls.readAll(descriptor, limit: 256)
+      status.st_uid == geteuid(),
+      case .success(let bytes) = SystemCalls.readAll(descriptor, limit: 256, sizeHint: Int(status.st_size))
     else { return nil }
     let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
     guard lines.count == 3, lines[0] == Self.magic, lines[2].isEmpty else { return nil }

@@ -134,7 +134,7 @@ enum UsageStateScanner {
         buffer[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
         remaining /= 10
       } while remaining > 0
-      output.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+      output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer.bindMemory(to: UInt8.self)[start...]))
     }
   }
 }

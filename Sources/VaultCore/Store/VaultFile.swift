@@ -28,7 +28,7 @@ public enum VaultFile {
     try checkSafe(status, path: path)
     // The size first, so an oversized file costs one fstat, not a read into memory.
     guard status.st_size <= limit else { throw tooLarge(limit) }
-    switch SystemCalls.readAll(descriptor, limit: limit) {
+    switch SystemCalls.readAll(descriptor, limit: limit, sizeHint: Int(status.st_size)) {
     case .success(let bytes): return bytes
     case .failure(.tooLarge): throw tooLarge(limit)
     case .failure(.system(let code)): throw SystemCalls.ioError("read", path, code)
