@@ -44,14 +44,15 @@ public struct InjectionPlan: Sendable {
         // Checked again here: an agent cannot check the file's MAC, so a name edited into the
         // file by hand must still never reach the child.
         try Names.validateEnvironmentName(variable)
-        if let otherIndex = owner[variable] {
+        // Claimed in one look-up; a variable already claimed gets its first claimant back.
+        if let otherIndex = owner.updateValue(index, forKey: variable) {
+          owner[variable] = otherIndex
           let other = selected[otherIndex].key
           if other.id == key.id { return }
           throw VaultError.injectionConflict(
             "\(variable) is claimed by both \(other.name) and \(key.name); choose one with --key \(other.name) or --key \(key.name), or give one other variables with 'vault edit \(key.name) --env NAME'"
           )
         }
-        owner[variable] = index
         entries.append(Entry(variable: variable, key: key, selection: choice.reason, naming: naming))
       }
       let providerVariables = key.provider.flatMap(ProviderCatalogue.provider(id:))?.variables ?? []

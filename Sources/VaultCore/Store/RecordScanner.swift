@@ -136,13 +136,59 @@ extension JSONCursor {
   }
 }
 
+extension JSONCursor {
+  /// A key name (`Names.isIdentifier`). A name spelled with nothing but identifier bytes, the
+  /// only way the writer spells one, is taken straight from the bytes; anything else goes the
+  /// general way (`scanString`, then the rule), with the same result.
+  mutating func scanIdentifier() -> String? {
+    if current == UInt8(ascii: "\""), let base = bytes.baseAddress {
+      let start = position + 1
+      var end = start
+      while end < bytes.count, Self.isIdentifierByte(base[end]) { end += 1 }
+      if end < bytes.count, base[end] == UInt8(ascii: "\""), end > start, end - start <= Names.maximumNameLength,
+        base[start] &- UInt8(ascii: "0") >= 10
+      {
+        position = end + 1
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+      }
+    }
+    guard let name = scanString(), Names.isIdentifier(name) else { return nil }
+    return name
+  }
+
+  private static func isIdentifierByte(_ byte: UInt8) -> Bool {
+    (byte | 0x20) &- UInt8(ascii: "a") < 26 || byte &- UInt8(ascii: "0") < 10 || byte == UInt8(ascii: "_")
+  }
+
+  /// A masked value (`Masking.isMaskForm`). The writer's usual form, three printable ASCII
+  /// characters, `…` and three more, is checked and taken straight from its 9 bytes; anything
+  /// else (`********`, non-ASCII, escapes) goes the general way, with the same result.
+  mutating func scanMask() -> String? {
+    if position + 11 <= bytes.count, let base = bytes.baseAddress {
+      let text = base + position
+      func plain(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+      }
+      if text[0] == UInt8(ascii: "\""), text[10] == UInt8(ascii: "\""), text[4] == 0xE2, text[5] == 0x80,
+        text[6] == 0xA6, plain(text[1]), plain(text[2]), plain(text[3]), plain(text[7]), plain(text[8]),
+        plain(text[9])
+      {
+        position += 11
+        return String(decoding: UnsafeBufferPointer(start: text + 1, count: 9), as: UTF8.self)
+      }
+    }
+    guard let masked = scanString(), Masking.isMaskForm(masked) else { return nil }
+    return masked
+  }
+}
+
 extension VaultCodec {
   /// The fast reading of a provider key's line; nil when anything is off (see above).
   static func scanKey(_ bytes: [UInt8], _ range: Range<Int>) -> ProviderKey? {
     bytes.withUnsafeBufferPointer { all -> ProviderKey? in
       var cursor = JSONCursor(bytes: UnsafeBufferPointer(rebasing: all[range]))
       guard cursor.literal("{\"id\":"), let id = cursor.scanRecordID(),
-        cursor.literal(",\"name\":"), let name = cursor.scanString(), Names.isIdentifier(name),
+        cursor.literal(",\"name\":"), let name = cursor.scanIdentifier(),
         cursor.literal(",\"provider\":"), let provider = cursor.scanOptionalString(),
         provider.map(Names.isProviderID) ?? true,
         cursor.literal(",\"models\":"), let models = cursor.scanStringArray(),
@@ -150,7 +196,7 @@ extension VaultCodec {
         cursor.literal(",\"env\":"), let environmentNames = cursor.scanStringArray(),
         environmentNames.count <= RecordLimits.maximumEnvironmentNamesPerKey,
         environmentNames.allSatisfy(Names.isIdentifier),
-        cursor.literal(",\"masked\":"), let masked = cursor.scanString(), Masking.isMaskForm(masked),
+        cursor.literal(",\"masked\":"), let masked = cursor.scanMask(),
         cursor.literal(",\"created\":"), let created = cursor.scanTimestamp(),
         cursor.literal(",\"updated\":"), let updated = cursor.scanTimestamp(),
         cursor.literal(",\"dataKey\":"), let sealedDataKey = cursor.scanBase64(),

@@ -87,18 +87,23 @@ enum UsageStateScanner {
     return Line(id: id, uses: uses, rest: rest..<(position + 1), end: position + 1)
   }
 
-  /// A non-negative decimal as `String(Int64)` writes it: no sign, no leading zero.
+  /// A non-negative decimal as `String(Int64)` writes it: no sign, no leading zero. Up to 18
+  /// digits cannot overflow and are summed unchecked; a longer run is checked digit by digit.
   private static func scanNumber(_ input: UnsafeBufferPointer<UInt8>, at start: Int) -> (Int64, Int)? {
     var position = start
+    while position < input.count, input[position] &- UInt8(ascii: "0") < 10 { position += 1 }
+    guard position > start, input[start] != UInt8(ascii: "0") || position == start + 1 else { return nil }
     var value: Int64 = 0
-    while position < input.count, input[position] >= UInt8(ascii: "0"), input[position] <= UInt8(ascii: "9") {
+    if position - start <= 18 {
+      for index in start..<position { value = value &* 10 &+ Int64(input[index] &- UInt8(ascii: "0")) }
+      return (value, position)
+    }
+    for index in start..<position {
       let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-      let (sum, overflow2) = times.addingReportingOverflow(Int64(input[position] - UInt8(ascii: "0")))
+      let (sum, overflow2) = times.addingReportingOverflow(Int64(input[index] - UInt8(ascii: "0")))
       guard !overflow1, !overflow2 else { return nil }
       value = sum
-      position += 1
     }
-    guard position > start, input[start] != UInt8(ascii: "0") || position == start + 1 else { return nil }
     return (value, position)
   }
 
