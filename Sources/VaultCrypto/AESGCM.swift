@@ -85,13 +85,19 @@ public enum AESGCM {
   /// Decrypts in `context`. `reusing` is the cipher `context` was last initialised with, if any:
   /// the same cipher is then re-keyed in place (OpenSSL keeps the provider's GCM state and only
   /// replaces key and nonce) instead of allocating and freeing that state for every box.
+  /// `keyIsSet` says the context already holds `key` (and `reusing` is its cipher): only the
+  /// nonce is set, and the key schedule and GHASH table OpenSSL derived from it are kept.
   fileprivate static func open(
     _ ciphertext: UnsafeRawBufferPointer, key: SecretBytes, nonce: UnsafeRawBufferPointer,
     tag: UnsafeRawBufferPointer, associatedData: UnsafeRawBufferPointer, in context: CipherContext,
-    reusing: OpaquePointer?
+    reusing: OpaquePointer?, keyIsSet: Bool = false
   ) throws -> SecretBytes {
     guard tag.count == tagByteCount else { throw VaultCryptoError.authenticationFailure }
-    try initialize(context, key: key, nonce: nonce, encrypt: false, reusing: reusing)
+    if keyIsSet {
+      try setNonce(context, nonce: nonce, encrypt: false)
+    } else {
+      try initialize(context, key: key, nonce: nonce, encrypt: false, reusing: reusing)
+    }
     try context.addAssociatedData(associatedData)
     return try SecretBytes(count: ciphertext.count) { plaintext in
       try context.open(ciphertext, tag: tag, into: plaintext)
@@ -134,17 +140,31 @@ public enum AESGCM {
     guard status == 1 else { throw openSSLError("EVP_CipherInit_ex") }
   }
 
+  /// A new nonce for the cipher and key the context holds: null cipher and key tell
+  /// EVP_CipherInit_ex to keep both (EVP_EncryptInit(3)), so only GCM's counter and hash state
+  /// start over.
+  private static func setNonce(_ context: CipherContext, nonce: UnsafeRawBufferPointer, encrypt: Bool) throws {
+    guard nonce.count == nonceByteCount else { throw VaultCryptoError.incorrectNonceSize }
+    let initialize = encrypt ? EVP_EncryptInit_ex : EVP_DecryptInit_ex
+    let status = initialize(context.pointer, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self))
+    guard status == 1 else { throw openSSLError("EVP_CipherInit_ex") }
+  }
 }
 
 extension AESGCM {
   /// Opens many boxes in turn with one OpenSSL cipher context: `vault run` opens two boxes per
   /// key, and a context made and freed for each cost more than the decryption. The context holds
   /// the last key's schedule until the opener goes; `CipherContext`'s `deinit` frees and
-  /// cleanses it. Not for sharing between threads: make one per batch.
+  /// cleanses it. Boxes under one key in a row (an agent's grants, all under its slot key) set
+  /// that key once: expanding it and deriving GCM's hash key is most of the work of a small box.
+  /// Not for sharing between threads: make one per batch.
   public final class Opener {
     private let context: CipherContext
     /// The cipher the context was last initialised with; nil before the first box.
     private var cipher: OpaquePointer? = nil
+    /// The key the context holds, if a box was last opened with it. Held, not just compared by
+    /// address: a freed key's address could be reused by another key.
+    private var key: SecretBytes? = nil
 
     public init() throws {
       context = try CipherContext()
@@ -157,17 +177,20 @@ extension AESGCM {
       guard sealedBox.count >= nonceByteCount + tagByteCount else { throw VaultCryptoError.truncatedSealedBox }
       let wanted = try AESGCM.cipher(forKeyByteCount: key.count)
       let reusing = cipher
+      let keyIsSet = reusing == wanted && self.key === key
       // A failure below may leave the context half set up: the next box re-initialises it whole.
       cipher = nil
+      self.key = nil
       let opened = try sealedBox.withUnsafeBytes { box in
         let tagStart = box.count - tagByteCount
         return try AESGCM.open(
           UnsafeRawBufferPointer(rebasing: box[nonceByteCount..<tagStart]), key: key,
           nonce: UnsafeRawBufferPointer(rebasing: box[0..<nonceByteCount]),
           tag: UnsafeRawBufferPointer(rebasing: box[tagStart...]), associatedData: associatedData, in: context,
-          reusing: reusing)
+          reusing: reusing, keyIsSet: keyIsSet)
       }
       cipher = wanted
+      self.key = key
       return opened
     }
   }

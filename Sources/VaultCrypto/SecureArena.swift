@@ -37,12 +37,16 @@ final class SecureArena: @unchecked Sendable {
   static let largestPooled = 4096
   private static let chunkSize = 64 * 1024
 
-  // The arena is shared by every thread; SecretBytes are Sendable.
-  private var mutex = pthread_mutex_t()
+  // The arena is shared by every thread; SecretBytes are Sendable. The mutex lives at a fixed
+  // address of its own (the arena is never freed): taken `&` as a stored property, every lock
+  // and unlock also went through Swift's run-time exclusivity check, twice per secret.
+  private let mutex: UnsafeMutablePointer<pthread_mutex_t>
   private var current: Chunk? = nil
 
   private init() {
-    pthread_mutex_init(&mutex, nil)
+    mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    mutex.initialize(to: pthread_mutex_t())
+    pthread_mutex_init(mutex, nil)
   }
 
   /// Memory for `count` bytes (at least 1), and the chunk it came from (nil: its own allocation).
@@ -53,8 +57,8 @@ final class SecureArena: @unchecked Sendable {
       _ = mlock(memory, rounded)
       return (memory, nil)
     }
-    pthread_mutex_lock(&mutex)
-    defer { pthread_mutex_unlock(&mutex) }
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
     if current == nil || current!.used + rounded > current!.size {
       // The full chunk stops being current before anything else, so a failure below can never
       // leave `current` pointing at freed memory.
@@ -85,8 +89,8 @@ final class SecureArena: @unchecked Sendable {
       memory.deallocate()
       return
     }
-    pthread_mutex_lock(&mutex)
-    defer { pthread_mutex_unlock(&mutex) }
+    pthread_mutex_lock(mutex)
+    defer { pthread_mutex_unlock(mutex) }
     chunk.live -= 1
     if chunk.live == 0 && chunk !== current { chunk.free() }
   }

@@ -36,7 +36,7 @@ final class ReadAllTests: XCTestCase {
   func testEveryHintReadsTheWholeFile() throws {
     let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
     write(bytes)
-    for hint in [bytes.count, 0, 1, 65_536, bytes.count - 1, bytes.count + 5_000] {
+    for hint in [bytes.count, 0, 1, 65_536, bytes.count - 1, bytes.count + 5_000, 1 << 30] {
       guard case .success(let read) = read(limit: 1 << 20, expectedSize: hint) else {
         return XCTFail("hint \(hint): read failed")
       }

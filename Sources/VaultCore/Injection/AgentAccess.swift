@@ -20,8 +20,9 @@ public final class AgentAccess: Sendable {
   /// resolved against every key's metadata, as the passphrase would resolve them, so a model
   /// linked to a key outside the scope is "permission denied", never quietly another key.
   public func select(_ selectors: KeySelectors) throws -> [SelectedKey] {
-    let candidates = selectors.isEmpty ? readableKeys : try session.allKeyNames()
-    return try KeySelection.select(from: candidates, readable: Set(readableKeys.map(\.id)), selectors: selectors)
+    guard !selectors.isEmpty else { return KeySelection.every(readableKeys, byPassphrase: false) }
+    return try KeySelection.select(
+      from: try session.allKeyNames(), readable: Set(readableKeys.map(\.id)), selectors: selectors)
   }
 
   /// The gateway's selection for one request to `provider` naming `model` (if any): the key

@@ -27,7 +27,10 @@ public enum ChildEnvironment {
     var base = inherited
     if options.clean { base = base.filter { minimalVariables.contains($0.key) } }
     for name in removedVariables { base[name] = nil }
-    var injected: [String: SecretBytes] = [:]
+    // A plan claims each variable once (InjectionPlan refuses a second claimant), so the
+    // injected variables need no dictionary: a list in plan order, sorted once. A nil value
+    // (a key not opened) still replaces the inherited variable, and is not set.
+    var injected: [(name: String, value: SecretBytes?)] = []
     injected.reserveCapacity(plan.entries.count)
     var kept: [String] = []
     for entry in plan.entries {
@@ -35,17 +38,27 @@ public enum ChildEnvironment {
         kept.append(entry.variable)
         continue
       }
-      base[entry.variable] = nil
-      injected[entry.variable] = values[entry.key.id]
+      injected.append((entry.variable, values[entry.key.id]))
     }
-    var variables = base.sorted { $0.key < $1.key }.map { Array("\($0.key)=\($0.value)".utf8) }
-    for (name, value) in injected.sorted(by: { $0.key < $1.key }) {
+    injected.sort { $0.name < $1.name }
+    // The inherited variables, sorted, without those the plan sets: one walk along both lists.
+    var variables: [[UInt8]] = []
+    variables.reserveCapacity(base.count + injected.count)
+    var next = 0
+    for (name, value) in base.sorted(by: { $0.key < $1.key }) {
+      while next < injected.count, injected[next].name < name { next += 1 }
+      if next < injected.count, injected[next].name == name { continue }
+      variables.append(Array("\(name)=\(value)".utf8))
+    }
+    for (name, value) in injected {
+      guard let value else { continue }
       // Built in place at its final size: no temporary copy of the value is freed unwiped.
       var entry = [UInt8]()
       entry.reserveCapacity(name.utf8.count + 1 + value.count)
       entry += name.utf8
       entry.append(UInt8(ascii: "="))
-      value.withUnsafeBytes { entry += $0 }
+      // Typed, so the value is appended in one copy rather than byte by byte.
+      value.withUnsafeBytes { entry.append(contentsOf: $0.assumingMemoryBound(to: UInt8.self)) }
       variables.append(entry)
     }
     return (variables, kept)

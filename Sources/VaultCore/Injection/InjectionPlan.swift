@@ -30,20 +30,29 @@ public struct InjectionPlan: Sendable {
     entries.reserveCapacity(selected.count)
     // Each variable's claimant, by its index in `selected`.
     var owner: [String: Int] = [:]
+    // Sized for each key's own name: growing it rehashes every name at each doubling.
+    owner.reserveCapacity(selected.count)
+    // The distinct keys of `entries` in entry order, gathered as they go in: a key's entries are
+    // all made in its own turn of the loop.
+    var keys: [ProviderKey] = []
+    keys.reserveCapacity(selected.count)
+    var seen = Set<RecordID>(minimumCapacity: selected.count)
     for (index, choice) in selected.enumerated() {
       let key = choice.key
+      let entriesBefore = entries.count
       func claim(_ variable: String, _ naming: String) throws {
         // Checked again here: an agent cannot check the file's MAC, so a name edited into the
         // file by hand must still never reach the child.
         try Names.validateEnvironmentName(variable)
-        if let otherIndex = owner[variable] {
+        // Claimed in one look-up; a variable already claimed gets its first claimant back.
+        if let otherIndex = owner.updateValue(index, forKey: variable) {
+          owner[variable] = otherIndex
           let other = selected[otherIndex].key
           if other.id == key.id { return }
           throw VaultError.injectionConflict(
             "\(variable) is claimed by both \(other.name) and \(key.name); choose one with --key \(other.name) or --key \(key.name), or give one other variables with 'vault edit \(key.name) --env NAME'"
           )
         }
-        owner[variable] = index
         entries.append(Entry(variable: variable, key: key, selection: choice.reason, naming: naming))
       }
       let providerVariables = key.provider.flatMap(ProviderCatalogue.provider(id:))?.variables ?? []
@@ -55,19 +64,20 @@ public struct InjectionPlan: Sendable {
       } else {
         try claim(key.name, "its own name")
       }
-      if ownNamesOnly { continue }
-      if key.environmentNames.isEmpty {
-        if takesProviderVariables {
-          let why = "\(key.provider ?? "?") SDK variable"
-          for variable in providerVariables { try claim(variable, why) }
+      if !ownNamesOnly {
+        if key.environmentNames.isEmpty {
+          if takesProviderVariables {
+            let why = "\(key.provider ?? "?") SDK variable"
+            for variable in providerVariables { try claim(variable, why) }
+          }
+        } else {
+          for variable in key.environmentNames { try claim(variable, "the key's --env") }
         }
-      } else {
-        for variable in key.environmentNames { try claim(variable, "the key's --env") }
       }
+      if entries.count > entriesBefore, seen.insert(key.id).inserted { keys.append(key) }
     }
     self.entries = entries
-    var seen = Set<RecordID>(minimumCapacity: selected.count)
-    keys = entries.map(\.key).filter { seen.insert($0.id).inserted }
+    self.keys = keys
   }
 
   /// For each provider, the selected key that takes its variables: of the keys that would claim

@@ -54,11 +54,10 @@ public enum KeySelection {
     -> [SelectedKey]
   {
     func canRead(_ key: ProviderKey) -> Bool { readable?.contains(key.id) ?? true }
-    let defaults = Set(defaults(in: keys.filter(canRead)).values)
     guard !selectors.isEmpty else {
-      let reason = readable == nil ? "every key (passphrase)" : "in the agent key's scope"
-      return keys.filter(canRead).map { SelectedKey(key: $0, reason: reason, isDefault: defaults.contains($0.id)) }
+      return readable == nil ? every(keys, byPassphrase: true) : every(keys.filter(canRead), byPassphrase: false)
     }
+    let defaults = Set(defaults(in: keys.filter(canRead)).values)
     var chosen: [SelectedKey] = []
     func add(_ matches: [ProviderKey], reason: String, what: String) throws {
       guard !matches.isEmpty else { throw VaultError.keyNotFound(name: what) }
@@ -91,5 +90,17 @@ public enum KeySelection {
       }
     }
     return chosen
+  }
+
+  /// The selection without selectors: every key of `readableKeys`, which the credential can all
+  /// read (an agent's readable keys need no second check against its scope).
+  static func every(_ readableKeys: [ProviderKey], byPassphrase: Bool) -> [SelectedKey] {
+    let defaults = Set(defaults(in: readableKeys).values)
+    let reason = byPassphrase ? "every key (passphrase)" : "in the agent key's scope"
+    // Only a key linked to a provider can be a default (ids are unique among the keys a vault
+    // or an agent session gives), so most keys of a large vault need no look-up.
+    return readableKeys.map { key in
+      SelectedKey(key: key, reason: reason, isDefault: key.provider != nil && defaults.contains(key.id))
+    }
   }
 }

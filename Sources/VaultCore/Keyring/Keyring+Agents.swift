@@ -1,3 +1,4 @@
+import Synchronization
 import VaultCrypto
 
 /// The owner's side of agent keys: minting credentials, granting data keys, re-keying.
@@ -91,8 +92,9 @@ public final class AgentKeyring: Sendable {
   private let vaultIDHex: String
   private let settings: VaultSettings
   private let slotKey: SecretBytes
-  /// The credential's grants by provider key: a token scoped to every key has thousands.
-  private let grantsByKey: [RecordID: Grant]
+  /// Each grant's position in `credential.grants` by provider key, built on first need (a token
+  /// scoped to every key has thousands): `vault run` finds its grants in key order without it.
+  private let grantIndex = Mutex<[RecordID: Int]?>(nil)
 
   /// The key that wraps a credential's slot key: HKDF-SHA256 of the token's secret, salted with
   /// the vault id, with the token id in `info`.
@@ -128,7 +130,23 @@ public final class AgentKeyring: Sendable {
     self.credential = credential
     self.vaultIDHex = header.idHex
     self.settings = header.settings
-    self.grantsByKey = Dictionary(credential.grants.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+  }
+
+  /// The grant of provider key `id`, if this token has one.
+  private func grant(of id: RecordID) -> Grant? {
+    let position = grantIndex.withLock { index -> Int? in
+      if index == nil {
+        var built: [RecordID: Int] = [:]
+        built.reserveCapacity(credential.grants.count)
+        // The reader refuses a key granted twice; were one, its first grant would count.
+        for (position, grant) in credential.grants.enumerated() where built[grant.key] == nil {
+          built[grant.key] = position
+        }
+        index = built
+      }
+      return index?[id]
+    }
+    return position.map { credential.grants[$0] }
   }
 
   /// The record ids this token can read.
@@ -136,7 +154,7 @@ public final class AgentKeyring: Sendable {
 
   /// The data key of `key`, which must have a grant for this token.
   func dataKey(of key: ProviderKey) throws -> SecretBytes {
-    guard let grant = grantsByKey[key.id] else {
+    guard let grant = grant(of: key.id) else {
       throw VaultError.permissionDenied("\(key.name) is outside agent key \(agent.name)'s scope")
     }
     return try open(grant, name: key.name, provider: key.provider)
@@ -174,22 +192,34 @@ public final class AgentKeyring: Sendable {
 
   /// The values of `keys`, in order, each of which must have a grant for this token: the same
   /// checks and errors as `open(_:)` key by key, with one cipher context and one buffer for the
-  /// associated data over the whole batch (`vault run` opens thousands).
+  /// associated data over the whole batch (`vault run` opens thousands). The grants have a
+  /// context of their own: all are under the slot key, which is then set once for the batch.
   public func open(_ keys: [ProviderKey]) throws -> [SecretBytes] {
-    let opener = try AESGCM.Opener()
+    let grantOpener = try AESGCM.Opener()
+    let valueOpener = try AESGCM.Opener()
     var contexts = CryptoContext.TokenContexts(
       vaultID: vaultIDHex, agentID: agent.id, tokenID: credential.id, retireAt: credential.retireAt,
       limits: agent.limits)
     var values: [SecretBytes] = []
     values.reserveCapacity(keys.count)
+    // The owner writes grants in key order, and readable keys come in key order: the grant
+    // expected next is tried first, and only a key out of that order is looked up.
+    let grants = credential.grants
+    var next = 0
     for key in keys {
-      guard let grant = grantsByKey[key.id] else {
+      let grant: Grant
+      if next < grants.count, grants[next].key == key.id {
+        grant = grants[next]
+        next += 1
+      } else if let found = self.grant(of: key.id) {
+        grant = found
+      } else {
         throw VaultError.permissionDenied("\(key.name) is outside agent key \(agent.name)'s scope")
       }
       let dataKey: SecretBytes
       do {
         dataKey = try contexts.grant(recordID: grant.key, endpoint: settings.endpoint(for: key.provider)) {
-          try opener.open(grant.sealedDataKey, key: slotKey, associatedData: $0)
+          try grantOpener.open(grant.sealedDataKey, key: slotKey, associatedData: $0)
         }
       } catch VaultCryptoError.authenticationFailure {
         throw VaultError.integrity(
@@ -198,7 +228,7 @@ public final class AgentKeyring: Sendable {
       do {
         values.append(
           try contexts.value(recordID: key.id, name: key.name) {
-            try opener.open(key.sealedValue, key: dataKey, associatedData: $0)
+            try valueOpener.open(key.sealedValue, key: dataKey, associatedData: $0)
           })
       } catch VaultCryptoError.authenticationFailure {
         throw VaultError.integrity("provider key \(key.name) does not decrypt with agent key \(agent.name)")

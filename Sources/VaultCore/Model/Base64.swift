@@ -48,52 +48,49 @@ public enum Base64 {
 
   static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
     guard text.count % 4 == 0 else { return nil }
+    guard text.count >= 4 else { return [] }
     var padding = 0
-    if text.count >= 4 {
-      if text[text.count - 1] == UInt8(ascii: "=") { padding += 1 }
-      if text[text.count - 2] == UInt8(ascii: "=") { padding += 1 }
-    }
-    // Written in place, one table look-up per character: a run decodes three boxes per key.
-    var valid = true
-    let bytes = values.withUnsafeBufferPointer { table in
-      [UInt8](unsafeUninitializedCapacity: text.count / 4 * 3 - padding) { output, initialized in
-        var written = 0
+    if text[text.count - 1] == UInt8(ascii: "=") { padding += 1 }
+    if text[text.count - 2] == UInt8(ascii: "=") { padding += 1 }
+    // Written in place, one table look-up per character: a run decodes a box per key and per
+    // grant. The array is made zeroed and then filled (a concrete [UInt8] initialiser; the
+    // uninitialised-capacity one is generic at run time and cost more than the decoding).
+    // Every value a valid character maps to is below 64, and 0xFF marks the rest, so OR-ing
+    // them all and testing the top bits once checks every character.
+    var bytes = [UInt8](repeating: 0, count: text.count / 4 * 3 - padding)
+    var seen: UInt8 = 0
+    var last: UInt32 = 0
+    values.withUnsafeBufferPointer { table in
+      bytes.withUnsafeMutableBufferPointer { output in
         var index = 0
-        while index < text.count {
-          let isLast = index + 4 == text.count
-          var group: UInt32 = 0
-          for offset in 0..<4 {
-            if isLast && offset >= 4 - padding {
-              group <<= 6
-              continue
-            }
-            let value = table[Int(text[index + offset])]
-            guard value != 0xFF else {
-              valid = false
-              initialized = written
-              return
-            }
-            group = group << 6 | UInt32(value)
-          }
-          output[written] = UInt8(group >> 16 & 0xFF)
-          written += 1
-          if !(isLast && padding == 2) {
-            output[written] = UInt8(group >> 8 & 0xFF)
-            written += 1
-          }
-          if !(isLast && padding >= 1) {
-            output[written] = UInt8(group & 0xFF)
-            written += 1
-          }
-          if isLast {
-            // Canonical: the bits the padding stands for must be zero.
-            if padding == 1 && group & 0xFF != 0 || padding == 2 && group & 0xFFFF != 0 { valid = false }
-          }
+        var written = 0
+        while index + 4 < text.count {
+          let a = table[Int(text[index])]
+          let b = table[Int(text[index + 1])]
+          let c = table[Int(text[index + 2])]
+          let d = table[Int(text[index + 3])]
+          seen |= a | b | c | d
+          let group = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+          output[written] = UInt8(truncatingIfNeeded: group >> 16)
+          output[written + 1] = UInt8(truncatingIfNeeded: group >> 8)
+          output[written + 2] = UInt8(truncatingIfNeeded: group)
           index += 4
+          written += 3
         }
-        initialized = written
+        // The last group: its padding characters stand for zero bits.
+        for offset in 0..<4 {
+          let value = offset < 4 - padding ? table[Int(text[index + offset])] : 0
+          seen |= value
+          last = last << 6 | UInt32(value & 0x3F)
+        }
+        output[written] = UInt8(truncatingIfNeeded: last >> 16)
+        if padding < 2 { output[written + 1] = UInt8(truncatingIfNeeded: last >> 8) }
+        if padding < 1 { output[written + 2] = UInt8(truncatingIfNeeded: last) }
       }
     }
-    return valid ? bytes : nil
+    guard seen & 0xC0 == 0 else { return nil }
+    // Canonical: the bits the padding stands for must be zero.
+    if padding == 1 && last & 0xFF != 0 || padding == 2 && last & 0xFFFF != 0 { return nil }
+    return bytes
   }
 }

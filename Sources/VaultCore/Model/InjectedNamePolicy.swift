@@ -64,29 +64,33 @@ public enum InjectedNamePolicy {
   ///
   /// Compared as ASCII bytes, uppercased: `vault run` checks every variable of every key it
   /// injects (thousands per launch), and a name is an ASCII identifier by the time it is
-  /// checked; any other byte is compared as it is, which can only refuse more.
+  /// checked; any other byte is compared as it is, which can only refuse more. The name is read
+  /// in place and uppercased byte by byte as it is compared, with no copy.
   public static func refusal(for name: String) -> String? {
-    var upper = Array(name.utf8)
-    for index in upper.indices where upper[index] >= UInt8(ascii: "a") && upper[index] <= UInt8(ascii: "z") {
-      upper[index] -= 0x20
+    var name = name
+    return name.withUTF8 { refusal(forBytes: $0) }
+  }
+
+  private static func refusal(forBytes name: UnsafeBufferPointer<UInt8>) -> String? {
+    if hasPrefix(name, vaultPrefix) { return "is reserved for vault itself" }
+    if name.count <= longestRefusedName, refusedNameBytes.contains(name.map(uppercased)) {
+      return "changes how programs run"
     }
-    if upper.starts(with: vaultPrefix) { return "is reserved for vault itself" }
-    if upper.count <= longestRefusedName, refusedNameBytes.contains(upper) { return "changes how programs run" }
     // Only the prefixes sharing the name's first byte, and the suffixes sharing its last, can
     // match: a handful of the 150 for any name, tried in list order so the reason is the same.
-    if let first = upper.first,
-      let index = prefixesByFirstByte[Int(first)].first(where: { upper.starts(with: prefixBytes[$0]) })
+    if let first = name.first,
+      let index = prefixesByFirstByte[Int(uppercased(first))].first(where: { hasPrefix(name, prefixBytes[$0]) })
     {
       return "belongs to the \(refusedPrefixes[index])* family that configures programs"
     }
-    if let last = upper.last,
-      let index = suffixesByLastByte[Int(last)].first(where: { hasSuffix(upper, suffixBytes[$0]) })
+    if let last = name.last,
+      let index = suffixesByLastByte[Int(uppercased(last))].first(where: { hasSuffix(name, suffixBytes[$0]) })
     {
       return "ends in \(refusedSuffixes[index]), which names code, a program, a place or a switch"
     }
     // Go reads GO followed by letters and digits without an underscore (GOFLAGS, GOPROXY,
     // GOTOOLCHAIN, GO111MODULE): refused as a family, while GOOGLE_API_KEY stays allowed.
-    if upper.starts(with: goPrefix), upper.count > 2, !upper.contains(UInt8(ascii: "_")) {
+    if hasPrefix(name, goPrefix), name.count > 2, !name.contains(UInt8(ascii: "_")) {
       return "belongs to the GO* family that configures Go"
     }
     return nil
@@ -108,7 +112,22 @@ public enum InjectedNamePolicy {
   }
   private static let longestRefusedName = refusedNames.map(\.utf8.count).max() ?? 0
 
-  private static func hasSuffix(_ bytes: [UInt8], _ suffix: [UInt8]) -> Bool {
-    bytes.count >= suffix.count && bytes[(bytes.count - suffix.count)...].elementsEqual(suffix)
+  private static func uppercased(_ byte: UInt8) -> UInt8 {
+    byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 0x20 : byte
+  }
+
+  /// Whether `name`, uppercased, starts with `prefix` (uppercase).
+  private static func hasPrefix(_ name: UnsafeBufferPointer<UInt8>, _ prefix: [UInt8]) -> Bool {
+    guard name.count >= prefix.count else { return false }
+    for index in prefix.indices where uppercased(name[index]) != prefix[index] { return false }
+    return true
+  }
+
+  /// Whether `name`, uppercased, ends with `suffix` (uppercase).
+  private static func hasSuffix(_ name: UnsafeBufferPointer<UInt8>, _ suffix: [UInt8]) -> Bool {
+    guard name.count >= suffix.count else { return false }
+    let start = name.count - suffix.count
+    for index in suffix.indices where uppercased(name[start + index]) != suffix[index] { return false }
+    return true
   }
 }

@@ -24,9 +24,13 @@ public enum Masking {
   /// `list` prints from a file is never longer than seven characters nor an escape sequence.
   public static func isMaskForm(_ text: String) -> Bool {
     if text == wholeMask { return true }
-    let scalars = Array(text.unicodeScalars.prefix(8))
-    guard scalars.count == 7, scalars[3] == "\u{2026}" else { return false }
-    return scalars.enumerated().allSatisfy { $0.offset == 3 || printable($0.element) == $0.element }
+    // Scalar by scalar, with no array: the reader checks every key's mask.
+    var count = 0
+    for scalar in text.unicodeScalars {
+      guard count < 7, count == 3 ? scalar == "\u{2026}" : printable(scalar) == scalar else { return false }
+      count += 1
+    }
+    return count == 7
   }
 
   private static func printable(_ scalar: Unicode.Scalar) -> Unicode.Scalar {

@@ -7,10 +7,16 @@ public enum Names {
 
   /// Whether `name` is an environment-variable-safe identifier: `[A-Za-z_][A-Za-z0-9_]*`, 1 to 128 bytes.
   public static func isIdentifier(_ name: String) -> Bool {
-    let bytes = name.utf8
-    guard let first = bytes.first, bytes.count <= maximumNameLength else { return false }
-    guard isLetterOrUnderscore(first) else { return false }
-    return bytes.allSatisfy { isLetterOrUnderscore($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+    // Over the bytes in place: every key's name is checked on every read, and again for each
+    // variable a run injects.
+    var name = name
+    return name.withUTF8 { bytes in
+      guard let first = bytes.first, bytes.count <= maximumNameLength, isLetterOrUnderscore(first) else {
+        return false
+      }
+      for byte in bytes where !isLetterOrUnderscore(byte) && byte &- UInt8(ascii: "0") >= 10 { return false }
+      return true
+    }
   }
 
   /// Checks a provider key's name (also the variable it is injected under).

@@ -18,23 +18,35 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
     self = id
   }
 
-  /// The same, straight from the file's bytes (record lines hold thousands of ids).
+  /// The same, straight from the file's bytes (record lines hold thousands of ids). One table
+  /// look-up per digit; a digit that is not lowercase hex maps to 0xFF, and the OR of all 32
+  /// values is checked once.
   init?(hexDigits digits: UnsafeBufferPointer<UInt8>) {
     guard digits.count == 32 else { return nil }
-    var words: (UInt64, UInt64) = (0, 0)
-    for index in 0..<32 {
-      let digit = digits[index]
-      let value: UInt8
-      switch digit {
-      case UInt8(ascii: "0")...UInt8(ascii: "9"): value = digit &- UInt8(ascii: "0")
-      case UInt8(ascii: "a")...UInt8(ascii: "f"): value = digit &- UInt8(ascii: "a") &+ 10
-      default: return nil
+    var seen: UInt8 = 0
+    let words = Self.hexValues.withUnsafeBufferPointer { table -> (UInt64, UInt64) in
+      var high: UInt64 = 0
+      var low: UInt64 = 0
+      for index in 0..<16 {
+        let top = table[Int(digits[index])]
+        let bottom = table[Int(digits[index + 16])]
+        seen |= top | bottom
+        high = high << 4 | UInt64(top & 0xF)
+        low = low << 4 | UInt64(bottom & 0xF)
       }
-      if index < 16 { words.0 = words.0 << 4 | UInt64(value) } else { words.1 = words.1 << 4 | UInt64(value) }
+      return (high, low)
     }
+    guard seen & 0xF0 == 0 else { return nil }
     high = words.0
     low = words.1
   }
+
+  /// Each byte's value as a lowercase hex digit, 0xFF for any other byte.
+  private static let hexValues: [UInt8] = {
+    var table = [UInt8](repeating: 0xFF, count: 256)
+    for (value, digit) in "0123456789abcdef".utf8.enumerated() { table[Int(digit)] = UInt8(value) }
+    return table
+  }()
 
   private init(bytes: [UInt8]) {
     high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
@@ -50,19 +62,28 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
     // Written straight into the string's storage: ids are spelled into the associated data of
     // every key a run opens.
     String(unsafeUninitializedCapacity: 32) { text in
-      for index in 0..<16 {
-        text[15 - index] = Self.hexDigit(high >> (4 * UInt64(index)))
-        text[31 - index] = Self.hexDigit(low >> (4 * UInt64(index)))
-      }
+      spell(into: UnsafeMutableRawBufferPointer(text))
       return 32
     }
   }
 
   /// Appends the 32 hex digits to `bytes`: the associated data of a run's thousands of boxes is
-  /// built as bytes, with no string per id.
+  /// built as bytes, with no string per id. Spelled on the stack and appended in one copy.
   func appendHex(to bytes: inout [UInt8]) {
-    for index in (0..<16).reversed() { bytes.append(Self.hexDigit(high >> (4 * UInt64(index)))) }
-    for index in (0..<16).reversed() { bytes.append(Self.hexDigit(low >> (4 * UInt64(index)))) }
+    var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    withUnsafeMutableBytes(of: &digits) { text in
+      spell(into: text)
+      // Typed, so the append is one copy (a raw buffer is appended byte by byte).
+      bytes.append(contentsOf: UnsafeBufferPointer(text.bindMemory(to: UInt8.self)))
+    }
+  }
+
+  /// The 32 digits into `text`, which holds at least 32 bytes.
+  private func spell(into text: UnsafeMutableRawBufferPointer) {
+    for index in 0..<16 {
+      text[15 - index] = Self.hexDigit(high >> (4 * UInt64(index)))
+      text[31 - index] = Self.hexDigit(low >> (4 * UInt64(index)))
+    }
   }
 
   private static func hexDigit(_ word: UInt64) -> UInt8 {

@@ -80,19 +80,22 @@ public struct Timestamp: Comparable, Hashable, Sendable {
       bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
       bytes[19] == UInt8(ascii: "Z")
     else { return nil }
-    func number(_ range: Range<Int>) -> Int64? {
-      var value: Int64 = 0
-      for index in range {
-        let digit = bytes[index] &- UInt8(ascii: "0")
-        guard digit < 10 else { return nil }
-        value = value * 10 + Int64(digit)
-      }
-      return value
+    // The 14 digits in one pass, the OR of their values checked once (any non-digit byte gives
+    // a value above 9): every key line holds two timestamps.
+    var seen: UInt8 = 0
+    func digit(_ index: Int) -> Int64 {
+      let value = bytes[index] &- UInt8(ascii: "0")
+      seen |= value > 9 ? 0x80 : 0
+      return Int64(value)
     }
-    guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-      let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-      (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month), hour < 24, minute < 60,
-      second < 60
+    let year = ((digit(0) * 10 + digit(1)) * 10 + digit(2)) * 10 + digit(3)
+    let month = digit(5) * 10 + digit(6)
+    let day = digit(8) * 10 + digit(9)
+    let hour = digit(11) * 10 + digit(12)
+    let minute = digit(14) * 10 + digit(15)
+    let second = digit(17) * 10 + digit(18)
+    guard seen == 0, (1...12).contains(month), day >= 1, day <= daysInMonth(year: year, month: month), hour < 24,
+      minute < 60, second < 60
     else { return nil }
     return days(fromCivilYear: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
   }

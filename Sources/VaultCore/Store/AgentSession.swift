@@ -10,10 +10,11 @@ public struct AgentSession: Sendable {
   public let header: VaultHeader
   public let keyring: AgentKeyring
   private let bytes: [UInt8]
-  private let keyLines: [RecordID: Range<Int>]
-  /// `keyLines` in file order, so listing keys in file order needs neither a sort nor a second
+  /// Every key line in file order, so listing keys in file order needs neither a sort nor a
   /// look-up per key.
   private let keyOrder: [(id: RecordID, range: Range<Int>)]
+  /// Each id's position in `keyOrder`.
+  private let keyIndex: [RecordID: Int]
 
   init(bytes: [UInt8], token: AgentToken, now: Timestamp) throws {
     let layout = try VaultCodec.checkedLayout(bytes)
@@ -33,10 +34,10 @@ public struct AgentSession: Sendable {
     keyring = try AgentKeyring(token: token, agent: agent, header: header, now: now)
     self.bytes = bytes
     // Every key line starts with {"id":"<32 hex>", so the index needs no parsing.
-    var lines: [RecordID: Range<Int>] = [:]
+    var index: [RecordID: Int] = [:]
     var order: [(id: RecordID, range: Range<Int>)] = []
     // Sized once: growing a dictionary of a thousand ids rehashes every id at each doubling.
-    lines.reserveCapacity(layout.keyLines.count)
+    index.reserveCapacity(layout.keyLines.count)
     order.reserveCapacity(layout.keyLines.count)
     var repeated = false
     let idStart = Array("{\"id\":\"".utf8).count
@@ -44,21 +45,25 @@ public struct AgentSession: Sendable {
       for range in layout.keyLines where range.count > idStart + 32 {
         let start = range.lowerBound + idStart
         if let id = RecordID(hexDigits: UnsafeBufferPointer(rebasing: all[start..<(start + 32)])) {
-          if lines.updateValue(range, forKey: id) != nil { repeated = true }
+          if index.updateValue(order.count, forKey: id) != nil { repeated = true }
           order.append((id, range))
         }
       }
     }
-    keyLines = lines
-    // An id on two lines (damage) is read from its last line only, as the look-up by id reads it.
-    keyOrder = repeated ? order.filter { lines[$0.id] == $0.range } : order
+    if repeated {
+      // An id on two lines (damage) is read from its last line only, as the look-up by id reads it.
+      order = order.enumerated().filter { index[$0.element.id] == $0.offset }.map(\.element)
+      index = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($0.element.id, $0.offset) })
+    }
+    keyOrder = order
+    keyIndex = index
   }
 
   public var agent: AgentKey { keyring.agent }
 
   /// The provider keys with these ids, parsed from their lines; an id with no line is skipped.
   public func keys(_ ids: [RecordID]) throws -> [ProviderKey] {
-    try decode(ids.compactMap { id in keyLines[id].map { (id, $0) } })
+    try decode(ids.compactMap { id in keyIndex[id].map { keyOrder[$0] } })
   }
 
   /// The keys on these lines, each checked to be the id its line was indexed under.
@@ -81,12 +86,20 @@ public struct AgentSession: Sendable {
 
   /// The provider keys this token can read, in file order. A grant whose key has no line is
   /// damage (every write that removes a key drops its grants), not a key to skip silently.
+  /// One look-up per grant, marking its line; the marked lines are then read in file order.
   public func grantedKeys() throws -> [ProviderKey] {
-    let granted = Set(keyring.grantedKeys)
-    if let orphan = granted.first(where: { keyLines[$0] == nil }) {
-      throw VaultError.integrity("agent key \(agent.name) holds a grant of provider key \(orphan), which has no line")
+    let ids = keyring.grantedKeys
+    var granted = [Bool](repeating: false, count: keyOrder.count)
+    for id in ids {
+      guard let position = keyIndex[id] else {
+        throw VaultError.integrity("agent key \(agent.name) holds a grant of provider key \(id), which has no line")
+      }
+      granted[position] = true
     }
-    return try decode(keyOrder.filter { granted.contains($0.id) })
+    var lines: [(id: RecordID, range: Range<Int>)] = []
+    lines.reserveCapacity(ids.count)
+    for (position, line) in keyOrder.enumerated() where granted[position] { lines.append(line) }
+    return try decode(lines)
   }
 
   /// Whether `needle` occurs in `bytes[range]`: memchr for its first byte, then memcmp

@@ -1,5 +1,9 @@
 import VaultCrypto
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Reads a provider key's line in the one member order the format allows, straight from the
 /// bytes: no JSON tree, no string per base64 field. A vault of 10,000 keys is read line by line
 /// on every command, and `vault run` reads a thousand keys per launch. Any deviation returns
@@ -7,8 +11,8 @@ import VaultCrypto
 extension JSONCursor {
   mutating func literal(_ text: StaticString) -> Bool {
     let count = text.utf8CodeUnitCount
-    guard position + count <= bytes.count else { return false }
-    for index in 0..<count where bytes[position + index] != text.utf8Start[index] { return false }
+    guard position + count <= bytes.count, let base = bytes.baseAddress else { return false }
+    guard memcmp(base + position, text.utf8Start, count) == 0 else { return false }
     position += count
     return true
   }
@@ -22,14 +26,18 @@ extension JSONCursor {
     let start = position + 1
     var index = start
     var scratch: [UInt8]? = nil
+    // The OR of every byte: below 0x80, the text is ASCII and valid UTF-8 as it stands, and
+    // needs none of the (generic, far slower) validation a string of any UTF-8 gets.
+    var seen: UInt8 = 0
     while index < bytes.count {
       let byte = bytes[index]
+      seen |= byte
       if byte == UInt8(ascii: "\"") {
         let text: String?
         if let scratch {
           text = String(validating: scratch, as: UTF8.self)
         } else {
-          text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+          text = Self.validUTF8(UnsafeBufferPointer(rebasing: bytes[start..<index]), ascii: seen < 0x80)
         }
         position = index + 1
         return text
@@ -59,6 +67,23 @@ extension JSONCursor {
     return nil
   }
 
+  /// `bytes` as a string if they are valid UTF-8, else nil: decoded with repair, which leaves
+  /// valid UTF-8 byte for byte as it is and changes anything else, so the decoded bytes equal
+  /// the input exactly when it was valid. (`String(validating:)` does the same check, but runs
+  /// generic at run time, which cost more than the rest of a key's line; every key's mask holds
+  /// a non-ASCII `…`.)
+  private static func validUTF8(_ bytes: UnsafeBufferPointer<UInt8>, ascii: Bool) -> String? {
+    var text = String(decoding: bytes, as: UTF8.self)
+    if ascii { return text }
+    let same = text.withUTF8 { decoded in
+      guard decoded.count == bytes.count, let left = decoded.baseAddress, let right = bytes.baseAddress else {
+        return decoded.count == bytes.count
+      }
+      return memcmp(left, right, bytes.count) == 0
+    }
+    return same ? text : nil
+  }
+
   private static func lowerHexValue(_ byte: UInt8) -> UInt8? {
     switch byte {
     case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
@@ -84,14 +109,18 @@ extension JSONCursor {
     }
   }
 
-  /// The bytes up to the next `"` (for fields that never need escapes: hex, base64, dates).
+  /// The bytes up to the next `"` (for fields that never need escapes: hex, base64, dates),
+  /// found with memchr and not looked at: each caller's decoder accepts only hex digits, base64
+  /// or a timestamp's digits and separators, so a backslash or control character in the field
+  /// fails it exactly as stopping at that byte would.
   mutating func scanPlain() -> UnsafeBufferPointer<UInt8>? {
-    guard literal("\"") else { return nil }
+    guard literal("\""), let base = bytes.baseAddress, position < bytes.count,
+      let found = memchr(base + position, Int32(UInt8(ascii: "\"")), bytes.count - position)
+    else { return nil }
     let start = position
-    while let byte = current, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte >= 0x20 { position += 1 }
-    guard current == UInt8(ascii: "\"") else { return nil }
-    defer { position += 1 }
-    return UnsafeBufferPointer(rebasing: bytes[start..<position])
+    let end = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - base
+    position = end + 1
+    return UnsafeBufferPointer(rebasing: bytes[start..<end])
   }
 
   mutating func scanBase64() -> [UInt8]? {
@@ -107,13 +136,59 @@ extension JSONCursor {
   }
 }
 
+extension JSONCursor {
+  /// A key name (`Names.isIdentifier`). A name spelled with nothing but identifier bytes, the
+  /// only way the writer spells one, is taken straight from the bytes; anything else goes the
+  /// general way (`scanString`, then the rule), with the same result.
+  mutating func scanIdentifier() -> String? {
+    if current == UInt8(ascii: "\""), let base = bytes.baseAddress {
+      let start = position + 1
+      var end = start
+      while end < bytes.count, Self.isIdentifierByte(base[end]) { end += 1 }
+      if end < bytes.count, base[end] == UInt8(ascii: "\""), end > start, end - start <= Names.maximumNameLength,
+        base[start] &- UInt8(ascii: "0") >= 10
+      {
+        position = end + 1
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+      }
+    }
+    guard let name = scanString(), Names.isIdentifier(name) else { return nil }
+    return name
+  }
+
+  private static func isIdentifierByte(_ byte: UInt8) -> Bool {
+    (byte | 0x20) &- UInt8(ascii: "a") < 26 || byte &- UInt8(ascii: "0") < 10 || byte == UInt8(ascii: "_")
+  }
+
+  /// A masked value (`Masking.isMaskForm`). The writer's usual form, three printable ASCII
+  /// characters, `…` and three more, is checked and taken straight from its 9 bytes; anything
+  /// else (`********`, non-ASCII, escapes) goes the general way, with the same result.
+  mutating func scanMask() -> String? {
+    if position + 11 <= bytes.count, let base = bytes.baseAddress {
+      let text = base + position
+      func plain(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+      }
+      if text[0] == UInt8(ascii: "\""), text[10] == UInt8(ascii: "\""), text[4] == 0xE2, text[5] == 0x80,
+        text[6] == 0xA6, plain(text[1]), plain(text[2]), plain(text[3]), plain(text[7]), plain(text[8]),
+        plain(text[9])
+      {
+        position += 11
+        return String(decoding: UnsafeBufferPointer(start: text + 1, count: 9), as: UTF8.self)
+      }
+    }
+    guard let masked = scanString(), Masking.isMaskForm(masked) else { return nil }
+    return masked
+  }
+}
+
 extension VaultCodec {
   /// The fast reading of a provider key's line; nil when anything is off (see above).
   static func scanKey(_ bytes: [UInt8], _ range: Range<Int>) -> ProviderKey? {
     bytes.withUnsafeBufferPointer { all -> ProviderKey? in
       var cursor = JSONCursor(bytes: UnsafeBufferPointer(rebasing: all[range]))
       guard cursor.literal("{\"id\":"), let id = cursor.scanRecordID(),
-        cursor.literal(",\"name\":"), let name = cursor.scanString(), Names.isIdentifier(name),
+        cursor.literal(",\"name\":"), let name = cursor.scanIdentifier(),
         cursor.literal(",\"provider\":"), let provider = cursor.scanOptionalString(),
         provider.map(Names.isProviderID) ?? true,
         cursor.literal(",\"models\":"), let models = cursor.scanStringArray(),
@@ -121,7 +196,7 @@ extension VaultCodec {
         cursor.literal(",\"env\":"), let environmentNames = cursor.scanStringArray(),
         environmentNames.count <= RecordLimits.maximumEnvironmentNamesPerKey,
         environmentNames.allSatisfy(Names.isIdentifier),
-        cursor.literal(",\"masked\":"), let masked = cursor.scanString(), Masking.isMaskForm(masked),
+        cursor.literal(",\"masked\":"), let masked = cursor.scanMask(),
         cursor.literal(",\"created\":"), let created = cursor.scanTimestamp(),
         cursor.literal(",\"updated\":"), let updated = cursor.scanTimestamp(),
         cursor.literal(",\"dataKey\":"), let sealedDataKey = cursor.scanBase64(),

@@ -17,7 +17,9 @@ enum UsageStateScanner {
   /// records inserted in id order; nil when `bytes` is not in the canonical form.
   static func recordingUse(in bytes: [UInt8], agentID: RecordID?, keyIDs: [RecordID], now: Int64) -> [UInt8]? {
     let wantedAgents = agentID.map { [$0] } ?? []
-    let wantedKeys = Array(Set(keyIDs)).sorted()
+    // Sorted, then each id once: no set of a thousand ids to hash.
+    var wantedKeys = keyIDs.sorted()
+    wantedKeys.removeDuplicatesInOrder()
     var output: [UInt8] = []
     output.reserveCapacity(bytes.count + (wantedAgents.count + wantedKeys.count) * 96)
     let complete = bytes.withUnsafeBufferPointer { input -> Bool in
@@ -39,12 +41,12 @@ enum UsageStateScanner {
           if next < wanted.count, wanted[next] == line.id {
             let uses = line.uses == .max ? Int64.max : line.uses + 1
             // The kind and id as they are, then the two new numbers and the rest as it was.
-            output += input[position..<(position + prefix.count + 32)]
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: input[position..<(position + prefix.count + 32)]))
             appendNumbers(&output, lastUsed: now, uses: uses)
-            output += input[line.rest]
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: input[line.rest]))
             next += 1
           } else {
-            output += input[position..<line.end]
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: input[position..<line.end]))
           }
           position = line.end
         }
@@ -85,18 +87,23 @@ enum UsageStateScanner {
     return Line(id: id, uses: uses, rest: rest..<(position + 1), end: position + 1)
   }
 
-  /// A non-negative decimal as `String(Int64)` writes it: no sign, no leading zero.
+  /// A non-negative decimal as `String(Int64)` writes it: no sign, no leading zero. Up to 18
+  /// digits cannot overflow and are summed unchecked; a longer run is checked digit by digit.
   private static func scanNumber(_ input: UnsafeBufferPointer<UInt8>, at start: Int) -> (Int64, Int)? {
     var position = start
+    while position < input.count, input[position] &- UInt8(ascii: "0") < 10 { position += 1 }
+    guard position > start, input[start] != UInt8(ascii: "0") || position == start + 1 else { return nil }
     var value: Int64 = 0
-    while position < input.count, input[position] >= UInt8(ascii: "0"), input[position] <= UInt8(ascii: "9") {
+    if position - start <= 18 {
+      for index in start..<position { value = value &* 10 &+ Int64(input[index] &- UInt8(ascii: "0")) }
+      return (value, position)
+    }
+    for index in start..<position {
       let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-      let (sum, overflow2) = times.addingReportingOverflow(Int64(input[position] - UInt8(ascii: "0")))
+      let (sum, overflow2) = times.addingReportingOverflow(Int64(input[index] - UInt8(ascii: "0")))
       guard !overflow1, !overflow2 else { return nil }
       value = sum
-      position += 1
     }
-    guard position > start, input[start] != UInt8(ascii: "0") || position == start + 1 else { return nil }
     return (value, position)
   }
 
@@ -132,7 +139,20 @@ enum UsageStateScanner {
         buffer[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
         remaining /= 10
       } while remaining > 0
-      output += buffer[start...]
+      output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer.bindMemory(to: UInt8.self)[start...]))
     }
+  }
+}
+
+extension Array where Element: Equatable {
+  /// Keeps the first of each run of equal neighbours (a sorted array: each element once).
+  fileprivate mutating func removeDuplicatesInOrder() {
+    guard count > 1 else { return }
+    var kept = 1
+    for index in 1..<count where self[index] != self[kept - 1] {
+      self[kept] = self[index]
+      kept += 1
+    }
+    removeLast(count - kept)
   }
 }
