@@ -8,6 +8,9 @@ import XCTest
 /// The review's point 3: scrypt parameters come from the file, so a hand edit could make every
 /// command spend a minute and a gigabyte before saying "wrong passphrase". Only the parameters
 /// vault writes are read; anything else is damage (exit 6), refused before any scrypt runs.
+///
+/// These tests check the floor a release build keeps (N=2^14), so their sandboxes run without
+/// the suite's `VAULT_TEST_SCRYPT_MIN_LOG_N` (`VaultSandbox(productionFloor:)`).
 final class KDFParameterTests: XCTestCase {
   private func editedHeader(_ original: [UInt8], _ edit: (String) -> String) throws -> [UInt8] {
     let text = String(decoding: original, as: UTF8.self)
@@ -17,7 +20,7 @@ final class KDFParameterTests: XCTestCase {
   }
 
   func testParametersVaultNeverWritesAreDamageBeforeAnyScrypt() throws {
-    let sandbox = try VaultSandbox()
+    let sandbox = try VaultSandbox(productionFloor: true)
     try sandbox.initVault()
     try sandbox.addOK("MY_API", value: Robust.fakeSecret())
     let edits: [(String, (String) -> String)] = [
@@ -45,7 +48,7 @@ final class KDFParameterTests: XCTestCase {
   /// passphrase: the KEK differs and the master key's box fails exactly as it would for a
   /// mistyped passphrase. The cost is bounded by the dearest parameters vault writes.
   func testAnInRangeEditReadsAsAWrongPassphraseAndSaysWhatElseItCouldBe() throws {
-    let sandbox = try VaultSandbox()
+    let sandbox = try VaultSandbox(productionFloor: true)
     try sandbox.initVault()
     let bytes = try editedHeader(try sandbox.readVault()) {
       $0.replacingOccurrences(of: "\"n\":16384,", with: "\"n\":32768,")
