@@ -309,16 +309,17 @@ final class CommandPasswdTests: XCTestCase {
     XCTAssertEqual(try sandbox.run(["verify"]).status, 0)
   }
 
+  /// The range of a release build: 14 to 20, with no test variable lowering the floor.
   func testPasswdRejectsAnOutOfRangeCost() throws {
-    let sandbox = try VaultSandbox()
+    let sandbox = try VaultSandbox(productionFloor: true)
     try sandbox.initVault()
     let newFile = sandbox.root + "/new-passphrase"
     try writeFile(newFile, Array("another one\n".utf8), mode: 0o600)
-    for cost in ["13", "21", "x"] {
+    for cost in ["13", "10", "21", "x"] {
       let result = try sandbox.assertUnchanged {
         try sandbox.run(["passwd", "--scrypt-log-n", cost], environment: ["VAULT_NEW_PASSPHRASE_FILE": newFile])
       }
-      assertFailure(result, 65)
+      assertFailure(result, 65, mentioning: ["--scrypt-log-n must be 14 to 20"])
     }
   }
 }

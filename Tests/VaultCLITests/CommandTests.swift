@@ -5,7 +5,7 @@ import XCTest
 final class CommandInitTests: XCTestCase {
   func testInitCreatesAnEmptyVault0600AndNamesThePath() throws {
     let sandbox = try VaultSandbox()
-    let result = try sandbox.run(["init", "--scrypt-log-n", "14"])
+    let result = try sandbox.run(["init"] + TestKDF.options)
     XCTAssertEqual(result.status, 0, result.stderrText)
     XCTAssertTrue(fileExists(sandbox.vaultPath))
     XCTAssertEqual(fileMode(sandbox.vaultPath), 0o600)
@@ -16,8 +16,9 @@ final class CommandInitTests: XCTestCase {
     XCTAssertTrue(verify.stdoutText.hasPrefix("ok: 0 provider keys verified"), verify.stdoutText)
   }
 
+  /// At the lowest cost a release build writes, the one a user can choose.
   func testInitBelowTheDefaultCostWarnsOnStderr() throws {
-    let sandbox = try VaultSandbox()
+    let sandbox = try VaultSandbox(productionFloor: true)
     let result = try sandbox.run(["init", "--scrypt-log-n", "14"])
     XCTAssertEqual(result.status, 0, result.stderrText)
     XCTAssertTrue(
@@ -38,24 +39,25 @@ final class CommandInitTests: XCTestCase {
     try sandbox.initVault()
     let value = fakeSecret()
     try sandbox.addOK("KEEP_ME", value: value)
-    let result = try sandbox.assertUnchanged { try sandbox.run(["init", "--scrypt-log-n", "14"]) }
+    let result = try sandbox.assertUnchanged { try sandbox.run(["init"] + TestKDF.options) }
     assertFailure(result, 4, mentioning: [sandbox.vaultPath])
     XCTAssertNotNil(hintLine(result))
     XCTAssertEqual(try sandbox.getValue("KEEP_ME"), Array(value.utf8))
   }
 
+  /// The range of a release build: 14 to 20, with no test variable lowering the floor.
   func testInitRejectsACostOutsideTheRangeAsInvalidInput() throws {
-    for cost in ["13", "21", "abc", "", "-1"] {
-      let sandbox = try VaultSandbox()
+    for cost in ["13", "10", "21", "abc", "", "-1"] {
+      let sandbox = try VaultSandbox(productionFloor: true)
       let result = try sandbox.run(["init", "--scrypt-log-n", cost])
-      assertFailure(result, 65)
+      assertFailure(result, 65, mentioning: ["--scrypt-log-n must be 14 to 20 (N=2^14 to 2^20)"])
       XCTAssertFalse(fileExists(sandbox.vaultPath), "a vault was created with --scrypt-log-n \(cost)")
     }
   }
 
   func testInitWithoutAnyPassphraseSourceExits64AndCreatesNothing() throws {
     let sandbox = try VaultSandbox()
-    let result = try sandbox.run(["init", "--scrypt-log-n", "14"], environment: noPassphrase)
+    let result = try sandbox.run(["init"] + TestKDF.options, environment: noPassphrase)
     assertFailure(result, 64)
     XCTAssertNotNil(hintLine(result))
     XCTAssertFalse(fileExists(sandbox.vaultPath))
@@ -65,7 +67,7 @@ final class CommandInitTests: XCTestCase {
     let sandbox = try VaultSandbox()
     let empty = sandbox.root + "/empty-passphrase"
     try writeFile(empty, Array("\n".utf8), mode: 0o600)
-    let result = try sandbox.run(["init", "--scrypt-log-n", "14"], environment: ["VAULT_PASSPHRASE_FILE": empty])
+    let result = try sandbox.run(["init"] + TestKDF.options, environment: ["VAULT_PASSPHRASE_FILE": empty])
     assertFailure(result, 65)
     XCTAssertFalse(fileExists(sandbox.vaultPath))
   }
@@ -74,7 +76,7 @@ final class CommandInitTests: XCTestCase {
     let sandbox = try VaultSandbox()
     let passphrase = "env " + fakeSecret("pass-")
     let environment: [String: String?] = ["VAULT_PASSPHRASE_FILE": nil, "VAULT_PASSPHRASE": passphrase]
-    let created = try sandbox.run(["init", "--scrypt-log-n", "14"], environment: environment)
+    let created = try sandbox.run(["init"] + TestKDF.options, environment: environment)
     XCTAssertEqual(created.status, 0, created.stderrText)
     let value = fakeSecret()
     let added = try sandbox.run(["add", "ENV_PASS"], stdin: Array(value.utf8), environment: environment)
@@ -257,7 +259,8 @@ final class CommandGetTests: XCTestCase {
     let value = fakeSecret()
     try sandbox.addOK("FROM_VARIABLE", value: value)
     let result = try sandbox.run(
-      ["get", "FROM_VARIABLE"], environment: ["VAULT_PASSPHRASE_FILE": nil, "VAULT_PASSPHRASE": VaultSandbox.passphrase])
+      ["get", "FROM_VARIABLE"],
+      environment: ["VAULT_PASSPHRASE_FILE": nil, "VAULT_PASSPHRASE": VaultSandbox.passphrase])
     XCTAssertEqual(result.status, 0, result.stderrText)
     XCTAssertEqual(result.stdout, Array(value.utf8))
   }

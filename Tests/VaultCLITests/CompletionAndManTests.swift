@@ -36,7 +36,7 @@ final class CompletionAndManTests: XCTestCase {
     let binaries = URL(fileURLWithPath: VaultSandbox.binary).deletingLastPathComponent().path
     let result = try VaultSandbox.runTool([
       "/usr/bin/env", "-i", "PATH=\(binaries):/usr/bin:/bin", "VAULT_FILE=\(sandbox.vaultPath)", "HOME=\(sandbox.root)",
-      "bash", "--norc", "-c", program,
+      "\(TestKDF.variable)=\(TestKDF.logN)", "bash", "--norc", "-c", program,
     ])
     XCTAssertEqual(result.status, 0, result.stderrText)
     return result.stdoutText.split(separator: "\n").map(String.init)

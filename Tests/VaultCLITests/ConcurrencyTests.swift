@@ -178,7 +178,7 @@ final class ConcurrencyTests: XCTestCase {
     let shared = Robust.Unchecked(value: sandbox)
     let statuses = Robust.Locked([Int32]())
     Robust.onThreads(4) { _ in
-      let result = try? shared.value.run(["init", "--scrypt-log-n", "14"])
+      let result = try? shared.value.run(["init"] + TestKDF.options)
       statuses.update { $0.append(result?.status ?? -1) }
     }
     XCTAssertEqual(statuses.value.sorted(), [0, 4, 4, 4])

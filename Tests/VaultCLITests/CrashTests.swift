@@ -233,7 +233,7 @@ final class CrashTests: XCTestCase {
     // One passwd to completion, timed, to size the kill window.
     var current = "the first changed passphrase"
     let started = Self.monotonicSeconds()
-    let first = try sandbox.run(["passwd", "--scrypt-log-n", "14"], environment: ["VAULT_NEW_PASSPHRASE": current])
+    let first = try sandbox.run(["passwd"] + TestKDF.options, environment: ["VAULT_NEW_PASSPHRASE": current])
     let window = min(max((Self.monotonicSeconds() - started) * 1.2, 0.1), 1.0)
     XCTAssertEqual(first.status, 0, first.stderrText)
     var generator = SystemRandomNumberGenerator()
@@ -242,7 +242,7 @@ final class CrashTests: XCTestCase {
     for iteration in 0..<12 {
       let next = "passphrase number \(iteration) " + Robust.fakeSecret("")
       let process = try sandbox.start(
-        ["passwd", "--scrypt-log-n", "14"],
+        ["passwd"] + TestKDF.options,
         environment: ["VAULT_PASSPHRASE_FILE": nil, "VAULT_PASSPHRASE": current, "VAULT_NEW_PASSPHRASE": next])
       usleep(useconds_t(Double.random(in: 0...window, using: &generator) * 1e6))
       process.kill()

@@ -92,7 +92,7 @@ final class GitMergeTests: XCTestCase {
 
     alice = try Clone("alice", origin: origin)
     try alice.git(["symbolic-ref", "HEAD", "refs/heads/main"])
-    try alice.vault(["init", "--scrypt-log-n", "14"])
+    try alice.vault(["init"] + TestKDF.options)
     try add(alice, "SHARED_KEY", ["--provider", "openai"])
     token = try alice.sandbox.agentCreate("ci", ["--all"])
     let setup = try alice.vault(["git-setup"])

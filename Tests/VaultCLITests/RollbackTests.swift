@@ -101,7 +101,7 @@ final class RollbackTests: XCTestCase {
     try sandbox.addOK("MY_API", value: Robust.fakeSecret())
     let text = String(decoding: try sandbox.readVault(), as: UTF8.self)
     let edited = Robust.recomputingChecksum(
-      Array(text.replacingOccurrences(of: "\"n\":16384,", with: "\"n\":32768,").utf8))
+      Array(text.replacingOccurrences(of: "\"n\":\(TestKDF.n),", with: "\"n\":\(TestKDF.n * 2),").utf8))
     try writeFile(sandbox.vaultPath, edited, mode: 0o600)
     for arguments in [["verify"], ["get", "MY_API"], ["add", "X"]] {
       let result = try sandbox.run(arguments, stdin: Array("sk-test-value-0123456789".utf8))

@@ -188,7 +188,7 @@ final class RoughEdgeTests: XCTestCase {
   func testShortPassphrasesWarnAtInitAndPasswd() throws {
     let sandbox = try VaultSandbox()
     try writeFile(sandbox.passphraseFile, Array("x\n".utf8), mode: 0o600)
-    let created = try sandbox.run(["init", "--scrypt-log-n", "14"])
+    let created = try sandbox.run(["init"] + TestKDF.options)
     XCTAssertEqual(created.status, 0, created.stderrText)
     XCTAssertTrue(created.stderrText.contains("the new passphrase has only 1 character"), created.stderrText)
     let changed = try sandbox.run(["passwd"], environment: ["VAULT_NEW_PASSPHRASE": "a long enough passphrase"])

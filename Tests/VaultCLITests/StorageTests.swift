@@ -11,7 +11,7 @@ final class StorageLocationTests: XCTestCase {
     let sandbox = try VaultSandbox()
     let dataHome = sandbox.root + "/xdg-data"
     let environment: [String: String?] = ["VAULT_FILE": nil, "XDG_DATA_HOME": dataHome]
-    let created = try sandbox.run(["init", "--scrypt-log-n", "14"], environment: environment)
+    let created = try sandbox.run(["init"] + TestKDF.options, environment: environment)
     XCTAssertEqual(created.status, 0, created.stderrText)
     let expected = dataHome + "/llm-vault/vault.json"
     XCTAssertEqual(fileType(expected), S_IFREG)
@@ -30,7 +30,7 @@ final class StorageLocationTests: XCTestCase {
   func testDefaultPathUnderHomeWhenNoXDGDataHome() throws {
     let sandbox = try VaultSandbox()
     let environment: [String: String?] = ["VAULT_FILE": nil, "XDG_DATA_HOME": nil]
-    let created = try sandbox.run(["init", "--scrypt-log-n", "14"], environment: environment)
+    let created = try sandbox.run(["init"] + TestKDF.options, environment: environment)
     XCTAssertEqual(created.status, 0, created.stderrText)
     let expected = sandbox.root + "/.local/share/llm-vault/vault.json"
     XCTAssertEqual(fileType(expected), S_IFREG)
@@ -44,7 +44,7 @@ final class StorageLocationTests: XCTestCase {
   func testARelativeXDGDataHomeIsIgnored() throws {
     let sandbox = try VaultSandbox()
     let environment: [String: String?] = ["VAULT_FILE": nil, "XDG_DATA_HOME": "relative/data"]
-    let created = try sandbox.run(["init", "--scrypt-log-n", "14"], environment: environment)
+    let created = try sandbox.run(["init"] + TestKDF.options, environment: environment)
     XCTAssertEqual(created.status, 0, created.stderrText)
     XCTAssertEqual(fileType(sandbox.root + "/.local/share/llm-vault/vault.json"), S_IFREG)
   }
@@ -60,7 +60,7 @@ final class StorageLocationTests: XCTestCase {
     let sandbox = try VaultSandbox()
     let environment: [String: String?] = ["VAULT_FILE": nil, "XDG_DATA_HOME": nil, "HOME": nil]
     assertFailure(try sandbox.run(["list"], environment: environment), 64)
-    assertFailure(try sandbox.run(["init", "--scrypt-log-n", "14"], environment: environment), 64)
+    assertFailure(try sandbox.run(["init"] + TestKDF.options, environment: environment), 64)
   }
 
   func testFileOptionBeatsVaultFileWhichBeatsXDG() throws {
@@ -70,13 +70,13 @@ final class StorageLocationTests: XCTestCase {
     let optionVault = sandbox.root + "/option.json"
     let environment: [String: String?] = ["XDG_DATA_HOME": dataHome]
 
-    let viaOption = try sandbox.run(["init", "--scrypt-log-n", "14", "--file", optionVault], environment: environment)
+    let viaOption = try sandbox.run(["init"] + TestKDF.options + ["--file", optionVault], environment: environment)
     XCTAssertEqual(viaOption.status, 0, viaOption.stderrText)
     XCTAssertTrue(fileExists(optionVault))
     XCTAssertFalse(fileExists(sandbox.vaultPath), "--file did not win over VAULT_FILE")
     XCTAssertFalse(fileExists(xdgVault))
 
-    let viaVariable = try sandbox.run(["init", "--scrypt-log-n", "14"], environment: environment)
+    let viaVariable = try sandbox.run(["init"] + TestKDF.options, environment: environment)
     XCTAssertEqual(viaVariable.status, 0, viaVariable.stderrText)
     XCTAssertTrue(fileExists(sandbox.vaultPath))
     XCTAssertFalse(fileExists(xdgVault), "VAULT_FILE did not win over XDG_DATA_HOME")
@@ -93,7 +93,7 @@ final class StorageLocationTests: XCTestCase {
   func testFileOptionSpellings() throws {
     let sandbox = try VaultSandbox()
     let other = sandbox.root + "/other.json"
-    let created = try sandbox.run(["--file", other, "init", "--scrypt-log-n", "14"])
+    let created = try sandbox.run(["--file", other, "init"] + TestKDF.options)
     XCTAssertEqual(created.status, 0, created.stderrText)
     XCTAssertTrue(fileExists(other))
     XCTAssertFalse(fileExists(sandbox.vaultPath))
@@ -187,8 +187,8 @@ final class StorageSafetyTests: XCTestCase {
   func testInitOntoADirectoryIsRefusedAsUnsafe() throws {
     let directory = sandbox.root + "/a-directory"
     try makeDirectory(directory)
-    // Cost 17: no low-cost warning, so the error is the first line.
-    let result = try sandbox.run(["init", "--scrypt-log-n", "17"], environment: ["VAULT_FILE": directory])
+    // The default cost: no low-cost warning, so the error is the first line.
+    let result = try sandbox.run(["init"], environment: ["VAULT_FILE": directory])
     assertFailure(result, 9, mentioning: [directory])
     XCTAssertFalse(
       result.stderrText.contains("already exists"), "a directory is reported as an existing vault: \(result.stderrText)"
@@ -258,7 +258,7 @@ final class StorageSafetyTests: XCTestCase {
     try makeDirectory(sandbox.root + "/synced")
     let link = sandbox.root + "/link-to-new-vault.json"
     XCTAssertEqual(symlink(target, link), 0)
-    let result = try sandbox.run(["init", "--scrypt-log-n", "17"], environment: ["VAULT_FILE": link])
+    let result = try sandbox.run(["init"] + TestKDF.options, environment: ["VAULT_FILE": link])
     XCTAssertEqual(result.status, 0, result.stderrText)
     XCTAssertFalse(result.stderrText.contains("already exists"), "no vault existed: \(result.stderrText)")
     XCTAssertEqual(fileType(link), S_IFLNK)

@@ -35,7 +35,7 @@ final class TerminalTests: XCTestCase {
     let noPassphraseFile: [String: String?] = ["VAULT_PASSPHRASE_FILE": nil]
     let passphrase = "typed passphrase 42"
     let initSession = try onTerminal(
-      sandbox, ["init", "--scrypt-log-n", "14"],
+      sandbox, ["init"] + TestKDF.options,
       steps: [
         ("expect", "New passphrase: "), ("send", passphrase + "\n"), ("expect", "Repeat the passphrase: "),
         ("send", passphrase + "\n"),
@@ -81,7 +81,7 @@ final class TerminalTests: XCTestCase {
   func testTwoDifferentPassphrasesAtInitAreRefused() throws {
     let sandbox = try VaultSandbox()
     let session = try onTerminal(
-      sandbox, ["init", "--scrypt-log-n", "14"],
+      sandbox, ["init"] + TestKDF.options,
       steps: [
         ("expect", "New passphrase: "), ("send", "first one\n"), ("expect", "Repeat the passphrase: "),
         ("send", "second one\n"),

@@ -183,7 +183,7 @@ final class GatewayRobustnessTests: GatewayTestCase {
   }
 
   func testListeningBeyondLoopbackIsRefused() throws {
-    try world.vaultOK(["init", "--scrypt-log-n", "14"])
+    try world.vaultOK(["init"] + TestKDF.options)
     var environment = world.environment
     environment["VAULT_PASSPHRASE_FILE"] = nil
     for address in ["0.0.0.0:0", "192.0.2.1:0", "[::]:0", "10.0.0.1:0", "example.com:0", "127.0.0.1.nip.io:0"] {

@@ -338,6 +338,19 @@ struct GWResponse {
   }
 }
 
+/// The scrypt cost of the gateway suite's vaults: the same as VaultCLITests' `TestKDF` (this test
+/// target cannot import that one). A debug `vault` run with `VAULT_TEST_SCRYPT_MIN_LOG_N` accepts
+/// N=2^10 (`KDFSettings.minimumLogN`; a release build does not read the variable), so each
+/// scrypt-priced `vault` run of a `GWWorld` costs 2^10, not 2^14.
+enum TestKDF {
+  static let variable = "VAULT_TEST_SCRYPT_MIN_LOG_N"
+  static let logN = 10
+  /// `vault init` options for a vault at that cost.
+  static let options = ["--scrypt-log-n", String(logN)]
+  /// The variable as every `GWWorld` sets it.
+  static let environment: [String: String] = [variable: String(logN)]
+}
+
 /// A temp dir with one vault and its provider keys, a fake upstream, and the gateway; the real
 /// `vault` binary does everything.
 final class GWWorld {
@@ -359,7 +372,7 @@ final class GWWorld {
     environment = [
       "PATH": "/usr/bin:/bin", "HOME": root, "VAULT_FILE": root + "/data/vault.json",
       "VAULT_PASSPHRASE_FILE": root + "/passphrase", "NO_COLOR": "1", "LANG": "C.UTF-8",
-    ]
+    ].merging(TestKDF.environment) { $1 }
     try gwWriteFile(root + "/passphrase", Array((Self.passphrase + "\n").utf8), mode: 0o600)
     func fake(_ tag: String) -> String {
       "sk-fake-\(tag)-" + (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
@@ -404,7 +417,7 @@ final class GWWorld {
     certificate: (String, String)? = (GWFixtures.serverCert, GWFixtures.serverKey), file: StaticString = #filePath,
     line: UInt = #line
   ) throws {
-    try vaultOK(["init", "--scrypt-log-n", "14"], file: file, line: line)
+    try vaultOK(["init"] + TestKDF.options, file: file, line: line)
     try vaultOK(
       ["add", "OPENAI_API_KEY", "--provider", "openai"] + openAIModels.flatMap { ["--model", $0] },
       stdin: Array((keys["openai"]! + "\n").utf8), file: file, line: line)

@@ -21,9 +21,9 @@ enum InitCommand: Command {
     if let member = context.arguments.value("member") { return try createForMembers(context, firstMember: member) }
     var logN = KDFSettings.defaultLogN
     if let text = context.arguments.value("scrypt-log-n") {
-      guard let value = Int(text), (KDFSettings.minimumLogN...KDFSettings.maximumLogN).contains(value) else {
-        throw VaultError.invalidInput(
-          "--scrypt-log-n must be \(KDFSettings.minimumLogN) to \(KDFSettings.maximumLogN) (N=2^14 to 2^20)")
+      let (low, high) = (KDFSettings.minimumLogN, KDFSettings.maximumLogN)
+      guard let value = Int(text), (low...high).contains(value) else {
+        throw VaultError.invalidInput("--scrypt-log-n must be \(low) to \(high) (N=2^\(low) to 2^\(high))")
       }
       logN = value
     }

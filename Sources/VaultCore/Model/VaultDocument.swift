@@ -1,5 +1,9 @@
 import VaultCrypto
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// The scrypt settings a vault's passphrase is stretched with.
 public struct KDFSettings: Equatable, Sendable {
   public var salt: [UInt8]
@@ -12,8 +16,21 @@ public struct KDFSettings: Equatable, Sendable {
 
   /// The default cost: N=2^17, r=8, p=1 (128 MiB, about 0.4 s here).
   public static let defaultLogN = 17
-  /// The lowest cost `vault init` accepts: N=2^14 (16 MiB), for tests and small devices.
-  public static let minimumLogN = 14
+  /// The lowest cost `vault` writes or reads: N=2^14 (16 MiB), for small devices.
+  ///
+  /// Always 2^14 in a release build. A debug build (the one `swift test` runs end to end) takes a
+  /// lower floor, 10 to 14, from `VAULT_TEST_SCRYPT_MIN_LOG_N`, read once; any other value is
+  /// ignored. The suite sets it so its many throwaway vaults cost N=2^10 instead of 2^14, without
+  /// weakening what users get: the code that reads the variable is not compiled into a release
+  /// build, so an installed `vault` never writes or accepts N below 2^14 (docs/FORMAT.md).
+  public static let minimumLogN: Int = {
+    #if DEBUG
+      if let lowered = testMinimumLogN() { return lowered }
+    #endif
+    return productionMinimumLogN
+  }()
+  /// The floor of a release build, and of a debug build without the test variable.
+  static let productionMinimumLogN = 14
   /// The highest cost a file may ask for: N=2^20 (1 GiB at r=8).
   public static let maximumLogN = 20
   /// scrypt's r, the only value written or read.
@@ -21,11 +38,24 @@ public struct KDFSettings: Equatable, Sendable {
   /// scrypt's p, the only value written or read.
   public static let parallelism: Int64 = 1
 
-  /// Whether N, r and p are parameters `vault` writes: N a power of two from 2^14 to 2^20,
-  /// r = 8, p = 1. The reader accepts nothing else (docs/FORMAT.md, the header).
+  /// Whether N, r and p are parameters `vault` writes: N a power of two from 2^14 (see
+  /// `minimumLogN`) to 2^20, r = 8, p = 1. The reader accepts nothing else (docs/FORMAT.md, the header).
   public static func isWritten(n: Int64, r: Int64, p: Int64) -> Bool {
     n >= 1 << minimumLogN && n <= 1 << maximumLogN && n & (n - 1) == 0 && r == blockSize && p == parallelism
   }
+
+  #if DEBUG
+    /// The test suite's lower floor: `VAULT_TEST_SCRYPT_MIN_LOG_N`, if it is a whole number from
+    /// 10 to 14 (digits only); nil otherwise. Debug builds only.
+    private static func testMinimumLogN() -> Int? {
+      guard let raw = getenv("VAULT_TEST_SCRYPT_MIN_LOG_N") else { return nil }
+      let text = String(cString: raw)
+      guard !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let value = Int(text),
+        (10...productionMinimumLogN).contains(value)
+      else { return nil }
+      return value
+    }
+  #endif
 }
 
 /// The passphrase's copy of the master key: the scrypt settings and the master key sealed

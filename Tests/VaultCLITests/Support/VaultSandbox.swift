@@ -27,8 +27,14 @@ final class VaultSandbox {
   var passphraseFile: String { root + "/passphrase" }
   /// Variables every run gets; tests add or remove entries.
   var environment: [String: String]
+  /// log2(N) `initVault` creates the vault with.
+  let logN: Int
 
-  init() throws {
+  /// A sandbox whose runs see the suite's low scrypt floor (`TestKDF`); with `productionFloor`,
+  /// runs see the floor a release build keeps (no `VAULT_TEST_SCRYPT_MIN_LOG_N`) and `initVault`
+  /// uses N=2^14, for tests of the floor and the KDF parameters themselves.
+  init(productionFloor: Bool = false) throws {
+    TestKDF.inProcess
     var template = Array((NSTemporaryDirectory() + "vault-test-XXXXXX").utf8CString)
     guard let made = mkdtemp(&template) else { throw POSIXError(.EIO) }
     root = String(cString: made)
@@ -40,6 +46,12 @@ final class VaultSandbox {
       "NO_COLOR": "1",
       "LANG": "C.UTF-8",
     ]
+    if productionFloor {
+      logN = TestKDF.productionLogN
+    } else {
+      logN = TestKDF.logN
+      environment.merge(TestKDF.environment) { $1 }
+    }
     try writeFile(passphraseFile, Array((Self.passphrase + "\n").utf8), mode: 0o600)
   }
 
@@ -71,9 +83,9 @@ final class VaultSandbox {
     ).wait()
   }
 
-  /// `vault init` with the cheapest cost the CLI allows, so tests stay fast.
+  /// `vault init` with the cheapest cost the sandbox's binary allows, so tests stay fast.
   func initVault() throws {
-    let result = try run(["init", "--scrypt-log-n", "14"])
+    let result = try run(["init"] + TestKDF.costOptions(logN))
     XCTAssertEqual(result.status, 0, result.stderrText)
   }
 
