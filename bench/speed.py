@@ -18,13 +18,6 @@ import sys
 import tempfile
 import time
 
-# vault backs scrypt's buffer with transparent huge pages (its OpenSSL allocator); the scrypt
-# baseline below runs in this process, so it gets the same through glibc's malloc tunable, or
-# the "beyond scrypt" figure would hide vault's own cost behind a faster KDF. Every process this
-# harness starts gets an environment of its own, without the tunable.
-if "glibc.malloc.hugetlb" not in os.environ.get("GLIBC_TUNABLES", ""):
-    os.execve(sys.executable, [sys.executable] + sys.argv, dict(os.environ, GLIBC_TUNABLES="glibc.malloc.hugetlb=1"))
-
 VAULT = sys.argv[1]
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 41
 PASSPHRASE = b"bench passphrase"
