@@ -115,8 +115,7 @@ let package = Package(
     // The command line as a library (parsing, prompts, output, commands), so it can be fuzzed;
     // the executable is only its entry point.
     .target(name: "VaultCommandLine", dependencies: ["VaultCore", "VaultGateway", "CLinux"]),
-    .executableTarget(
-      name: "vault", dependencies: ["VaultCommandLine", "VaultCrypto"], linkerSettings: StaticPIE.linkerSettings),
+    .executableTarget(name: "vault", dependencies: ["VaultCommandLine"], linkerSettings: StaticPIE.linkerSettings),
     .testTarget(
       name: "VaultCryptoTests",
       dependencies: ["VaultCrypto"],

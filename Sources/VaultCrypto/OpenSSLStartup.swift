@@ -22,13 +22,4 @@ public enum OpenSSLStartup {
       | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ATEXIT
     _ = OPENSSL_init_crypto(UInt64(options), nil)
   }
-
-  /// Gives OpenSSL an allocator that backs buffers of 4 MiB and more (scrypt's) with
-  /// transparent huge pages: 64 page faults instead of 32,768 for the default N=2^17, about a
-  /// fifth of a passphrase unlock on a virtual machine (bench/README.md). Call first thing in
-  /// the process; false when OpenSSL had already allocated, and then nothing changes.
-  @discardableResult
-  public static func useHugePagesForLargeBuffers() -> Bool {
-    vault_openssl_use_huge_pages() == 1
-  }
 }

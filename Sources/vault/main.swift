@@ -1,5 +1,4 @@
 import VaultCommandLine
-import VaultCrypto
 
 #if canImport(Glibc)
   import Glibc
@@ -7,9 +6,6 @@ import VaultCrypto
 
 // No Foundation here or below: loading it (and its ICU data) cost several milliseconds at every
 // start, which `vault run` pays on every agent launch.
-
-// Before anything uses OpenSSL, which allows its allocator to be set only then.
-OpenSSLStartup.useHugePagesForLargeBuffers()
 ProcessHygiene.harden()
 let code = VaultCLI.run(Array(CommandLine.arguments.dropFirst()), environment: ProcessEnvironment.current())
 exit(code)
