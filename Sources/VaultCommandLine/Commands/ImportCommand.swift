@@ -72,14 +72,13 @@ enum ImportCommand: Command {
       }
       return (added, skipped)
     }
-    // The first names only: a dotenv of thousands would otherwise be one line of that many.
-    let shown = added.prefix(20).joined(separator: ", ") + (added.count > 20 ? " and \(added.count - 20) more" : "")
-    Console.err("vault: imported \(added.count) key(s)\(added.isEmpty ? "" : ": " + shown)\n")
+    Console.err("vault: imported \(added.count) key(s)\(added.isEmpty ? "" : ": " + Self.firstNames(added))\n")
     if !skipped.isEmpty {
-      Console.err("vault: skipped \(skipped.count) existing: \(skipped.joined(separator: ", "))\n")
+      Console.err("vault: skipped \(skipped.count) existing: \(Self.firstNames(skipped))\n")
     }
     if let provider, let unknown = KeyAdvice.unknownProvider(provider) { Console.warning(unknown) }
-    for (entry, value) in values where added.contains(entry.name) {
+    let addedNames = Set(added)
+    for (entry, value) in values where addedNames.contains(entry.name) {
       let linked = provider ?? ProviderCatalogue.provider(forVariable: entry.name)
       for warning in KeyAdvice.warnings(name: entry.name, provider: linked, value: value)
       where !warning.hasPrefix("provider '") {
@@ -122,5 +121,11 @@ enum ImportCommand: Command {
       offset += count
     }
     return Array(bytes[0..<offset])
+  }
+
+  /// The first 20 names, then how many more: a dotenv of thousands would otherwise be one line
+  /// of that many.
+  static func firstNames(_ names: [String]) -> String {
+    names.prefix(20).joined(separator: ", ") + (names.count > 20 ? " and \(names.count - 20) more" : "")
   }
 }

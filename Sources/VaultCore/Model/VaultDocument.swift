@@ -19,16 +19,18 @@ public struct KDFSettings: Equatable, Sendable {
   /// The lowest cost `vault` writes or reads: N=2^14 (16 MiB), for small devices.
   ///
   /// Always 2^14 in a release build. A debug build (the one `swift test` runs end to end) takes a
-  /// lower floor, 10 to 14, from `VAULT_TEST_SCRYPT_MIN_LOG_N`, read once; any other value is
-  /// ignored. The suite sets it so its many throwaway vaults cost N=2^10 instead of 2^14, without
-  /// weakening what users get: the code that reads the variable is not compiled into a release
-  /// build, so an installed `vault` never writes or accepts N below 2^14 (docs/FORMAT.md).
-  public static let minimumLogN: Int = {
+  /// lower floor, 10 to 14, from `VAULT_TEST_SCRYPT_MIN_LOG_N`; any other value is ignored. The
+  /// suite sets it so its many throwaway vaults cost N=2^10 instead of 2^14, without weakening
+  /// what users get: the code that reads the variable is not compiled into a release build, so
+  /// an installed `vault` never writes or accepts N below 2^14 (docs/FORMAT.md). Read at every
+  /// use, not once: a serial `swift test` runs every test target in one process, and one that
+  /// reads a vault before another sets the variable must not fix the floor for the rest.
+  public static var minimumLogN: Int {
     #if DEBUG
       if let lowered = testMinimumLogN() { return lowered }
     #endif
     return productionMinimumLogN
-  }()
+  }
   /// The floor of a release build, and of a debug build without the test variable.
   static let productionMinimumLogN = 14
   /// The highest cost a file may ask for: N=2^20 (1 GiB at r=8).

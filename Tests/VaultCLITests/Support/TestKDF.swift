@@ -36,15 +36,14 @@ enum TestKDF {
   }
 
   /// Sets the variable in this test process too, once, so in-process reads of the suite's vaults
-  /// (`VaultStore(path:)` in the helpers) accept N=2^10. `KDFSettings.minimumLogN` is read once
-  /// per process, so this must come before anything in the process reads a vault: every
-  /// `VaultSandbox` does it first. No in-process test checks the floor; the binary's floor is
-  /// set per run, by the sandbox's environment.
+  /// (`VaultStore(path:)` in the helpers) accept N=2^10; every `VaultSandbox` does it first.
+  /// No in-process test checks the floor; the binary's floor is set per run, by the sandbox's
+  /// environment.
   static let inProcess: Void = {
     setenv(variable, String(logN), 1)
     XCTAssertEqual(
       KDFSettings.minimumLogN, logN,
-      "KDFSettings.minimumLogN was read before \(variable) was set in the test process; in-process reads of N=2^\(logN) vaults will fail"
+      "KDFSettings.minimumLogN does not follow \(variable) in the test process; in-process reads of N=2^\(logN) vaults will fail"
     )
   }()
 }
