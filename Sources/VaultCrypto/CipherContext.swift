@@ -29,18 +29,23 @@ extension CipherContext {
     guard status == 1 else { throw openSSLError("EVP_CipherUpdate(aad)") }
   }
 
+  /// Encrypts or decrypts, as the context was initialised, `input` into `output` (as long): both
+  /// ciphers are stream modes, so every byte comes out at once.
+  private func update(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+    guard input.count > 0 else { return }
+    var written: Int32 = 0
+    let status = EVP_CipherUpdate(
+      pointer, output.baseAddress?.assumingMemoryBound(to: UInt8.self), &written,
+      input.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(input.count))
+    guard status == 1, Int(written) == input.count else { throw openSSLError("EVP_CipherUpdate") }
+  }
+
   /// Encrypts `plaintext` into `ciphertext` (as long) and writes the tag into `tag`.
   func seal(
     _ plaintext: UnsafeRawBufferPointer, into ciphertext: UnsafeMutableRawBufferPointer,
     tag: UnsafeMutableRawBufferPointer
   ) throws {
-    var written: Int32 = 0
-    if plaintext.count > 0 {
-      let status = EVP_EncryptUpdate(
-        pointer, ciphertext.baseAddress?.assumingMemoryBound(to: UInt8.self), &written,
-        plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(plaintext.count))
-      guard status == 1, Int(written) == plaintext.count else { throw openSSLError("EVP_EncryptUpdate") }
-    }
+    try update(plaintext, into: ciphertext)
     // Both are stream modes: nothing is held back for the final call; the buffer is only what
     // the signature asks for.
     var finalBytes: (UInt64, UInt64) = (0, 0)
@@ -60,13 +65,7 @@ extension CipherContext {
   func open(
     _ ciphertext: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer, into plaintext: UnsafeMutableRawBufferPointer
   ) throws {
-    var written: Int32 = 0
-    if ciphertext.count > 0 {
-      let status = EVP_DecryptUpdate(
-        pointer, plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), &written,
-        ciphertext.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(ciphertext.count))
-      guard status == 1, Int(written) == ciphertext.count else { throw openSSLError("EVP_DecryptUpdate") }
-    }
+    try update(ciphertext, into: plaintext)
     // SET_TAG copies the tag; OpenSSL's signature takes a mutable pointer it does not write.
     let tagStatus = EVP_CIPHER_CTX_ctrl(
       pointer, EVP_CTRL_AEAD_SET_TAG, Int32(tag.count), UnsafeMutableRawPointer(mutating: tag.baseAddress))
