@@ -24,7 +24,7 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
   init?(hexDigits digits: UnsafeBufferPointer<UInt8>) {
     guard digits.count == 32 else { return nil }
     var seen: UInt8 = 0
-    let words = Self.hexValues.withUnsafeBufferPointer { table -> (UInt64, UInt64) in
+    let words = Hex.lowercaseValues.withUnsafeBufferPointer { table -> (UInt64, UInt64) in
       var high: UInt64 = 0
       var low: UInt64 = 0
       for index in 0..<16 {
@@ -40,13 +40,6 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
     high = words.0
     low = words.1
   }
-
-  /// Each byte's value as a lowercase hex digit, 0xFF for any other byte.
-  private static let hexValues: [UInt8] = {
-    var table = [UInt8](repeating: 0xFF, count: 256)
-    for (value, digit) in "0123456789abcdef".utf8.enumerated() { table[Int(digit)] = UInt8(value) }
-    return table
-  }()
 
   private init(bytes: [UInt8]) {
     high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
@@ -73,8 +66,9 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
     var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     withUnsafeMutableBytes(of: &digits) { text in
       spell(into: text)
-      // Typed, so the append is one copy (a raw buffer is appended byte by byte).
-      bytes.append(contentsOf: UnsafeBufferPointer(text.bindMemory(to: UInt8.self)))
+      // Typed, so the append is one copy (a raw buffer is appended byte by byte); rebound for
+      // the copy only, as the tuple's memory is bound to UInt64.
+      text.withMemoryRebound(to: UInt8.self) { bytes.append(contentsOf: $0) }
     }
   }
 
@@ -103,6 +97,20 @@ extension RecordID: Comparable {
 /// Lowercase hexadecimal, as the file writes ids, checksums and MACs.
 public enum Hex {
   private static let digits = Array("0123456789abcdef".utf8)
+
+  /// Each byte's value as a lowercase hex digit, 0xFF for any other byte: the one table the
+  /// readers of ids and of `\u00XX` escapes look digits up in.
+  static let lowercaseValues: [UInt8] = {
+    var table = [UInt8](repeating: 0xFF, count: 256)
+    for (value, digit) in digits.enumerated() { table[Int(digit)] = UInt8(value) }
+    return table
+  }()
+
+  /// A lowercase hex digit's value; nil for any other byte (uppercase included).
+  static func lowercaseValue(_ digit: UInt8) -> UInt8? {
+    let value = lowercaseValues[Int(digit)]
+    return value == 0xFF ? nil : value
+  }
 
   public static func encode(_ bytes: [UInt8]) -> String {
     var text = [UInt8]()

@@ -54,8 +54,8 @@ extension JSONCursor {
         }
         // \u00XX, XX lowercase hex below 0x20: the only other escape the writer uses.
         guard next == UInt8(ascii: "u"), index + 5 < bytes.count, bytes[index + 2] == UInt8(ascii: "0"),
-          bytes[index + 3] == UInt8(ascii: "0"), let high = Self.lowerHexValue(bytes[index + 4]), high <= 1,
-          let low = Self.lowerHexValue(bytes[index + 5])
+          bytes[index + 3] == UInt8(ascii: "0"), let high = Hex.lowercaseValue(bytes[index + 4]), high <= 1,
+          let low = Hex.lowercaseValue(bytes[index + 5])
         else { return nil }
         scratch!.append(high << 4 | low)
         index += 6
@@ -82,14 +82,6 @@ extension JSONCursor {
       return memcmp(left, right, bytes.count) == 0
     }
     return same ? text : nil
-  }
-
-  private static func lowerHexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-    case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-    default: return nil
-    }
   }
 
   mutating func scanOptionalString() -> String?? {
