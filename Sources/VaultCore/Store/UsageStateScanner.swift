@@ -139,7 +139,9 @@ enum UsageStateScanner {
         buffer[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
         remaining /= 10
       } while remaining > 0
-      output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer.bindMemory(to: UInt8.self)[start...]))
+      buffer.withMemoryRebound(to: UInt8.self) {
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start...]))
+      }
     }
   }
 }
