@@ -16,22 +16,11 @@ import sys
 import tempfile
 import time
 
+from spawn import spawn_ms
+
 BEFORE, AFTER = sys.argv[1], sys.argv[2]
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 61
-DEVNULL = os.open(os.devnull, os.O_RDWR)
 BASELINE = ["/usr/bin/env", "A=1", "true"]
-
-
-def spawn_ms(arguments, env):
-    start = time.perf_counter()
-    pid = os.posix_spawn(
-        arguments[0], arguments, env,
-        file_actions=[(os.POSIX_SPAWN_DUP2, DEVNULL, 0), (os.POSIX_SPAWN_DUP2, DEVNULL, 1),
-                      (os.POSIX_SPAWN_DUP2, DEVNULL, 2)])
-    _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"compare: {' '.join(arguments[:3])} failed")
-    return (time.perf_counter() - start) * 1000
 
 
 def agent_vault(directory, count):

@@ -18,10 +18,11 @@ import sys
 import tempfile
 import time
 
+from spawn import spawn_ms
+
 VAULT = sys.argv[1]
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 41
 PASSPHRASE = b"bench passphrase"
-DEVNULL = os.open(os.devnull, os.O_RDWR)
 BASELINE = ["/usr/bin/env", "A=1", "true"]
 
 
@@ -30,21 +31,6 @@ def which(program):
     if path is None:
         sys.exit(f"bench: {program} not found")
     return path
-
-
-def spawn_ms(arguments, env):
-    """Wall-clock milliseconds of one process, from spawn to exit; fails loudly on non-zero."""
-    start = time.perf_counter()
-    pid = os.posix_spawn(
-        arguments[0], arguments, env,
-        file_actions=[(os.POSIX_SPAWN_DUP2, DEVNULL, 0), (os.POSIX_SPAWN_DUP2, DEVNULL, 1),
-                      (os.POSIX_SPAWN_DUP2, DEVNULL, 2)])
-    _, status = os.waitpid(pid, 0)
-    elapsed = (time.perf_counter() - start) * 1000
-    if os.waitstatus_to_exitcode(status) != 0:
-        subprocess.run(arguments, env=env)  # shows the error
-        sys.exit(f"bench: {' '.join(arguments[:4])} failed")
-    return elapsed
 
 
 def pairwise(arguments, env, baseline=None):
