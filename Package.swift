@@ -103,7 +103,7 @@ let package = Package(
     // Linux calls the Glibc module does not import (prctl), for the executable's process hygiene.
     .systemLibrary(name: "CLinux"),
     .target(
-      name: "VaultCrypto", dependencies: ["COpenSSL"],
+      name: "VaultCrypto", dependencies: ["COpenSSL", "CLinux"],
       linkerSettings: OpenSSL.linkerSettings(["crypto"])),
     .target(name: "VaultCore", dependencies: ["VaultCrypto"]),
     // A TLS client connection over libssl, behind a small Swift type; knows nothing of vaults.
@@ -118,7 +118,7 @@ let package = Package(
     .executableTarget(name: "vault", dependencies: ["VaultCommandLine"], linkerSettings: StaticPIE.linkerSettings),
     .testTarget(
       name: "VaultCryptoTests",
-      dependencies: ["VaultCrypto"],
+      dependencies: ["VaultCrypto", "COpenSSL"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "VaultCoreTests", dependencies: ["VaultCore", "VaultCrypto"]),

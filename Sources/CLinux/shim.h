@@ -3,6 +3,8 @@
 
 // Linux calls Swift's Glibc module does not import: prctl(2) lives in <sys/prctl.h>.
 #include <sys/prctl.h>
+// getrandom(2), in <sys/random.h>.
+#include <sys/random.h>
 // The kernel key retention service: glibc has no wrappers for add_key(2) and keyctl(2), and
 // Swift does not import the variadic syscall(2), so each call gets a fixed signature here.
 #include <linux/keyctl.h>

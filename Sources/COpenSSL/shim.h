@@ -1,6 +1,7 @@
 #ifndef LLM_VAULT_COPENSSL_SHIM_H
 #define LLM_VAULT_COPENSSL_SHIM_H
 
+#include <openssl/core_dispatch.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -9,6 +10,7 @@
 #include <openssl/kdf.h>
 #include <openssl/params.h>
 #include <openssl/proverr.h>
+#include <openssl/provider.h>
 #include <openssl/rand.h>
 
 // OSSL_PARAM keeps the pointer to its key name, so the name must outlive the parameter.

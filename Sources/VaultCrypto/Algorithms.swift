@@ -17,6 +17,8 @@ final class Algorithms: @unchecked Sendable {
   let sha256: OpaquePointer?
   let hkdf: OpaquePointer?
   let chaCha20Poly1305: OpaquePointer?
+  /// The library context they were fetched from (AlgorithmSubset), or nil for the default one.
+  let context: OpaquePointer?
 
   private init() {
     // The vault needs only the default provider; skipping the system's openssl.cnf keeps start-up
@@ -28,11 +30,19 @@ final class Algorithms: @unchecked Sendable {
     // legacy digest table stays:
     // X.509 signature checks (the gateway's upstream TLS) find their digest by it.
     _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS), nil)
-    aes128GCM = EVP_CIPHER_fetch(nil, "AES-128-GCM", nil)
-    aes192GCM = EVP_CIPHER_fetch(nil, "AES-192-GCM", nil)
-    aes256GCM = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
-    sha256 = EVP_MD_fetch(nil, "SHA256", nil)
-    hkdf = EVP_KDF_fetch(nil, vault_hkdf_name(), nil)
-    chaCha20Poly1305 = EVP_CIPHER_fetch(nil, "ChaCha20-Poly1305", nil)
+    // Each fetch goes to a context that knows only these algorithms (AlgorithmSubset), so the
+    // first one does not build every cipher OpenSSL has; the default context is the fallback.
+    let subset = AlgorithmSubset.makeContext()
+    context = subset
+    func cipher(_ name: String) -> OpaquePointer? {
+      subset.flatMap { EVP_CIPHER_fetch($0, name, nil) } ?? EVP_CIPHER_fetch(nil, name, nil)
+    }
+    aes128GCM = cipher("AES-128-GCM")
+    aes192GCM = cipher("AES-192-GCM")
+    aes256GCM = cipher("AES-256-GCM")
+    chaCha20Poly1305 = cipher("ChaCha20-Poly1305")
+    sha256 = subset.flatMap { EVP_MD_fetch($0, "SHA256", nil) } ?? EVP_MD_fetch(nil, "SHA256", nil)
+    hkdf = subset.flatMap { EVP_KDF_fetch($0, vault_hkdf_name(), nil) } ?? EVP_KDF_fetch(nil, vault_hkdf_name(), nil)
+    clearOpenSSLErrors()
   }
 }

@@ -1,4 +1,6 @@
+import CLinux
 import COpenSSL
+import Glibc
 
 /// Random bytes from OpenSSL's CSPRNG. The corresponding C function is `RAND_bytes`.
 public enum SecureRandom {
@@ -18,5 +20,24 @@ public enum SecureRandom {
         throw openSSLError("RAND_bytes")
       }
     }
+  }
+
+  /// `count` unpredictable bytes from the kernel's generator (`getrandom`), for what must not be
+  /// guessed but is no key: the random part of a temporary file's name. OpenSSL's generator
+  /// would serve as well, but its start-up fetches a cipher, and OpenSSL's first fetch from the
+  /// default context builds every cipher it has (2.9 M instructions): more than everything else
+  /// `vault run` does with 10 keys, which needs no other random bytes.
+  public static func nameBytes(count: Int) throws -> [UInt8] {
+    var output = [UInt8](repeating: 0, count: count)
+    var filled = 0
+    while filled < count {
+      let read = output.withUnsafeMutableBytes { getrandom($0.baseAddress! + filled, count - filled, 0) }
+      if read < 0 {
+        if errno == EINTR { continue }
+        throw VaultCryptoError.randomSourceFailure(errno: errno)
+      }
+      filled += read
+    }
+    return output
   }
 }

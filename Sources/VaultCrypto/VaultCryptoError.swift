@@ -13,6 +13,8 @@ public enum VaultCryptoError: Error, Equatable, Sendable {
   case truncatedSealedBox
   /// A parameter is outside what the algorithm allows (scrypt cost, HKDF output length, ...).
   case invalidParameter(String)
+  /// The kernel's random generator (`getrandom`) failed with this errno.
+  case randomSourceFailure(errno: Int32)
   /// OpenSSL reported a failure; the text is OpenSSL's error queue at that point.
   case underlyingOpenSSLError(String)
 }

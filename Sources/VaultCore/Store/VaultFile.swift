@@ -112,7 +112,7 @@ public enum VaultFile {
     let directory = SystemCalls.directory(of: path)
     let name = SystemCalls.baseName(of: path)
     // O_EXCL makes a clash an error, not a hazard; the random part makes it unlikely.
-    let random = Hex.encode(try SecureRandom.bytes(count: 8))
+    let random = Hex.encode(try SecureRandom.nameBytes(count: 8))
     return "\(directory)/.\(name).tmp-\(getpid())-\(random)"
   }
 

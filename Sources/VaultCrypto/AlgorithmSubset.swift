@@ -1,0 +1,126 @@
+import COpenSSL
+
+/// An OpenSSL library context that knows only the algorithms the vault fetches, each one the
+/// default provider's own implementation.
+///
+/// Why it exists: OpenSSL 3 has no way to fetch one algorithm alone. The first fetch of a cipher
+/// builds a method, and names, for every cipher of every provider in the library context, about
+/// 130 for the default provider: 2.9 M instructions, two fifths of a 10-key `vault run`, for the
+/// one cipher it uses (bench/README.md). What a fetch builds is what the providers offer, and a
+/// provider chooses what it offers; so `Algorithms` fetches from a context of its own whose one
+/// provider offers the few algorithms below, and the first fetch builds those alone.
+///
+/// Nothing here implements an algorithm. The provider re-offers, unchanged, the entries the
+/// default provider itself lists for each operation (`OSSL_PROVIDER_query_operation`): the same
+/// dispatch tables, called through the same EVP interfaces, with the default provider's own
+/// provider context, so each call runs exactly the code a fetch from the default context runs.
+/// The default provider is loaded in the default context and never unloaded, and its algorithm
+/// tables are static data of libcrypto, so the copied entries stay valid for the process.
+enum AlgorithmSubset {
+  /// The first name of each algorithm offered, per operation (the name the default provider
+  /// lists first; `Algorithms` may fetch it by any of its names).
+  static let offered: [(operation: Int32, names: [String])] = [
+    (OSSL_OP_CIPHER, ["AES-128-GCM", "AES-192-GCM", "AES-256-GCM", "ChaCha20-Poly1305"]),
+    (OSSL_OP_DIGEST, ["SHA2-256"]),
+    (OSSL_OP_KDF, ["HKDF"]),
+  ]
+
+  /// The context to fetch from, or nil when the default provider cannot be loaded or does not
+  /// list one of the algorithms (then `Algorithms` fetches from the default context, as before).
+  static func makeContext() -> OpaquePointer? {
+    // `Offer.shared` is complete before the provider's init function, which runs inside
+    // `OSSL_PROVIDER_load`, reads it.
+    guard Offer.shared != nil, let context = OSSL_LIB_CTX_new() else {
+      clearOpenSSLErrors()
+      return nil
+    }
+    // The provider's entry point answers only `query_operation`, and hands OpenSSL the default
+    // provider's context as its own: the context the offered implementations expect.
+    let added = OSSL_PROVIDER_add_builtin(context, providerName) { _, _, dispatchOut, providerContextOut in
+      guard let offer = Offer.shared, let dispatchOut, let providerContextOut else { return 0 }
+      dispatchOut.pointee = UnsafePointer(offer.providerDispatch)
+      providerContextOut.pointee = offer.defaultProviderContext
+      return 1
+    }
+    guard added == 1,
+      OSSL_PROVIDER_load(context, providerName) != nil
+    else {
+      clearOpenSSLErrors()
+      OSSL_LIB_CTX_free(context)
+      return nil
+    }
+    return context
+  }
+
+  private static let providerName = "llm-vault-subset"
+}
+
+/// The entries the subset provider offers, copied once from the default provider's lists into
+/// memory that lives as long as the process.
+private struct Offer: @unchecked Sendable {
+  let defaultProviderContext: UnsafeMutableRawPointer
+  /// Per operation id, a list ending in an all-nil entry, as `query_operation` returns.
+  let algorithms: [Int32: UnsafeMutablePointer<OSSL_ALGORITHM>]
+  let providerDispatch: UnsafeMutablePointer<OSSL_DISPATCH>
+
+  static let shared = Offer()
+
+  private init?() {
+    guard let defaultProvider = OSSL_PROVIDER_load(nil, "default"),
+      let providerContext = OSSL_PROVIDER_get0_provider_ctx(defaultProvider)
+    else { return nil }
+    var algorithms: [Int32: UnsafeMutablePointer<OSSL_ALGORITHM>] = [:]
+    for (operation, names) in AlgorithmSubset.offered {
+      guard let list = Offer.entries(of: defaultProvider, operation: operation, named: names) else { return nil }
+      algorithms[operation] = list
+    }
+    let query:
+      @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<Int32>?)
+        -> UnsafePointer<OSSL_ALGORITHM>? = { _, operation, noStore in
+          // Methods built from these entries may be kept in the context's store like any others.
+          noStore?.pointee = 0
+          return UnsafePointer(Offer.shared?.algorithms[operation])
+        }
+    let dispatch = UnsafeMutablePointer<OSSL_DISPATCH>.allocate(capacity: 2)
+    dispatch[0] = OSSL_DISPATCH(
+      function_id: OSSL_FUNC_PROVIDER_QUERY_OPERATION,
+      function: unsafeBitCast(query, to: (@convention(c) () -> Void).self))
+    dispatch[1] = OSSL_DISPATCH(function_id: 0, function: nil)
+    self.defaultProviderContext = providerContext
+    self.algorithms = algorithms
+    self.providerDispatch = dispatch
+  }
+
+  /// The default provider's entries for `operation` whose first name is one of `names`, with the
+  /// end marker; nil unless every name was found.
+  private static func entries(of provider: OpaquePointer, operation: Int32, named names: [String])
+    -> UnsafeMutablePointer<OSSL_ALGORITHM>?
+  {
+    var noStore: Int32 = 0
+    guard let listed = OSSL_PROVIDER_query_operation(provider, operation, &noStore) else { return nil }
+    defer { OSSL_PROVIDER_unquery_operation(provider, operation, listed) }
+    var chosen: [OSSL_ALGORITHM] = []
+    var found = Set<String>()
+    var entry = listed
+    while let namesPointer = entry.pointee.algorithm_names {
+      // "AES-256-GCM:id-aes256-GCM:2.16.840.1.101.3.4.1.46": the first name, up to the colon.
+      let firstName = String(decoding: firstNameBytes(namesPointer), as: UTF8.self)
+      if names.contains(firstName) {
+        chosen.append(entry.pointee)
+        found.insert(firstName)
+      }
+      entry += 1
+    }
+    guard found.count == names.count else { return nil }
+    let list = UnsafeMutablePointer<OSSL_ALGORITHM>.allocate(capacity: chosen.count + 1)
+    list.initialize(from: chosen, count: chosen.count)
+    (list + chosen.count).initialize(to: OSSL_ALGORITHM())
+    return list
+  }
+
+  private static func firstNameBytes(_ names: UnsafePointer<CChar>) -> UnsafeRawBufferPointer {
+    var count = 0
+    while names[count] != 0 && names[count] != 0x3A { count += 1 }
+    return UnsafeRawBufferPointer(start: names, count: count)
+  }
+}
