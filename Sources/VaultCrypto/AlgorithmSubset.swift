@@ -1,4 +1,5 @@
 import COpenSSL
+import Glibc
 
 /// An OpenSSL library context that knows only the algorithms the vault fetches, each one the
 /// default provider's own implementation.
@@ -17,13 +18,11 @@ import COpenSSL
 /// The default provider is loaded in the default context and never unloaded, and its algorithm
 /// tables are static data of libcrypto, so the copied entries stay valid for the process.
 enum AlgorithmSubset {
-  /// The first name of each algorithm offered, per operation (the name the default provider
-  /// lists first; `Algorithms` may fetch it by any of its names).
-  static let offered: [(operation: Int32, names: [String])] = [
-    (OSSL_OP_CIPHER, ["AES-128-GCM", "AES-192-GCM", "AES-256-GCM", "ChaCha20-Poly1305"]),
-    (OSSL_OP_DIGEST, ["SHA2-256"]),
-    (OSSL_OP_KDF, ["HKDF"]),
-  ]
+  /// The algorithms offered, each by the name the default provider lists first (`Algorithms`
+  /// may fetch it by any of its names).
+  static let ciphers = ["AES-128-GCM", "AES-192-GCM", "AES-256-GCM", "ChaCha20-Poly1305"]
+  static let digests = ["SHA2-256"]
+  static let keyDerivations = ["HKDF"]
 
   /// The context to fetch from, or nil when the default provider cannot be loaded or does not
   /// list one of the algorithms (then `Algorithms` fetches from the default context, as before).
@@ -59,27 +58,37 @@ enum AlgorithmSubset {
 /// memory that lives as long as the process.
 private struct Offer: @unchecked Sendable {
   let defaultProviderContext: UnsafeMutableRawPointer
-  /// Per operation id, a list ending in an all-nil entry, as `query_operation` returns.
-  let algorithms: [Int32: UnsafeMutablePointer<OSSL_ALGORITHM>]
+  /// Per operation, a list ending in an all-nil entry, as `query_operation` returns.
+  let ciphers: UnsafeMutablePointer<OSSL_ALGORITHM>
+  let digests: UnsafeMutablePointer<OSSL_ALGORITHM>
+  let keyDerivations: UnsafeMutablePointer<OSSL_ALGORITHM>
   let providerDispatch: UnsafeMutablePointer<OSSL_DISPATCH>
 
   static let shared = Offer()
 
+  // Plain pointers and arrays of String throughout, no dictionaries or sets: each generic type
+  // a process uses for the first time costs the Swift runtime a metadata look-up by name, and
+  // this runs at the start of every `vault run`.
   private init?() {
     guard let defaultProvider = OSSL_PROVIDER_load(nil, "default"),
-      let providerContext = OSSL_PROVIDER_get0_provider_ctx(defaultProvider)
+      let providerContext = OSSL_PROVIDER_get0_provider_ctx(defaultProvider),
+      let ciphers = Offer.entries(of: defaultProvider, operation: OSSL_OP_CIPHER, named: AlgorithmSubset.ciphers),
+      let digests = Offer.entries(of: defaultProvider, operation: OSSL_OP_DIGEST, named: AlgorithmSubset.digests),
+      let keyDerivations = Offer.entries(
+        of: defaultProvider, operation: OSSL_OP_KDF, named: AlgorithmSubset.keyDerivations)
     else { return nil }
-    var algorithms: [Int32: UnsafeMutablePointer<OSSL_ALGORITHM>] = [:]
-    for (operation, names) in AlgorithmSubset.offered {
-      guard let list = Offer.entries(of: defaultProvider, operation: operation, named: names) else { return nil }
-      algorithms[operation] = list
-    }
     let query:
       @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<Int32>?)
         -> UnsafePointer<OSSL_ALGORITHM>? = { _, operation, noStore in
           // Methods built from these entries may be kept in the context's store like any others.
           noStore?.pointee = 0
-          return UnsafePointer(Offer.shared?.algorithms[operation])
+          guard let offer = Offer.shared else { return nil }
+          switch operation {
+          case OSSL_OP_CIPHER: return UnsafePointer(offer.ciphers)
+          case OSSL_OP_DIGEST: return UnsafePointer(offer.digests)
+          case OSSL_OP_KDF: return UnsafePointer(offer.keyDerivations)
+          default: return nil
+          }
         }
     let dispatch = UnsafeMutablePointer<OSSL_DISPATCH>.allocate(capacity: 2)
     dispatch[0] = OSSL_DISPATCH(
@@ -87,7 +96,9 @@ private struct Offer: @unchecked Sendable {
       function: unsafeBitCast(query, to: (@convention(c) () -> Void).self))
     dispatch[1] = OSSL_DISPATCH(function_id: 0, function: nil)
     self.defaultProviderContext = providerContext
-    self.algorithms = algorithms
+    self.ciphers = ciphers
+    self.digests = digests
+    self.keyDerivations = keyDerivations
     self.providerDispatch = dispatch
   }
 
@@ -99,28 +110,39 @@ private struct Offer: @unchecked Sendable {
     var noStore: Int32 = 0
     guard let listed = OSSL_PROVIDER_query_operation(provider, operation, &noStore) else { return nil }
     defer { OSSL_PROVIDER_unquery_operation(provider, operation, listed) }
-    var chosen: [OSSL_ALGORITHM] = []
-    var found = Set<String>()
+    // Two passes over the list: count and check, then copy.
+    var count = 0
+    var found = 0  // a bit per name
     var entry = listed
-    while let namesPointer = entry.pointee.algorithm_names {
-      // "AES-256-GCM:id-aes256-GCM:2.16.840.1.101.3.4.1.46": the first name, up to the colon.
-      let firstName = String(decoding: firstNameBytes(namesPointer), as: UTF8.self)
-      if names.contains(firstName) {
-        chosen.append(entry.pointee)
-        found.insert(firstName)
+    while let entryNames = entry.pointee.algorithm_names {
+      if let index = names.firstIndex(where: { isFirstName($0, of: entryNames) }) {
+        count += 1
+        found |= 1 << index
       }
       entry += 1
     }
-    guard found.count == names.count else { return nil }
-    let list = UnsafeMutablePointer<OSSL_ALGORITHM>.allocate(capacity: chosen.count + 1)
-    list.initialize(from: chosen, count: chosen.count)
-    (list + chosen.count).initialize(to: OSSL_ALGORITHM())
+    guard found == (1 << names.count) - 1 else { return nil }
+    let list = UnsafeMutablePointer<OSSL_ALGORITHM>.allocate(capacity: count + 1)
+    var copied = 0
+    entry = listed
+    while let entryNames = entry.pointee.algorithm_names {
+      if names.contains(where: { isFirstName($0, of: entryNames) }) {
+        (list + copied).initialize(to: entry.pointee)
+        copied += 1
+      }
+      entry += 1
+    }
+    (list + copied).initialize(to: OSSL_ALGORITHM())
     return list
   }
 
-  private static func firstNameBytes(_ names: UnsafePointer<CChar>) -> UnsafeRawBufferPointer {
-    var count = 0
-    while names[count] != 0 && names[count] != 0x3A { count += 1 }
-    return UnsafeRawBufferPointer(start: names, count: count)
+  /// Whether `name` is the first of `names`, a colon-separated list such as
+  /// "AES-256-GCM:id-aes256-GCM:2.16.840.1.101.3.4.1.46".
+  private static func isFirstName(_ name: String, of names: UnsafePointer<CChar>) -> Bool {
+    var name = name
+    return name.withUTF8 { bytes in
+      strncmp(names, UnsafeRawPointer(bytes.baseAddress!).assumingMemoryBound(to: CChar.self), bytes.count) == 0
+        && (names[bytes.count] == 0 || names[bytes.count] == 0x3A)
+    }
   }
 }
