@@ -19,6 +19,24 @@ final class EncodingTests: XCTestCase {
     }
   }
 
+  /// Up to 512 decoded bytes go through a stack buffer, longer ones straight into the array
+  /// (Base64.decode): both sides of the line, and a value of the largest size a key may have.
+  func testBase64MatchesFoundationAroundTheStackBufferAndAtTheLargestValue() {
+    var generator = SystemRandomNumberGenerator()
+    for length in [509, 510, 511, 512, 513, 514, 515, 1_000, 65_536 + 28] {
+      let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+      let text = Base64.encode(bytes)
+      XCTAssertEqual(text, Data(bytes).base64EncodedString())
+      XCTAssertEqual(Base64.decode(text), bytes, "\(length) bytes")
+      // A flipped padding bit or a stray character is caught on both paths.
+      var broken = Array(text.utf8)
+      broken[broken.count / 2] = UInt8(ascii: "!")
+      XCTAssertNil(Base64.decode(String(decoding: broken, as: UTF8.self)), "\(length) bytes, a stray character")
+    }
+    XCTAssertNil(Base64.decode(String(repeating: "QUJD", count: 171) + "QR=="), "513 bytes, padding bits set")
+    XCTAssertEqual(Base64.decode(String(repeating: "QUJD", count: 171) + "QQ==")?.count, 514)
+  }
+
   func testBase64RejectsNonCanonicalAndMalformedText() {
     XCTAssertEqual(Base64.decode("QQ=="), [0x41])
     for bad in ["QR==", "QUF=QUFB", "QUI", "QUJ", "Q===", "====", "QU I=", "QUI\n", "QUJD-", "QUJ\u{00e9}"] {
