@@ -5,8 +5,9 @@ key and 10 keys executes, which the linker then places side by side (lld's
 Why: a process maps its code a 64 KiB window at a time, on the first touch of each window. Left
 in link order, the few hundred functions a launch runs are spread over the whole 10 MB of code,
 so each start took about 70 such page faults; packed together they take about 30
-(bench/README.md). A name the build no longer has is skipped by the linker, so an old file costs
-speed, never correctness: regenerate it after large changes to the run path.
+(bench/README.md, "Fourth round"). A name the build no longer has is skipped by the linker, so an
+old file costs speed, never correctness: regenerate it after large changes to the run path. The
+file itself must exist (Package.swift always passes it to the install build's link).
 
 Usage: python3 bench/order.py VAULT OUTPUT   (bench/make-order builds VAULT and runs this)
 """

@@ -7,16 +7,23 @@ import Glibc
 /// Why it exists: OpenSSL 3 has no way to fetch one algorithm alone. The first fetch of a cipher
 /// builds a method, and names, for every cipher of every provider in the library context, about
 /// 130 for the default provider: 2.9 M instructions, two fifths of a 10-key `vault run`, for the
-/// one cipher it uses (bench/README.md). What a fetch builds is what the providers offer, and a
-/// provider chooses what it offers; so `Algorithms` fetches from a context of its own whose one
-/// provider offers the few algorithms below, and the first fetch builds those alone.
+/// one cipher it uses (bench/README.md, "Fourth round"). What a fetch builds is what the
+/// providers offer, and a provider chooses what it offers; so `Algorithms` fetches from a context
+/// of its own whose one provider offers the few algorithms below, and its fetches build those
+/// alone.
 ///
 /// Nothing here implements an algorithm. The provider re-offers, unchanged, the entries the
 /// default provider itself lists for each operation (`OSSL_PROVIDER_query_operation`): the same
 /// dispatch tables, called through the same EVP interfaces, with the default provider's own
-/// provider context, so each call runs exactly the code a fetch from the default context runs.
-/// The default provider is loaded in the default context and never unloaded, and its algorithm
-/// tables are static data of libcrypto, so the copied entries stay valid for the process.
+/// provider context, so each call runs the code a fetch from a default context runs.
+///
+/// That default provider is loaded into a second private context, the donor, never the process's
+/// default context: the default context stays as the process (or an openssl.cnf the gateway's
+/// TLS loads) configured it. The donor and the provider are never freed, and the default
+/// provider's algorithm tables are static data of libcrypto, so the copied entries stay valid
+/// for the process. What the donor still pays: an implementation that looks up another algorithm
+/// by name does so in its provider's context, the donor, whose first look-up of an operation
+/// builds all of it. HKDF looks up SHA-256 and HMAC that way (about 0.7 M instructions, once).
 enum AlgorithmSubset {
   /// The algorithms offered, each by the name the default provider lists first (`Algorithms`
   /// may fetch it by any of its names).
@@ -25,7 +32,7 @@ enum AlgorithmSubset {
   static let keyDerivations = ["HKDF"]
 
   /// The context to fetch from, or nil when the default provider cannot be loaded or does not
-  /// list one of the algorithms (then `Algorithms` fetches from the default context, as before).
+  /// list one of the algorithms (then `Algorithms` fetches from the process's default context).
   static func makeContext() -> OpaquePointer? {
     // `Offer.shared` is complete before the provider's init function, which runs inside
     // `OSSL_PROVIDER_load`, reads it.
@@ -57,8 +64,14 @@ enum AlgorithmSubset {
 /// The entries the subset provider offers, copied once from the default provider's lists into
 /// memory that lives as long as the process.
 private struct Offer: @unchecked Sendable {
+  /// The donor context and the default provider loaded in it: held, never freed or unloaded,
+  /// because the offered implementations run with this provider's context.
+  let donorContext: OpaquePointer
+  let defaultProvider: OpaquePointer
   let defaultProviderContext: UnsafeMutableRawPointer
-  /// Per operation, a list ending in an all-nil entry, as `query_operation` returns.
+  /// Per operation, a list ending in an all-nil entry, as `query_operation` returns. Each entry
+  /// keeps the default provider's property definition (`provider=default`): a fetch by property
+  /// from the subset context matches `provider=default`, not the subset provider's name.
   let ciphers: UnsafeMutablePointer<OSSL_ALGORITHM>
   let digests: UnsafeMutablePointer<OSSL_ALGORITHM>
   let keyDerivations: UnsafeMutablePointer<OSSL_ALGORITHM>
@@ -70,13 +83,29 @@ private struct Offer: @unchecked Sendable {
   // a process uses for the first time costs the Swift runtime a metadata look-up by name, and
   // this runs at the start of every `vault run`.
   private init?() {
-    guard let defaultProvider = OSSL_PROVIDER_load(nil, "default"),
+    guard let donor = OSSL_LIB_CTX_new() else { return nil }
+    guard let defaultProvider = OSSL_PROVIDER_load(donor, "default"),
       let providerContext = OSSL_PROVIDER_get0_provider_ctx(defaultProvider),
-      let ciphers = Offer.entries(of: defaultProvider, operation: OSSL_OP_CIPHER, named: AlgorithmSubset.ciphers),
-      let digests = Offer.entries(of: defaultProvider, operation: OSSL_OP_DIGEST, named: AlgorithmSubset.digests),
+      let ciphers = Offer.entries(of: defaultProvider, operation: OSSL_OP_CIPHER, named: AlgorithmSubset.ciphers)
+    else {
+      OSSL_LIB_CTX_free(donor)
+      return nil
+    }
+    guard let digests = Offer.entries(of: defaultProvider, operation: OSSL_OP_DIGEST, named: AlgorithmSubset.digests)
+    else {
+      ciphers.deallocate()
+      OSSL_LIB_CTX_free(donor)
+      return nil
+    }
+    guard
       let keyDerivations = Offer.entries(
         of: defaultProvider, operation: OSSL_OP_KDF, named: AlgorithmSubset.keyDerivations)
-    else { return nil }
+    else {
+      ciphers.deallocate()
+      digests.deallocate()
+      OSSL_LIB_CTX_free(donor)
+      return nil
+    }
     let query:
       @convention(c) (UnsafeMutableRawPointer?, Int32, UnsafeMutablePointer<Int32>?)
         -> UnsafePointer<OSSL_ALGORITHM>? = { _, operation, noStore in
@@ -95,6 +124,8 @@ private struct Offer: @unchecked Sendable {
       function_id: OSSL_FUNC_PROVIDER_QUERY_OPERATION,
       function: unsafeBitCast(query, to: (@convention(c) () -> Void).self))
     dispatch[1] = OSSL_DISPATCH(function_id: 0, function: nil)
+    self.donorContext = donor
+    self.defaultProvider = defaultProvider
     self.defaultProviderContext = providerContext
     self.ciphers = ciphers
     self.digests = digests

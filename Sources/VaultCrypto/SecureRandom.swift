@@ -24,17 +24,20 @@ public enum SecureRandom {
 
   /// `count` unpredictable bytes from the kernel's generator (`getrandom`), for what must not be
   /// guessed but is no key: the random part of a temporary file's name. OpenSSL's generator
-  /// would serve as well, but its start-up fetches a cipher, and OpenSSL's first fetch from the
-  /// default context builds every cipher it has (2.9 M instructions): more than everything else
-  /// `vault run` does with 10 keys, which needs no other random bytes.
+  /// would serve as well, but its start-up fetches a cipher from the default context, which
+  /// builds every cipher OpenSSL has (2.9 M instructions): more than everything else `vault run`
+  /// does with 10 keys, which needs no other random bytes. Where the kernel refuses the call (no
+  /// getrandom, or a seccomp filter that denies it), OpenSSL's generator serves after all.
   public static func nameBytes(count: Int) throws -> [UInt8] {
     var output = [UInt8](repeating: 0, count: count)
     var filled = 0
     while filled < count {
       let read = output.withUnsafeMutableBytes { getrandom($0.baseAddress! + filled, count - filled, 0) }
       if read < 0 {
-        if errno == EINTR { continue }
-        throw VaultCryptoError.randomSourceFailure(errno: errno)
+        let error = errno
+        if error == EINTR { continue }
+        if error == ENOSYS || error == EPERM { return try bytes(count: count) }
+        throw VaultCryptoError.randomSourceFailure(errno: error)
       }
       filled += read
     }

@@ -86,3 +86,19 @@ final class SecureRandomTests: XCTestCase {
     XCTAssertNotEqual(first.copyBytes(), [UInt8](repeating: 0, count: 32))
   }
 }
+
+final class SecureRandomNameBytesTests: XCTestCase {
+  /// The random part of temporary file names: as many bytes as asked, and never the same twice
+  /// (two equal draws of 16 bytes would mean the generator is broken, not unlucky).
+  func testNameBytesHaveTheLengthAskedAndDiffer() throws {
+    for count in [0, 1, 8, 16, 300] {
+      XCTAssertEqual(try SecureRandom.nameBytes(count: count).count, count)
+    }
+    var seen = Set<[UInt8]>()
+    for _ in 0..<64 {
+      XCTAssertTrue(seen.insert(try SecureRandom.nameBytes(count: 16)).inserted)
+    }
+    // Not all zero: the buffer is filled, not just sized.
+    XCTAssertTrue(seen.allSatisfy { $0.contains { $0 != 0 } })
+  }
+}
