@@ -45,25 +45,39 @@ public enum ProcessEnvironment {
 /// Secret-valued credential variables (`VAULT_PASSPHRASE`, `VAULT_NEW_PASSPHRASE`,
 /// `VAULT_AGENT_KEY`), held in `SecretBytes` from start-up until `discardAll()`.
 enum ProcessCredentials {
-  nonisolated(unsafe) private static var values: [CredentialVariable: SecretBytes] = [:]
+  /// One slot per variable of `ProcessEnvironment.secretValued`, in its order: three optionals
+  /// rather than a dictionary, whose generic storage cost every start about 120,000 instructions
+  /// of run-time metadata look-ups for three entries.
+  nonisolated(unsafe) private static var values: (SecretBytes?, SecretBytes?, SecretBytes?) = (nil, nil, nil)
 
   /// Copies the NUL-terminated `value` into locked memory and wipes it where it was. The first
   /// definition wins, as getenv(3) does; an empty value counts as unset.
   static func take(_ variable: CredentialVariable, from value: UnsafeMutablePointer<CChar>) {
     let count = strlen(value)
     defer { memset(value, 0, count) }
-    guard count > 0, values[variable] == nil else { return }
-    values[variable] = SecretBytes(count: count) {
+    guard count > 0, Self.value(variable) == nil else { return }
+    let secret = SecretBytes(count: count) {
       $0.copyMemory(from: UnsafeRawBufferPointer(start: value, count: count))
+    }
+    switch variable {
+    case .passphrase: values.0 = secret
+    case .newPassphrase: values.1 = secret
+    case .agentKey: values.2 = secret
+    case .passphraseFile, .newPassphraseFile: break
     }
   }
 
   static func value(_ variable: CredentialVariable) -> SecretBytes? {
-    values[variable]
+    switch variable {
+    case .passphrase: values.0
+    case .newPassphrase: values.1
+    case .agentKey: values.2
+    case .passphraseFile, .newPassphraseFile: nil
+    }
   }
 
   /// Drops every credential (wiped as its `SecretBytes` goes): called once the keys are open.
   static func discardAll() {
-    values = [:]
+    values = (nil, nil, nil)
   }
 }
