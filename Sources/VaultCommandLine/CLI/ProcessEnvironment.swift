@@ -13,19 +13,26 @@ public enum ProcessEnvironment {
   static let secretValued: [CredentialVariable] = [.passphrase, .newPassphrase, .agentKey]
 
   public static func current() -> [String: String] {
-    var result: [String: String] = [:]
-    var entry = environ
-    while let pointer = entry.pointee {
-      entry += 1
+    var count = 0
+    while environ[count] != nil { count += 1 }
+    // Sized once, and each entry read as bytes: no rehash as it grows, no String of the whole
+    // entry to search for "=".
+    var result = [String: String](minimumCapacity: count)
+    for index in 0..<count {
+      guard let pointer = environ[index] else { break }
       if let variable = secretValued.first(where: { hasName($0.name, pointer) }) {
         ProcessCredentials.take(variable, from: pointer + variable.name.utf8.count + 1)
         continue
       }
-      let text = String(cString: pointer)
-      if let equals = text.firstIndex(of: "=") {
-        let name = String(text[..<equals])
-        // The first definition wins, as getenv(3) does.
-        if result[name] == nil { result[name] = String(text[text.index(after: equals)...]) }
+      let length = strlen(pointer)
+      guard let equals = memchr(pointer, Int32(UInt8(ascii: "=")), length) else { continue }
+      let bytes = UnsafeBufferPointer(
+        start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
+      let split = UnsafeRawPointer(equals) - UnsafeRawPointer(pointer)
+      let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<split]), as: UTF8.self)
+      // The first definition wins, as getenv(3) does.
+      if result[name] == nil {
+        result[name] = String(decoding: UnsafeBufferPointer(rebasing: bytes[(split + 1)...]), as: UTF8.self)
       }
     }
     return result
