@@ -124,6 +124,98 @@ final class UsageTests: XCTestCase {
     }
   }
 
+  /// A run writes the next state into `<vault>.state.next` and swaps it with the state file:
+  /// from the third use on, the same two inodes take turns (no new file, no random name per run),
+  /// both 0600, and the state holds every use.
+  func testRunsSwapTheStateWithItsSpareAndReuseBothFiles() throws {
+    let fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let token = try fixture.agentToken("swap", ["--key", "OPENAI_MAIN"])
+    let keyID = try RunKit.keyID("OPENAI_MAIN", vaultPath: sandbox.vaultPath)
+    let statePath = sandbox.vaultPath + ".state"
+    let sparePath = statePath + ".next"
+    func inode(_ path: String) -> (ino: UInt, mode: UInt32, type: UInt32)? {
+      var status = stat()
+      guard lstat(path, &status) == 0 else { return nil }
+      return (UInt(status.st_ino), UInt32(status.st_mode & 0o777), UInt32(status.st_mode & S_IFMT))
+    }
+    var states: [UInt] = []
+    for round in 1...4 {
+      let result = try sandbox.run(
+        ["run", "--", "/bin/sh", "-c", "exit 0"], environment: RunFixture.agentEnvironment(token))
+      XCTAssertEqual(result.status, 0, "round \(round): \(result.stderrText)")
+      XCTAssertEqual(result.stderrText, "", "round \(round)")
+      guard let state = inode(statePath) else { return XCTFail("round \(round): no state file") }
+      XCTAssertEqual(state.type, UInt32(S_IFREG), "round \(round)")
+      XCTAssertEqual(state.mode, 0o600, "round \(round)")
+      states.append(state.ino)
+      if round >= 2 {
+        guard let spare = inode(sparePath) else { return XCTFail("round \(round): no spare file") }
+        XCTAssertEqual(spare.type, UInt32(S_IFREG), "round \(round)")
+        XCTAssertEqual(spare.mode, 0o600, "round \(round)")
+        XCTAssertEqual(spare.ino, states[round - 2], "round \(round): the spare is the state before")
+      }
+      XCTAssertEqual(RunKit.uses(try RunKit.state(sandbox), "keys", keyID), round, "round \(round)")
+    }
+    XCTAssertEqual(states[2], states[0], "the third state reuses the first one's file")
+    XCTAssertEqual(states[3], states[1], "the fourth state reuses the second one's file")
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: sandbox.root + "/data").filter {
+      $0.contains(".tmp-")
+    }
+    XCTAssertEqual(leftovers, [])
+  }
+
+  /// The spare is written only when it is a plain file of the user's: a symlink, a second name of
+  /// another file (a hard link), a file readable by others, a directory or a FIFO there is never
+  /// written through, and the use is still recorded, without a warning.
+  func testASpareThatIsNotAPlainFileOfTheUsersIsNeverWrittenThrough() throws {
+    let fixture = try RunFixture()
+    let sandbox = fixture.sandbox
+    let token = try fixture.agentToken("spare", ["--key", "OPENAI_MAIN"])
+    let keyID = try RunKit.keyID("OPENAI_MAIN", vaultPath: sandbox.vaultPath)
+    let sparePath = sandbox.vaultPath + ".state.next"
+    let victim = sandbox.root + "/victim"
+    let plants: [(String, () throws -> Void)] = [
+      ("a symlink", { XCTAssertEqual(symlink(victim, sparePath), 0) }),
+      ("a hard link", { XCTAssertEqual(link(victim, sparePath), 0) }),
+      (
+        "a file readable by others",
+        {
+          try writeFile(sparePath, Array("theirs\n".utf8), mode: 0o600)
+          XCTAssertEqual(chmod(sparePath, 0o644), 0)
+        }
+      ),
+      ("a directory", { try makeDirectory(sparePath) }),
+      ("a FIFO", { XCTAssertEqual(mkfifo(sparePath, 0o600), 0) }),
+    ]
+    var uses = 0
+    for (what, plant) in plants {
+      // Two runs first, so the state and a spare exist as they would.
+      for _ in 0..<2 {
+        XCTAssertEqual(
+          try sandbox.run(["run", "--", "/bin/sh", "-c", "exit 0"], environment: RunFixture.agentEnvironment(token))
+            .status, 0, what)
+        uses += 1
+      }
+      try writeFile(victim, Array("untouched\n".utf8), mode: 0o600)
+      _ = unlink(sparePath)
+      try plant()
+      let result = try sandbox.run(
+        ["run", "--", "/bin/sh", "-c", "exit 0"], environment: RunFixture.agentEnvironment(token))
+      uses += 1
+      XCTAssertEqual(result.status, 0, "\(what): \(result.stderrText)")
+      XCTAssertEqual(result.stderrText, "", what)
+      XCTAssertEqual(try readFile(victim), Array("untouched\n".utf8), what)
+      XCTAssertEqual(RunKit.uses(try RunKit.state(sandbox), "keys", keyID), uses, what)
+      var status = stat()
+      XCTAssertEqual(lstat(sandbox.vaultPath + ".state", &status), 0, what)
+      XCTAssertEqual(status.st_mode & S_IFMT, S_IFREG, "\(what): the state is vault's own file")
+      XCTAssertEqual(status.st_mode & 0o777, 0o600, what)
+      _ = rmdir(sparePath)
+      _ = unlink(sparePath)
+    }
+  }
+
   /// A damaged, oversized or linked state file is set aside with one warning and counting
   /// starts anew: no state file can make a run slow or fail, and a planted link is never read
   /// through or written through.

@@ -13,19 +13,26 @@ public enum ProcessEnvironment {
   static let secretValued: [CredentialVariable] = [.passphrase, .newPassphrase, .agentKey]
 
   public static func current() -> [String: String] {
-    var result: [String: String] = [:]
-    var entry = environ
-    while let pointer = entry.pointee {
-      entry += 1
+    var count = 0
+    while environ[count] != nil { count += 1 }
+    // Sized once, and each entry read as bytes: no rehash as it grows, no String of the whole
+    // entry to search for "=".
+    var result = [String: String](minimumCapacity: count)
+    for index in 0..<count {
+      guard let pointer = environ[index] else { break }
       if let variable = secretValued.first(where: { hasName($0.name, pointer) }) {
         ProcessCredentials.take(variable, from: pointer + variable.name.utf8.count + 1)
         continue
       }
-      let text = String(cString: pointer)
-      if let equals = text.firstIndex(of: "=") {
-        let name = String(text[..<equals])
-        // The first definition wins, as getenv(3) does.
-        if result[name] == nil { result[name] = String(text[text.index(after: equals)...]) }
+      let length = strlen(pointer)
+      guard let equals = memchr(pointer, Int32(UInt8(ascii: "=")), length) else { continue }
+      let bytes = UnsafeBufferPointer(
+        start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: length)
+      let split = UnsafeRawPointer(equals) - UnsafeRawPointer(pointer)
+      let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<split]), as: UTF8.self)
+      // The first definition wins, as getenv(3) does.
+      if result[name] == nil {
+        result[name] = String(decoding: UnsafeBufferPointer(rebasing: bytes[(split + 1)...]), as: UTF8.self)
       }
     }
     return result
@@ -45,25 +52,39 @@ public enum ProcessEnvironment {
 /// Secret-valued credential variables (`VAULT_PASSPHRASE`, `VAULT_NEW_PASSPHRASE`,
 /// `VAULT_AGENT_KEY`), held in `SecretBytes` from start-up until `discardAll()`.
 enum ProcessCredentials {
-  nonisolated(unsafe) private static var values: [CredentialVariable: SecretBytes] = [:]
+  /// One slot per variable of `ProcessEnvironment.secretValued`, in its order: three optionals
+  /// rather than a dictionary, whose generic storage cost every start about 120,000 instructions
+  /// of run-time metadata look-ups for three entries.
+  nonisolated(unsafe) private static var values: (SecretBytes?, SecretBytes?, SecretBytes?) = (nil, nil, nil)
 
   /// Copies the NUL-terminated `value` into locked memory and wipes it where it was. The first
   /// definition wins, as getenv(3) does; an empty value counts as unset.
   static func take(_ variable: CredentialVariable, from value: UnsafeMutablePointer<CChar>) {
     let count = strlen(value)
     defer { memset(value, 0, count) }
-    guard count > 0, values[variable] == nil else { return }
-    values[variable] = SecretBytes(count: count) {
+    guard count > 0, Self.value(variable) == nil else { return }
+    let secret = SecretBytes(count: count) {
       $0.copyMemory(from: UnsafeRawBufferPointer(start: value, count: count))
+    }
+    switch variable {
+    case .passphrase: values.0 = secret
+    case .newPassphrase: values.1 = secret
+    case .agentKey: values.2 = secret
+    case .passphraseFile, .newPassphraseFile: break
     }
   }
 
   static func value(_ variable: CredentialVariable) -> SecretBytes? {
-    values[variable]
+    switch variable {
+    case .passphrase: values.0
+    case .newPassphrase: values.1
+    case .agentKey: values.2
+    case .passphraseFile, .newPassphraseFile: nil
+    }
   }
 
   /// Drops every credential (wiped as its `SecretBytes` goes): called once the keys are open.
   static func discardAll() {
-    values = [:]
+    values = (nil, nil, nil)
   }
 }

@@ -11,6 +11,9 @@ struct SecretsForRun {
   var agent: AgentKey?
   /// The token used, if an agent key: its expiry and any grace period after a rotation.
   var credential: AgentCredential?
+  /// The vault file the agent key read, links resolved: the use is recorded beside it without
+  /// resolving the path a second time (realpath reads every component of the path).
+  var vaultPath: String? = nil
 
   /// Whether an agent key rather than the passphrase is the credential.
   static func usesAgentKey(_ context: Context) -> Bool {
@@ -35,7 +38,8 @@ struct SecretsForRun {
       // The keys are open: the credential is not needed again.
       ProcessCredentials.discardAll()
       return SecretsForRun(
-        plan: plan, values: values, agent: access.agent, credential: access.session.keyring.credential)
+        plan: plan, values: values, agent: access.agent, credential: access.session.keyring.credential,
+        vaultPath: access.session.vaultPath)
     }
     let store = context.store
     let locked = try store.read()
@@ -55,7 +59,11 @@ struct SecretsForRun {
   /// file that cannot be written is a warning, never a failed run.
   func recordUse(_ context: Context) {
     do {
-      if let warning = try context.store.recordUse(agentID: agent?.id, keyIDs: plan.keys.map(\.id)) {
+      let store = context.store
+      if let warning = try UsageState.recordUse(
+        forVault: vaultPath ?? store.targetPath, agentID: agent?.id, keyIDs: plan.keys.map(\.id), at: .now(),
+        lockTimeout: store.lockTimeout)
+      {
         Console.warning(warning)
       }
     } catch let error as VaultError {

@@ -1,5 +1,15 @@
 import VaultCore
 
+/// A command with subcommands (`vault agent-key ...`). Its overview is built only when shown: built
+/// for every group whenever `groups` was first read, it cost every `vault run` a third of a
+/// million instructions of string building.
+struct CommandGroup: Sendable {
+  let name: String
+  let summary: String
+  let overview: @Sendable () -> String
+  let commands: [any Command.Type]
+}
+
 /// A subcommand: its spec (for parsing and help) and what it does.
 protocol Command: Sendable {
   static var spec: CommandSpec { get }
@@ -19,25 +29,22 @@ public enum VaultCLI {
     MergeDriverCommand.self, DiffTextCommand.self, CompletionCommand.self,
   ]
   /// Commands with subcommands, shown as one line each in the overview.
-  static let groups: [(name: String, summary: String, overview: String, commands: [any Command.Type])] = [
-    (
-      "agent-key", "Issue, list, rotate and revoke agent keys.", AgentKeyCommands.overview, AgentKeyCommands.subcommands
-    ),
-    (
-      "config", "Read or change a vault setting (agent-keys.limit, provider.<id>.base-url).", configOverview,
-      [ConfigGetCommand.self, ConfigSetCommand.self]
-    ),
-    (
-      "gateway", "Ask the running gateway ('vault serve') how it is doing.", gatewayOverview,
-      [GatewayStatusCommand.self]
-    ),
-    (
-      "identity", "Create or show your age identity for team vaults.", IdentityCommands.overview,
-      IdentityCommands.subcommands
-    ),
-    (
-      "member", "Add, list and remove the members of a team vault.", MemberCommands.overview, MemberCommands.subcommands
-    ),
+  static let groups: [CommandGroup] = [
+    CommandGroup(
+      name: "agent-key", summary: "Issue, list, rotate and revoke agent keys.", overview: { AgentKeyCommands.overview },
+      commands: AgentKeyCommands.subcommands),
+    CommandGroup(
+      name: "config", summary: "Read or change a vault setting (agent-keys.limit, provider.<id>.base-url).",
+      overview: { configOverview }, commands: [ConfigGetCommand.self, ConfigSetCommand.self]),
+    CommandGroup(
+      name: "gateway", summary: "Ask the running gateway ('vault serve') how it is doing.",
+      overview: { gatewayOverview }, commands: [GatewayStatusCommand.self]),
+    CommandGroup(
+      name: "identity", summary: "Create or show your age identity for team vaults.",
+      overview: { IdentityCommands.overview }, commands: IdentityCommands.subcommands),
+    CommandGroup(
+      name: "member", summary: "Add, list and remove the members of a team vault.",
+      overview: { MemberCommands.overview }, commands: MemberCommands.subcommands),
   ]
 
   static let gatewayOverview = """
@@ -108,11 +115,11 @@ public enum VaultCLI {
     if let group = groups.first(where: { $0.name == name }) {
       let rest = Array(arguments.dropFirst())
       guard let sub = rest.first, !sub.hasPrefix("-") || sub == "--help" || sub == "-h" else {
-        Console.err(group.overview)
+        Console.err(group.overview())
         return .usage
       }
       if sub == "--help" || sub == "-h" || sub == "help" {
-        Console.out(group.overview)
+        Console.out(group.overview())
         return .success
       }
       if let unknown = unknownSubcommand(sub, of: group.name, among: group.commands) { return report(unknown) }
@@ -164,7 +171,7 @@ public enum VaultCLI {
       return .success
     }
     if let group = groups.first(where: { $0.name == topic }), topics.count == 1 {
-      Console.out(group.overview)
+      Console.out(group.overview())
       return .success
     }
     guard let command = command(named: topics.joined(separator: " ")) else {

@@ -63,7 +63,7 @@ public struct AgentToken: Sendable {
       let id = Base62.decode(token[idStart..<secretStart], byteCount: idByteCount),
       let secret = Base62.decode(token[secretStart..<checksumStart], byteCount: secretByteCount)
     else { throw AgentAccessError.malformed }
-    return AgentToken(id: Hex.encode(id), secret: SecretBytes(copying: secret), text: SecretBytes(copying: token))
+    return AgentToken(id: Hex.encode(id), secret: SecretBytes(bytes: secret), text: SecretBytes(bytes: token))
   }
 
   /// Whether `text` has the shape of a display form: `vk_`, one base62 digit, U+2026 and four
@@ -95,4 +95,15 @@ public enum AgentAccessError: Error, Equatable, Sendable {
   case unknown
   case revoked(on: Timestamp)
   case expired(on: Timestamp)
+}
+
+extension SecretBytes {
+  /// A copy of `bytes` through the non-generic initializer. `init(copying:)` is generic and
+  /// not specialized across the module boundary: its first use in a process instantiated
+  /// generic metadata at run time (about 100,000 instructions of every `vault run`).
+  convenience init(bytes: [UInt8]) {
+    self.init(count: bytes.count) { destination in
+      bytes.withUnsafeBytes { destination.copyMemory(from: $0) }
+    }
+  }
 }

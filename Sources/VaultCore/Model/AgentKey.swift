@@ -27,8 +27,24 @@ public struct AgentScope: Equatable, Sendable {
   /// The scope as one line of text, bound into the agent's slot so editing the scope in the
   /// file breaks the slot (docs/FORMAT.md, "Agent keys"). Lists are sorted: order is not meaning.
   var canonicalText: String {
-    "all=\(all ? 1 : 0);keys=\(keys.map(\.description).sorted().joined(separator: ","));"
-      + "providers=\(providers.sorted().joined(separator: ","));models=\(models.sorted().joined(separator: ","))"
+    var text = all ? "all=1;keys=" : "all=0;keys="
+    Self.appendSorted(keys.map { $0.description }, to: &text)
+    text += ";providers="
+    Self.appendSorted(providers, to: &text)
+    text += ";models="
+    Self.appendSorted(models, to: &text)
+    return text
+  }
+
+  /// `items` sorted and joined with commas, appended in place (what `sorted().joined(separator:)`
+  /// gives, without the generic joining that instantiated metadata at run time on every unlock).
+  private static func appendSorted(_ items: [String], to text: inout String) {
+    var first = true
+    for item in items.sorted() {
+      if !first { text += "," }
+      text += item
+      first = false
+    }
   }
 }
 

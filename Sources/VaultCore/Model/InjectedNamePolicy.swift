@@ -54,7 +54,9 @@ public enum InjectedNamePolicy {
   ]
 
   /// Exact names the families above do not describe, uppercase.
-  public static let refusedNames: Set<String> = [
+  public static let refusedNames = Set(refusedNameList)
+
+  private static let refusedNameList = [
     "IFS", "ENV", "PS1", "PS2", "PS3", "PS4", "VISUAL", "TMP", "TEMP", "TZ", "LANG", "LANGUAGE", "USER", "LOGNAME",
     "MAIL", "CC", "CXX", "CPP", "LD", "AR",
   ]
@@ -73,18 +75,20 @@ public enum InjectedNamePolicy {
 
   private static func refusal(forBytes name: UnsafeBufferPointer<UInt8>) -> String? {
     if hasPrefix(name, vaultPrefix) { return "is reserved for vault itself" }
-    if name.count <= longestRefusedName, refusedNameBytes.contains(name.map(uppercased)) {
+    if name.count <= longestRefusedName,
+      (0..<names.count).contains(where: { names.length($0) == name.count && names.isPrefix($0, of: name) })
+    {
       return "changes how programs run"
     }
     // Only the prefixes sharing the name's first byte, and the suffixes sharing its last, can
     // match: a handful of the 150 for any name, tried in list order so the reason is the same.
     if let first = name.first,
-      let index = prefixesByFirstByte[Int(uppercased(first))].first(where: { hasPrefix(name, prefixBytes[$0]) })
+      let index = prefixesByFirstByte.first(of: uppercased(first), where: { prefixes.isPrefix($0, of: name) })
     {
       return "belongs to the \(refusedPrefixes[index])* family that configures programs"
     }
     if let last = name.last,
-      let index = suffixesByLastByte[Int(uppercased(last))].first(where: { hasSuffix(name, suffixBytes[$0]) })
+      let index = suffixesByLastByte.first(of: uppercased(last), where: { suffixes.isSuffix($0, of: name) })
     {
       return "ends in \(refusedSuffixes[index]), which names code, a program, a place or a switch"
     }
@@ -98,21 +102,87 @@ public enum InjectedNamePolicy {
 
   private static let vaultPrefix = Array("VAULT_".utf8)
   private static let goPrefix = Array("GO".utf8)
-  private static let prefixBytes = refusedPrefixes.map { Array($0.utf8) }
-  private static let suffixBytes = refusedSuffixes.map { Array($0.utf8) }
-  private static let refusedNameBytes = Set(refusedNames.map { Array($0.utf8) })
-  /// Indices into `prefixBytes` by their first byte, and into `suffixBytes` by their last.
-  private static let prefixesByFirstByte = indices(of: prefixBytes) { $0[0] }
-  private static let suffixesByLastByte = indices(of: suffixBytes) { $0[$0.count - 1] }
+  // Each list packed into one byte array, not one array per entry: 165 arrays and a set of 20
+  // cost every `vault run` about 130,000 instructions to build, for the handful of entries any
+  // one name is compared with.
+  private static let prefixes = PackedList(refusedPrefixes)
+  private static let suffixes = PackedList(refusedSuffixes)
+  private static let names = PackedList(refusedNameList)
+  /// Indices into `prefixes` by their first byte, and into `suffixes` by their last.
+  private static let prefixesByFirstByte = ByteIndex((0..<prefixes.count).map { prefixes.first($0) })
+  private static let suffixesByLastByte = ByteIndex((0..<suffixes.count).map { suffixes.last($0) })
+  private static let longestRefusedName = (0..<names.count).reduce(0) { max($0, names.length($1)) }
 
-  private static func indices(of list: [[UInt8]], by byte: ([UInt8]) -> UInt8) -> [[Int]] {
-    var table = [[Int]](repeating: [], count: 256)
-    for (index, bytes) in list.enumerated() { table[Int(byte(bytes))].append(index) }
-    return table
+  /// Uppercase ASCII strings in one byte array: entry `i` is `bytes[starts[i]..<starts[i + 1]]`.
+  private struct PackedList {
+    private var bytes: [UInt8] = []
+    private var starts: [Int] = [0]
+
+    init(_ list: [String]) {
+      for entry in list {
+        bytes += entry.utf8
+        starts.append(bytes.count)
+      }
+    }
+
+    var count: Int { starts.count - 1 }
+    func length(_ index: Int) -> Int { starts[index + 1] - starts[index] }
+    func first(_ index: Int) -> UInt8 { bytes[starts[index]] }
+    func last(_ index: Int) -> UInt8 { bytes[starts[index + 1] - 1] }
+
+    /// Whether `name`, uppercased, starts with entry `index`.
+    func isPrefix(_ index: Int, of name: UnsafeBufferPointer<UInt8>) -> Bool {
+      let start = starts[index]
+      let length = starts[index + 1] - start
+      guard name.count >= length else { return false }
+      for offset in 0..<length where InjectedNamePolicy.uppercased(name[offset]) != bytes[start + offset] {
+        return false
+      }
+      return true
+    }
+
+    /// Whether `name`, uppercased, ends with entry `index`.
+    func isSuffix(_ index: Int, of name: UnsafeBufferPointer<UInt8>) -> Bool {
+      let start = starts[index]
+      let length = starts[index + 1] - start
+      guard name.count >= length else { return false }
+      let nameStart = name.count - length
+      for offset in 0..<length where InjectedNamePolicy.uppercased(name[nameStart + offset]) != bytes[start + offset] {
+        return false
+      }
+      return true
+    }
   }
-  private static let longestRefusedName = refusedNames.map(\.utf8.count).max() ?? 0
 
-  private static func uppercased(_ byte: UInt8) -> UInt8 {
+  /// The positions of a list grouped by one byte of each entry (`keys[position]`), in list order
+  /// within a group: two flat arrays (a counting sort), not 256 arrays.
+  private struct ByteIndex {
+    /// Group `b` is `positions[starts[b]..<starts[b + 1]]`.
+    private var starts = [Int](repeating: 0, count: 257)
+    private var positions: [Int]
+
+    init(_ keys: [UInt8]) {
+      for key in keys { starts[Int(key) + 1] += 1 }
+      for group in 0..<256 { starts[group + 1] += starts[group] }
+      var next = starts
+      positions = [Int](repeating: 0, count: keys.count)
+      for position in keys.indices {
+        let group = Int(keys[position])
+        positions[next[group]] = position
+        next[group] += 1
+      }
+    }
+
+    /// The first position in group `byte` that satisfies `predicate`.
+    func first(of byte: UInt8, where predicate: (Int) -> Bool) -> Int? {
+      for slot in starts[Int(byte)]..<starts[Int(byte) + 1] where predicate(positions[slot]) {
+        return positions[slot]
+      }
+      return nil
+    }
+  }
+
+  fileprivate static func uppercased(_ byte: UInt8) -> UInt8 {
     byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") ? byte - 0x20 : byte
   }
 
@@ -120,14 +190,6 @@ public enum InjectedNamePolicy {
   private static func hasPrefix(_ name: UnsafeBufferPointer<UInt8>, _ prefix: [UInt8]) -> Bool {
     guard name.count >= prefix.count else { return false }
     for index in prefix.indices where uppercased(name[index]) != prefix[index] { return false }
-    return true
-  }
-
-  /// Whether `name`, uppercased, ends with `suffix` (uppercase).
-  private static func hasSuffix(_ name: UnsafeBufferPointer<UInt8>, _ suffix: [UInt8]) -> Bool {
-    guard name.count >= suffix.count else { return false }
-    let start = name.count - suffix.count
-    for index in suffix.indices where uppercased(name[start + index]) != suffix[index] { return false }
     return true
   }
 }

@@ -9,6 +9,9 @@
 public struct AgentSession: Sendable {
   public let header: VaultHeader
   public let keyring: AgentKeyring
+  /// The file it was read from, links resolved (`VaultStore.targetPath`), so the use is recorded
+  /// beside it without resolving the path again; empty when not read from a file.
+  public internal(set) var vaultPath = ""
   private let bytes: [UInt8]
   /// Every key line in file order, so listing keys in file order needs neither a sort nor a
   /// look-up per key.
@@ -124,7 +127,9 @@ public struct AgentSession: Sendable {
 extension VaultStore {
   /// Opens the vault with `token` alone.
   public func openAgent(token: AgentToken, now: Timestamp = .now()) throws -> AgentSession {
-    let session = try AgentSession(bytes: try VaultFile.read(targetPath), token: token, now: now)
+    let target = targetPath
+    var session = try AgentSession(bytes: try VaultFile.read(target), token: token, now: now)
+    session.vaultPath = target
     warnIfRolledBack(session.header)
     return session
   }

@@ -50,12 +50,46 @@ public struct GenerationRecords: Sendable {
       status.st_uid == geteuid(),
       case .success(let bytes) = SystemCalls.readAll(descriptor, limit: 256, expectedSize: Int(status.st_size))
     else { return nil }
-    let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-    guard lines.count == 3, lines[0] == Self.magic, lines[2].isEmpty else { return nil }
-    let fields = lines[1].split(separator: " ")
-    guard fields.count == 2, let generation = UInt64(fields[0]), generation >= 1,
-      let digest = Hex.decode(String(fields[1])), digest.count == 32, Hex.encode(digest) == fields[1]
-    else { return nil }
+    return Self.parse(bytes)
+  }
+
+  /// The record's text: the magic line, then `GENERATION HEX` (fields separated by one or more
+  /// spaces, the generation a decimal of at least 1 with an optional `+`, HEX 64 lowercase
+  /// digits), each line ending in LF; nil for anything else. Read as bytes: splitting it as
+  /// strings cost every `vault run` about 80,000 instructions, mostly run-time generic metadata.
+  static func parse(_ bytes: [UInt8]) -> Seen? {
+    let magicLine = Array((magic + "\n").utf8)
+    guard bytes.starts(with: magicLine), bytes.last == 0x0A else { return nil }
+    // The second line, up to its LF (the last byte): no other LF passes the checks below.
+    let end = bytes.count - 1
+    var position = magicLine.count
+    func skipSpaces() { while position < end, bytes[position] == 0x20 { position += 1 } }
+    skipSpaces()
+    if position < end, bytes[position] == UInt8(ascii: "+") { position += 1 }
+    let digitsStart = position
+    var generation: UInt64 = 0
+    while position < end, bytes[position] >= UInt8(ascii: "0"), bytes[position] <= UInt8(ascii: "9") {
+      let (times10, overflow) = generation.multipliedReportingOverflow(by: 10)
+      let (sum, carry) = times10.addingReportingOverflow(UInt64(bytes[position] - UInt8(ascii: "0")))
+      guard !overflow, !carry else { return nil }
+      generation = sum
+      position += 1
+    }
+    guard position > digitsStart, generation >= 1, position < end, bytes[position] == 0x20 else { return nil }
+    skipSpaces()
+    let hexStart = position
+    while position < end, bytes[position] != 0x20 { position += 1 }
+    let hexEnd = position
+    skipSpaces()
+    guard position == end, hexEnd - hexStart == 64 else { return nil }
+    var digest = [UInt8]()
+    digest.reserveCapacity(32)
+    for index in stride(from: hexStart, to: hexEnd, by: 2) {
+      guard let high = Hex.lowercaseValue(bytes[index]), let low = Hex.lowercaseValue(bytes[index + 1]) else {
+        return nil
+      }
+      digest.append(high << 4 | low)
+    }
     return Seen(generation: generation, headerDigest: digest)
   }
 
