@@ -123,13 +123,12 @@ let package = Package(
     .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
     // OpenSSL's libssl headers, for the gateway's upstream TLS only; linked by VaultTLS.
     .systemLibrary(name: "COpenSSLTLS", providers: [.apt(["libssl-dev"])]),
-    // Linux calls the Glibc module does not import: prctl for the executable's process hygiene,
-    // keyctl for unlock sessions, renameat2 for the usage state.
+    // Linux calls the Glibc module does not import (prctl), for the executable's process hygiene.
     .systemLibrary(name: "CLinux"),
     .target(
       name: "VaultCrypto", dependencies: ["COpenSSL", "CLinux"],
       linkerSettings: OpenSSL.linkerSettings(["crypto"])),
-    .target(name: "VaultCore", dependencies: ["VaultCrypto", "CLinux"]),
+    .target(name: "VaultCore", dependencies: ["VaultCrypto"]),
     // A TLS client connection over libssl, behind a small Swift type; knows nothing of vaults.
     .target(
       name: "VaultTLS", dependencies: ["COpenSSLTLS"],

@@ -8,7 +8,6 @@
 // The kernel key retention service: glibc has no wrappers for add_key(2) and keyctl(2), and
 // Swift does not import the variadic syscall(2), so each call gets a fixed signature here.
 #include <linux/keyctl.h>
-#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -65,14 +64,6 @@ static inline void vault_close_from(int first) {
   if (syscall(SYS_close_range, (unsigned int)first, ~0U, 0) == 0) return;
   long limit = sysconf(_SC_OPEN_MAX);
   for (int fd = first; fd < limit && fd < 65536; fd++) close(fd);
-}
-
-/// renameat2(2) with RENAME_EXCHANGE: swaps the files at `first` and `second` in one step (both
-/// must exist). 0, or -1 with errno set: EINVAL or ENOSYS where the file system or the kernel
-/// (before 3.15) lacks it. glibc declares renameat2 only under _GNU_SOURCE, which the Glibc
-/// module is not built with.
-static inline int vault_rename_exchange(const char *first, const char *second) {
-  return (int)syscall(SYS_renameat2, AT_FDCWD, first, AT_FDCWD, second, 2 /* RENAME_EXCHANGE */);
 }
 
 #endif

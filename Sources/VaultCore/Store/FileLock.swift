@@ -3,24 +3,20 @@
 #endif
 
 /// An exclusive `flock` on the vault's lock file (`<vault>.lock`), held for the life of this
-/// object; or a shared one, for a reader that must not overlap a writer. A separate file,
-/// because the vault file itself is replaced by rename on every save and a lock on the old inode
-/// would not stop the next writer. The lock file is never deleted:
+/// object. A separate file, because the vault file itself is replaced by rename on every save
+/// and a lock on the old inode would not stop the next writer. The lock file is never deleted:
 /// deleting it would let two writers lock two different inodes.
 public final class FileLock {
   private let descriptor: Int32
 
-  /// Waits up to `timeout` seconds for the lock, then fails with `busy`. `shared` takes it with
-  /// `LOCK_SH` (any number of shared holders, but never beside an exclusive one) and does not
-  /// create the lock file: a reader changes nothing, and fails where no writer has been.
-  public init(path: String, timeout: Double, shared: Bool = false) throws {
+  /// Waits up to `timeout` seconds for the lock, then fails with `busy`.
+  public init(path: String, timeout: Double) throws {
     // O_NOFOLLOW: a symlink planted at the lock path must not redirect the open.
-    let descriptor = SystemCalls.open(
-      path, shared ? O_RDONLY | O_NOFOLLOW : O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
+    let descriptor = SystemCalls.open(path, O_RDWR | O_CREAT | O_NOFOLLOW, mode: 0o600)
     guard descriptor >= 0 else { throw SystemCalls.ioError("open the lock file", path) }
     let deadline = Self.monotonicSeconds() + timeout
     var pause: useconds_t = 2_000
-    while flock(descriptor, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
+    while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
       let code = errno
       guard code == EWOULDBLOCK || code == EINTR else {
         SystemCalls.close(descriptor)

@@ -1,4 +1,3 @@
-import CLinux
 import Synchronization
 
 #if canImport(Glibc)
@@ -108,16 +107,7 @@ enum SystemCalls {
     return result
   }
 
-  /// Swaps the files at `first` and `second` in one step; both must exist. The corresponding C
-  /// function is `renameat2` with `RENAME_EXCHANGE`; -1 with `errno` set (EINVAL, ENOSYS) where
-  /// the file system or the kernel lacks it.
-  static func exchange(_ first: String, _ second: String) -> Int32 {
-    let result = vault_rename_exchange(first, second)
-    record(result == 0 ? "exchange" : "exchange failed")
-    return result
-  }
-
-  /// The durability calls of this process in order (`fsync`, `rename`, `exchange`), kept only while a test
+  /// The durability calls of this process in order (`fsync`, `rename`), kept only while a test
   /// has turned tracing on: a save whose fsyncs were skipped still looks right after a SIGKILL
   /// (the page cache survives), so tests check the calls themselves.
   static let trace = Mutex<[String]?>(nil)

@@ -57,9 +57,6 @@ public struct UsageState: Equatable, Sendable {
 
   static func path(forVault vaultPath: String) -> String { vaultPath + ".state" }
 
-  /// `<vault>.state.next`: where a run writes the next state before swapping it in (docs/FORMAT.md).
-  static func sparePath(forVault vaultPath: String) -> String { vaultPath + ".state.next" }
-
   /// The state beside `vaultPath`; empty when there is none or it cannot be read (usage is a
   /// convenience, never a reason to fail).
   public static func read(forVault vaultPath: String) -> UsageState {
@@ -67,16 +64,11 @@ public struct UsageState: Equatable, Sendable {
   }
 
   /// The state and, when the file exists but cannot be used (damaged, too large, a link), why.
-  /// Read under a shared lock on `<vault>.state.lock` (`locking`; a writer, which holds it
-  /// exclusively, passes false): a run rewrites the spare file in place, and the file a reader
-  /// opened may have become the spare meanwhile. Without a lock file (no writer yet) or a usable
-  /// one, it reads regardless.
-  static func load(forVault vaultPath: String, locking: Bool = true) -> (state: UsageState, problem: String?) {
+  static func load(forVault vaultPath: String) -> (state: UsageState, problem: String?) {
     let path = path(forVault: vaultPath)
-    let lock = locking ? try? FileLock(path: path + ".lock", timeout: 10, shared: true) : nil
     let bytes: [UInt8]
     do {
-      bytes = try withExtendedLifetime(lock) { try VaultFile.read(path, limit: maximumByteCount, followLinks: false) }
+      bytes = try VaultFile.read(path, limit: maximumByteCount, followLinks: false)
     } catch VaultError.vaultNotFound {
       return (UsageState(), nil)
     } catch {
@@ -126,10 +118,10 @@ public struct UsageState: Equatable, Sendable {
   }
 
   /// Read, change and atomically replace the state under its lock. The replacement is not
-  /// fsynced: losing the last counts to a power cut is acceptable.
+  /// fsynced: losing the last counts to a power cut is acceptable, a torn file is not, and
+  /// rename(2) gives the old or the new file.
   /// `fast`, when it returns bytes, does the same change without a parse (a missing file is
-  /// passed as the bare header) and the result is swapped in (`swapIn`); otherwise the file is
-  /// parsed, `change` applied, and the file replaced through a new temporary file.
+  /// passed as the bare header); otherwise the file is parsed and `change` applied.
   private static func update(
     forVault vaultPath: String, lockTimeout: Double, fast: ([UInt8]) -> [UInt8]? = { _ in nil },
     _ change: (inout UsageState) -> Void
@@ -141,10 +133,10 @@ public struct UsageState: Equatable, Sendable {
       let present: [UInt8]??
       do { present = .some(try readIfPresent(path)) } catch { present = nil }
       if let read = present, let updated = fast(read ?? header) {
-        try swapIn(updated, at: path, replacing: read != nil, spare: sparePath(forVault: vaultPath))
+        try VaultFile.replace(path, with: updated, durable: false)
         return nil
       }
-      var (state, problem) = load(forVault: vaultPath, locking: false)
+      var (state, problem) = load(forVault: vaultPath)
       // Only a file or a link is set aside; anything else there (a directory) makes the write
       // below fail, which the caller reports as a warning.
       if problem != nil, let status = SystemCalls.pathStatus(path, followLinks: false),
@@ -158,45 +150,6 @@ public struct UsageState: Equatable, Sendable {
       try VaultFile.replace(path, with: state.encoded(), durable: false)
       return problem.map { "\($0); set aside as \(path).bad, counting anew" }
     }
-  }
-
-  /// Puts `bytes` at `path` (a regular file of this user's when `replacing`, else nothing), under
-  /// the state's lock: written into `spare`, which is then swapped with the state file in one
-  /// step (renameat2 `RENAME_EXCHANGE`), so readers see the old file or the new one, as with a
-  /// rename. The spare keeps the state before, to be overwritten by the next run.
-  ///
-  /// Why not a new temporary file renamed over the state, as before: on ext4, a rename over an
-  /// existing file starts writeback of the new file, and the replaced file's blocks are freed
-  /// (and discarded) in the rename: 0.2 ms per run on an idle disk and milliseconds on a busy
-  /// one, where reusing two inodes costs about 20 µs. It also needed a random name, which
-  /// started OpenSSL's random generator on every run for nothing else.
-  ///
-  /// The spare is used only when it is a regular file of this user's, with one link and no
-  /// permission for group or others; otherwise it is removed, and this write (and where the file
-  /// system cannot exchange, every write) goes through `VaultFile.replace`.
-  static func swapIn(_ bytes: [UInt8], at path: String, replacing: Bool, spare: String) throws {
-    if writeSpare(bytes, at: spare) {
-      if (replacing ? SystemCalls.exchange(spare, path) : SystemCalls.rename(spare, path)) == 0 { return }
-    }
-    _ = unlink(spare)
-    try VaultFile.replace(path, with: bytes, durable: false)
-  }
-
-  /// Writes `bytes` over the spare file from its start, created 0600 when missing (its mode set
-  /// before any byte is written). False when it is not a file this code may write.
-  private static func writeSpare(_ bytes: [UInt8], at spare: String) -> Bool {
-    // O_NOFOLLOW: never through a planted link; O_NONBLOCK: a planted FIFO must not hang.
-    let descriptor = SystemCalls.open(spare, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode: 0o600)
-    guard descriptor >= 0 else { return false }
-    defer { SystemCalls.close(descriptor) }
-    // One link: the spare is no other file's second name (a hard link to the vault, say).
-    guard let status = SystemCalls.fileStatus(descriptor), SystemCalls.isRegular(status),
-      status.st_uid == geteuid(), status.st_nlink == 1, status.st_mode & 0o077 == 0
-    else { return false }
-    // The umask may have cleared bits but never adds any; make the mode exact regardless.
-    guard status.st_mode & 0o777 == 0o600 || fchmod(descriptor, 0o600) == 0 else { return false }
-    guard SystemCalls.writeAll(descriptor, bytes) == nil else { return false }
-    return Int(status.st_size) <= bytes.count || ftruncate(descriptor, off_t(bytes.count)) == 0
   }
 
   /// The file's bytes; nil when there is none. Throws when it cannot be read or is not a
