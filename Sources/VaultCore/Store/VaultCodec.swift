@@ -45,6 +45,11 @@ public enum VaultCodec {
 
   /// The file's bytes for `document`, checksummed and MACed with `keyring`.
   public static func encode(_ document: VaultDocument, keyring: Keyring) -> [UInt8] {
+    encode(document, keyring: keyring, reusingLines: true)
+  }
+
+  /// `reusingLines` false encodes every key from its fields, for tests that compare the two.
+  static func encode(_ document: VaultDocument, keyring: Keyring, reusingLines: Bool) -> [UInt8] {
     var writer = JSONWriter(reservingCapacity: 512 + document.keys.count * 420)
     let header = document.header
     let version = version(of: document)
@@ -64,7 +69,7 @@ public enum VaultCodec {
     }
     writer.raw(",\n\"keys\":[\n")
     for (index, key) in document.keys.enumerated() {
-      writeKey(key, to: &writer)
+      writeKey(key, to: &writer, reusingLines: reusingLines)
       writer.raw(index == document.keys.count - 1 ? "\n" : ",\n")
     }
     writer.raw("],\n\"agents\":[\n")
@@ -124,7 +129,24 @@ public enum VaultCodec {
     writer.raw("}}")
   }
 
-  private static func writeKey(_ key: ProviderKey, to writer: inout JSONWriter) {
+  /// A key's line: the bytes it was read from when it is unchanged since (the reader took only
+  /// the writer's spelling of every field, so they are what encoding it would give), else
+  /// encoded. Debug builds (the test suite) encode every copied line too and compare.
+  private static func writeKey(_ key: ProviderKey, to writer: inout JSONWriter, reusingLines: Bool) {
+    guard reusingLines, let line = key.encodedLine else {
+      encodeKey(key, to: &writer)
+      return
+    }
+    writer.raw(line)
+    assert(
+      {
+        var fresh = JSONWriter()
+        encodeKey(key, to: &fresh)
+        return fresh.bytes.elementsEqual(line)
+      }(), "a key's line read from the file differs from its encoding")
+  }
+
+  private static func encodeKey(_ key: ProviderKey, to writer: inout JSONWriter) {
     writer.raw("{\"id\":")
     writer.string(key.id.description)
     writer.raw(",\"name\":")
