@@ -116,6 +116,33 @@ enum SystemCalls {
     trace.withLock { events in events?.append(event) }
   }
 
+  /// Runs `body` on a new thread; nil when no thread could be made (the caller then runs it
+  /// itself). The corresponding C function is `pthread_create`.
+  static func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
+    final class Start: Sendable {
+      let body: @Sendable () -> Void
+      init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let start = Unmanaged.passRetained(Start(body)).toOpaque()
+    var thread = pthread_t()
+    let result = pthread_create(
+      &thread, nil,
+      { raw in
+        Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue().body()
+        return nil
+      }, start)
+    guard result == 0 else {
+      Unmanaged<Start>.fromOpaque(start).release()
+      return nil
+    }
+    return thread
+  }
+
+  /// Waits for a thread `startThread` made to end. The corresponding C function is `pthread_join`.
+  static func joinThread(_ thread: pthread_t) {
+    _ = pthread_join(thread, nil)
+  }
+
   static func close(_ descriptor: Int32) {
     // close is not retried on EINTR: on Linux the descriptor is gone either way.
     _ = Glibc.close(descriptor)

@@ -234,6 +234,49 @@ public enum VaultCodec {
   public static func decode(_ bytes: [UInt8]) throws -> Decoded {
     let layout = try checkedLayout(bytes)
     let header = try decodeHeader(bytes, layout.header, version: layout.version)
+    let keys = try decodeKeys(bytes, layout)
+    let agents = try decodeAgents(bytes, layout)
+    let members = try decodeMembers(bytes, layout, of: header)
+    return Decoded(
+      document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
+      checksum: layout.checksum, mac: layout.mac,
+      headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) })
+  }
+
+  /// `decode`, with `meanwhile` run on this thread while a second one parses the provider and
+  /// agent keys: `meanwhile` (the passphrase's scrypt) gets the header and the members, read
+  /// after the checksum was checked. Errors come as `decode` would give them: damage anywhere
+  /// in the file before anything `meanwhile` throws, and `meanwhile` is not run when the
+  /// members are damaged.
+  static func decode<Value>(
+    _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value
+  ) throws -> (Decoded, Value) {
+    let layout = try checkedLayout(bytes)
+    let header = try decodeHeader(bytes, layout.header, version: layout.version)
+    let records = BackgroundWork { () throws -> ([ProviderKey], [AgentKey]) in
+      (try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
+    }
+    let members: [Member]
+    let value: Value
+    do {
+      members = try decodeMembers(bytes, layout, of: header)
+      value = try meanwhile(header, members)
+    } catch {
+      _ = try records.wait()
+      throw error
+    }
+    let (keys, agents) = try records.wait()
+    return (
+      Decoded(
+        document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
+        checksum: layout.checksum, mac: layout.mac,
+        headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) }),
+      value
+    )
+  }
+
+  /// Every provider key's line, each name and id once.
+  static func decodeKeys(_ bytes: [UInt8], _ layout: VaultFileLayout) throws -> [ProviderKey] {
     var keys: [ProviderKey] = []
     keys.reserveCapacity(layout.keyLines.count)
     var ids = Set<RecordID>()
@@ -244,12 +287,7 @@ public enum VaultCodec {
       guard names.insert(key.name).inserted else { throw VaultError.integrity("name \(key.name) appears twice") }
       keys.append(key)
     }
-    let agents = try decodeAgents(bytes, layout)
-    let members = try decodeMembers(bytes, layout, of: header)
-    return Decoded(
-      document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
-      checksum: layout.checksum, mac: layout.mac,
-      headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) })
+    return keys
   }
 
   /// The layout of a version-1 file whose checksum matches. The version comes first: a newer

@@ -166,12 +166,27 @@ public struct VaultStore: Sendable {
     credential: VaultCredential,
     _ change: (inout VaultDocument, Keyring, _ passphrase: () throws -> SecretBytes?) throws -> (Result, Keyring)
   ) throws -> Result {
-    let before = try read(warningOfRollback: false)
-    // An older copy is refused before the passphrase is asked for: a write to it would give a
-    // new key to every agent key revoked since the copy was taken.
-    try refuseIfRolledBack(before.document.header)
-    var opener = try HeaderOpener(credential, header: before.document.header, members: before.document.members)
-    try refuseIfReader(opener.access)
+    let bytes = try VaultFile.read(targetPath)
+    func opener(header: VaultHeader, members: [Member]) throws -> HeaderOpener {
+      // An older copy is refused before the passphrase is asked for: a write to it would give a
+      // new key to every agent key revoked since the copy was taken.
+      try refuseIfRolledBack(header)
+      let opener = try HeaderOpener(credential, header: header, members: members)
+      try refuseIfReader(opener.access)
+      return opener
+    }
+    let (decoded, opened): (VaultCodec.Decoded, HeaderOpener)
+    if credential.mayAskAPerson {
+      // Every record is checked before anyone is asked to type a passphrase.
+      decoded = try VaultCodec.decode(bytes)
+      opened = try opener(header: decoded.document.header, members: decoded.document.members)
+    } else {
+      // The records are parsed on a second thread while this one stretches the passphrase: in
+      // a vault of 10,000 keys each takes tens of milliseconds. Damage still comes first.
+      (decoded, opened) = try VaultCodec.decode(bytes, meanwhile: opener)
+    }
+    let before = LockedVault(bytes: bytes, decoded: decoded)
+    var opener = opened
     let lock = try FileLock(path: lockPath, timeout: lockTimeout)
     return try withExtendedLifetime(lock) {
       // Under the lock, read again: another writer may have saved since. Unchanged bytes (the
