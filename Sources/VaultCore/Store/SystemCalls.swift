@@ -77,13 +77,23 @@ enum SystemCalls {
     }
   }
 
-  /// Whether two files' bytes are equal, with `memcmp`: `Array ==` compares element by element,
-  /// milliseconds for a vault of 10,000 keys. Not for secrets (it stops at the first difference).
-  static func sameBytes(_ first: [UInt8], _ second: [UInt8]) -> Bool {
-    guard first.count == second.count else { return false }
-    return first.withUnsafeBytes { one in
-      second.withUnsafeBytes { other in
-        one.count == 0 || memcmp(one.baseAddress!, other.baseAddress!, one.count) == 0
+  /// Whether reading `descriptor` to its end gives exactly `known`, read in 64 KiB chunks and
+  /// compared with `memcmp` as they come. False on a read error too (the caller reads again,
+  /// and reports it then). Not for secrets (it stops at the first difference).
+  static func readMatches(_ descriptor: Int32, _ known: [UInt8]) -> Bool {
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    return known.withUnsafeBytes { expected in
+      chunk.withUnsafeMutableBytes { buffer in
+        var offset = 0
+        while true {
+          let read = retrying { Glibc.read(descriptor, buffer.baseAddress, buffer.count) }
+          if read < 0 { return false }
+          if read == 0 { return offset == expected.count }
+          guard read <= expected.count - offset,
+            memcmp(buffer.baseAddress!, expected.baseAddress! + offset, read) == 0
+          else { return false }
+          offset += read
+        }
       }
     }
   }

@@ -35,6 +35,28 @@ public enum VaultFile {
     }
   }
 
+  /// The file read again, or nil when its bytes are still exactly `known`: a writer reads the
+  /// vault once more under the lock, and usually nobody wrote meanwhile. The bytes are compared
+  /// as they come, 64 KiB at a time, so that case costs no second buffer the size of the file;
+  /// any difference (or another size) reads the whole file, with every check of `read`.
+  static func read(_ path: String, unlessStill known: [UInt8]) throws -> [UInt8]? {
+    let descriptor = SystemCalls.open(path, O_RDONLY | O_NONBLOCK)
+    guard descriptor >= 0 else {
+      let code = errno
+      if code == ENOENT { throw VaultError.vaultNotFound(path: path) }
+      throw SystemCalls.ioError("open", path, code)
+    }
+    let same: Bool
+    do {
+      defer { SystemCalls.close(descriptor) }
+      guard let status = SystemCalls.fileStatus(descriptor) else { throw SystemCalls.ioError("stat", path) }
+      try checkSafe(status, path: path)
+      guard status.st_size <= maximumByteCount else { throw tooLarge(maximumByteCount) }
+      same = Int(status.st_size) == known.count && SystemCalls.readMatches(descriptor, known)
+    }
+    return same ? nil : try read(path)
+  }
+
   private static func tooLarge(_ limit: Int) -> VaultError {
     limit == maximumByteCount
       ? .integrity("the file is larger than \(limit >> 20) MiB, the most a vault file may be")

@@ -191,10 +191,10 @@ public struct VaultStore: Sendable {
     return try withExtendedLifetime(lock) {
       // Under the lock, read again: another writer may have saved since. Unchanged bytes (the
       // usual case) reuse the first parse, which is most of a large vault's cost.
-      let bytes = try VaultFile.read(targetPath)
       let current =
-        SystemCalls.sameBytes(bytes, before.bytes)
-        ? before : LockedVault(bytes: bytes, decoded: try VaultCodec.decode(bytes))
+        try VaultFile.read(targetPath, unlessStill: before.bytes).map {
+          LockedVault(bytes: $0, decoded: try VaultCodec.decode($0))
+        } ?? before
       // Another process may have changed the passphrase or the members meanwhile.
       opener = try opener.refreshed(for: current.document.header, members: current.document.members, credential)
       try refuseIfReader(opener.access)
