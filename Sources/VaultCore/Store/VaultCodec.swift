@@ -35,9 +35,10 @@ public enum VaultCodec {
     public var headerDigest: [UInt8]
   }
 
-  /// SHA-256 of the header's JSON object in `bytes` (a file this build wrote or checked).
+  /// SHA-256 of the header's JSON object in `bytes` (a file this build wrote or checked): line 2
+  /// after `"vault":` and before its comma, found without splitting the rest of the file.
   static func headerDigest(_ bytes: [UInt8]) throws -> [UInt8] {
-    let range = try VaultFileLayout(bytes).header
+    let range = try VaultFileLayout.header(in: bytes)
     return bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[range])) }
   }
 
