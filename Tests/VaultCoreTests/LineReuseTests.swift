@@ -35,20 +35,27 @@ final class LineReuseTests: XCTestCase {
     _ what: String, changed: [String] = [], file: StaticString = #filePath, line: UInt = #line,
     _ change: (inout VaultDocument, Keyring) throws -> Void
   ) throws {
-    let unlocked = try vault.store.unlock(passphrase: TestVault.passphrase)
+    let keyring = try vault.store.unlock(passphrase: TestVault.passphrase).keyring
+    let bytes = try vault.bytes()
+    var document = try VaultCodec.decode(bytes).document
     XCTAssertTrue(
-      unlocked.document.keys.allSatisfy { $0.encodedLine != nil }, "\(what): a key read from the file has no line",
+      document.keys.allSatisfy { $0.encodedLine != nil }, "\(what): a key read from the file has no line",
       file: file, line: line)
-    var document = unlocked.document
-    try change(&document, unlocked.keyring)
-    try document.maintainAgents(keyring: unlocked.keyring, now: .now())
+    try change(&document, keyring)
+    try document.maintainAgents(keyring: keyring, now: .now())
     for key in document.keys where changed.contains(key.name) {
       XCTAssertTrue(
         key.encodedLine == nil, "\(what): \(key.name) changed but kept its old line", file: file, line: line)
     }
-    let copied = VaultCodec.encode(document, keyring: unlocked.keyring, reusingLines: true)
-    let encoded = VaultCodec.encode(document, keyring: unlocked.keyring, reusingLines: false)
+    let encoded = VaultCodec.encode(document, keyring: keyring, reusingLines: false)
+    let copied = VaultCodec.encode(document, keyring: keyring, reusingLines: true)
     XCTAssertTrue(copied == encoded, "\(what): copied lines differ from the full encoding", file: file, line: line)
+    // Written as the store writes: runs of unchanged lines as slices of the bytes read.
+    let pieces = VaultCodec.encodedFile(document, keyring: keyring, reusingLinesOf: bytes)
+    XCTAssertTrue(
+      Array(pieces.pieces.joined()) == encoded, "\(what): the pieces differ from the full encoding", file: file,
+      line: line)
+    XCTAssertEqual(pieces.headerDigest, try VaultCodec.headerDigest(encoded), what, file: file, line: line)
 
     try vault.store.update(passphrase: TestVault.passphrase) { document, keyring in try change(&document, keyring) }
     let written = try vault.bytes()
@@ -143,5 +150,20 @@ final class LineReuseTests: XCTestCase {
       updated: keys[0].updated, sealedDataKey: keys[0].sealedDataKey, sealedValue: keys[0].sealedValue)
     XCTAssertNil(made.encodedLine)
     XCTAssertEqual(made, keys[0])
+  }
+
+  /// Lines are written as slices only of the buffer they were read from: every key in one run
+  /// when nothing changed, none when the buffer given is another (an equal copy).
+  func testRunsAreTakenOnlyFromTheBufferTheLinesCameFrom() throws {
+    let bytes = try vault.bytes()
+    let keyring = try vault.store.unlock(passphrase: TestVault.passphrase).keyring
+    let document = try VaultCodec.decode(bytes).document
+    let same = VaultCodec.encodedFile(document, keyring: keyring, reusingLinesOf: bytes)
+    XCTAssertEqual(same.pieces.count, 3, "the head, one run of every key, the tail")
+    XCTAssertTrue(Array(same.pieces.joined()) == bytes)
+    let copy = bytes.map { $0 }
+    let other = VaultCodec.encodedFile(document, keyring: keyring, reusingLinesOf: copy)
+    XCTAssertEqual(other.pieces.count, 1)
+    XCTAssertTrue(Array(other.pieces.joined()) == bytes)
   }
 }

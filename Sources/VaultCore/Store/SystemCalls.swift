@@ -34,7 +34,7 @@ enum SystemCalls {
   }
 
   /// Writes every byte or fails; the corresponding C function is `write`, called until done.
-  static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32? {
+  static func writeAll(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>) -> Int32? {
     var offset = 0
     while offset < bytes.count {
       let written = bytes.withUnsafeBytes { buffer in

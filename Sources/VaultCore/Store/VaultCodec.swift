@@ -51,7 +51,35 @@ public enum VaultCodec {
 
   /// `reusingLines` false encodes every key from its fields, for tests that compare the two.
   static func encode(_ document: VaultDocument, keyring: Keyring, reusingLines: Bool) -> [UInt8] {
-    var writer = JSONWriter(reservingCapacity: 512 + document.keys.count * 420)
+    let file = encodedFile(document, keyring: keyring, reusingLines: reusingLines, source: nil)
+    // Without a source there is one piece, the array the writer filled.
+    if file.pieces.count == 1 { return Array(file.pieces[0]) }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(file.pieces.reduce(0) { $0 + $1.count })
+    for piece in file.pieces { bytes.append(contentsOf: piece) }
+    return bytes
+  }
+
+  /// A file's bytes in the pieces they are written in, and the digest of its header object.
+  struct EncodedFile {
+    var pieces: [ArraySlice<UInt8>]
+    /// SHA-256 of the header's JSON object (for the rollback record).
+    var headerDigest: [UInt8]
+  }
+
+  /// The file for `document` without copying the unchanged: a run of keys whose lines were read
+  /// from `source`, one after the other, is a slice of `source` (from the first line to the last,
+  /// the `,` LF between them included, which is what the writer puts there), written as it is.
+  /// A save of 10,000 keys then needs no second buffer of the file's size.
+  static func encodedFile(_ document: VaultDocument, keyring: Keyring, reusingLinesOf source: [UInt8]) -> EncodedFile {
+    encodedFile(document, keyring: keyring, reusingLines: true, source: source)
+  }
+
+  private static func encodedFile(
+    _ document: VaultDocument, keyring: Keyring, reusingLines: Bool, source: [UInt8]?
+  ) -> EncodedFile {
+    var pieces: [ArraySlice<UInt8>] = []
+    var writer = JSONWriter(reservingCapacity: source == nil ? 512 + document.keys.count * 420 : 4096)
     let header = document.header
     let version = version(of: document)
     writer.raw("{\"format\":")
@@ -59,7 +87,11 @@ public enum VaultCodec {
     writer.raw(",\"version\":")
     writer.integer(version)
     writer.raw(",\n\"vault\":")
+    let headerStart = writer.bytes.count
     writeHeader(header, version: version, to: &writer)
+    let headerDigest = writer.bytes.withUnsafeBytes {
+      SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[headerStart...]))
+    }
     if version >= teamFormatVersion {
       writer.raw(",\n\"members\":[\n")
       for (index, member) in document.members.enumerated() {
@@ -69,9 +101,34 @@ public enum VaultCodec {
       writer.raw("]")
     }
     writer.raw(",\n\"keys\":[\n")
+    // The lines of `source` not yet written: keys that follow each other in `source` too.
+    var run: Range<Int>? = nil
+    func endRun(followedByAnotherKey: Bool) {
+      guard let current = run, let source else { return }
+      pieces.append(ArraySlice(writer.bytes))
+      writer = JSONWriter(reservingCapacity: 4096)
+      pieces.append(source[current])
+      writer.raw(followedByAnotherKey ? ",\n" : "\n")
+      run = nil
+    }
     for (index, key) in document.keys.enumerated() {
+      let last = index == document.keys.count - 1
+      if reusingLines, let source, let line = lineRange(of: key, in: source) {
+        if let current = run, current.upperBound + 2 == line.lowerBound,
+          source[current.upperBound] == UInt8(ascii: ","),
+          source[current.upperBound + 1] == 0x0A
+        {
+          run = current.lowerBound..<line.upperBound
+        } else {
+          endRun(followedByAnotherKey: true)
+          run = line
+        }
+        if last { endRun(followedByAnotherKey: false) }
+        continue
+      }
+      endRun(followedByAnotherKey: true)
       writeKey(key, to: &writer, reusingLines: reusingLines)
-      writer.raw(index == document.keys.count - 1 ? "\n" : ",\n")
+      writer.raw(last ? "\n" : ",\n")
     }
     writer.raw("],\n\"agents\":[\n")
     for (index, agent) in document.agents.enumerated() {
@@ -79,16 +136,40 @@ public enum VaultCodec {
       writer.raw(index == document.agents.count - 1 ? "\n" : ",\n")
     }
     writer.raw("],\n")
-    var bytes = writer.bytes
-    let covered = bytes.count
-    let checksum = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<covered])) }
+    // The last piece takes the suffix (a file written whole is then one array, as before).
+    var tail = writer.bytes
+    writer = JSONWriter()
+    let stream = SHA256.Stream()
+    for piece in pieces { piece.withUnsafeBytes { stream.update($0) } }
+    tail.withUnsafeBytes { stream.update($0) }
+    let checksum = stream.finish()
     let mac = checksum.withUnsafeBytes { keyring.authenticationCode($0) }
-    bytes.append(contentsOf: checksumPrefix)
-    bytes.append(contentsOf: Array(Hex.encode(checksum).utf8))
-    bytes.append(contentsOf: macPrefix)
-    bytes.append(contentsOf: Array(Hex.encode(mac).utf8))
-    bytes.append(contentsOf: suffixEnd)
-    return bytes
+    tail.append(contentsOf: checksumPrefix)
+    tail.append(contentsOf: Array(Hex.encode(checksum).utf8))
+    tail.append(contentsOf: macPrefix)
+    tail.append(contentsOf: Array(Hex.encode(mac).utf8))
+    tail.append(contentsOf: suffixEnd)
+    pieces.append(ArraySlice(tail))
+    return EncodedFile(pieces: pieces, headerDigest: headerDigest)
+  }
+
+  /// Where `key`'s line lies in `source`, when the key was read from those very bytes and is
+  /// unchanged since (its line is a slice of `source`); nil otherwise.
+  private static func lineRange(of key: ProviderKey, in source: [UInt8]) -> Range<Int>? {
+    guard let line = key.encodedLine, line.endIndex <= source.count else { return nil }
+    let same = line.withUnsafeBufferPointer { slice in
+      source.withUnsafeBufferPointer { whole in
+        slice.baseAddress != nil && slice.baseAddress == whole.baseAddress.map { $0 + line.startIndex }
+      }
+    }
+    guard same else { return nil }
+    assert(
+      {
+        var fresh = JSONWriter()
+        encodeKey(key, to: &fresh)
+        return fresh.bytes.elementsEqual(line)
+      }(), "a key's line read from the file differs from its encoding")
+    return line.startIndex..<line.endIndex
   }
 
   /// The header's JSON object, exactly as written (line 2 of the file after `"vault":`).

@@ -89,6 +89,11 @@ public enum VaultFile {
   /// change. Only for the usage state, which every `vault run` rewrites and which is not worth
   /// two disk flushes per launch.
   public static func replace(_ path: String, with bytes: [UInt8], durable: Bool = true) throws {
+    try replace(path, with: [bytes[...]], durable: durable)
+  }
+
+  /// `replace` with the new contents given in pieces, written one after the other.
+  static func replace(_ path: String, with pieces: [ArraySlice<UInt8>], durable: Bool = true) throws {
     let directory = SystemCalls.directory(of: path)
     let temporary = try temporaryPath(for: path)
     // O_EXCL | O_NOFOLLOW: never write through a file or symlink someone planted; the mode is
@@ -101,7 +106,9 @@ public enum VaultFile {
       defer { SystemCalls.close(descriptor) }
       // The umask may have cleared bits but never adds any; make the mode exact regardless.
       guard fchmod(descriptor, 0o600) == 0 else { throw SystemCalls.ioError("set the mode of", temporary) }
-      if let code = SystemCalls.writeAll(descriptor, bytes) { throw SystemCalls.ioError("write", path, code) }
+      for piece in pieces {
+        if let code = SystemCalls.writeAll(descriptor, piece) { throw SystemCalls.ioError("write", path, code) }
+      }
       guard !durable || SystemCalls.fsync(descriptor) == 0 else { throw SystemCalls.ioError("flush", path) }
     }
     guard SystemCalls.rename(temporary, path) == 0 else { throw SystemCalls.ioError("replace", path) }

@@ -209,9 +209,10 @@ public struct VaultStore: Sendable {
       try document.maintainAgents(keyring: keyring, now: .now())
       document.header.generation += 1
       VaultFile.removeStaleTemporaries(for: targetPath)
-      let written = VaultCodec.encode(document, keyring: keyring)
-      try VaultFile.replace(targetPath, with: written)
-      noteAuthenticated(document.header, headerDigest: try VaultCodec.headerDigest(written))
+      // Unchanged keys are written straight from the bytes read under the lock.
+      let written = VaultCodec.encodedFile(document, keyring: keyring, reusingLinesOf: current.bytes)
+      try VaultFile.replace(targetPath, with: written.pieces)
+      noteAuthenticated(document.header, headerDigest: written.headerDigest)
       return result
     }
   }
