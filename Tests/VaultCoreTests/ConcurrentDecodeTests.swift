@@ -72,6 +72,28 @@ final class ConcurrentDecodeTests: XCTestCase {
     }
   }
 
+  /// A damaged file whose checksum no longer matches (a key line, the header's generation, the
+  /// first line) is reported as damaged, whatever ran meanwhile threw, and never as what it threw.
+  func testAChecksumMismatchComesBeforeWhatRanMeanwhile() throws {
+    let vault = try vaultWithKeysAndAgents()
+    defer { vault.remove() }
+    let bytes = try vault.bytes()
+    let layout = try VaultCodec.checkedLayout(bytes)
+    let text = String(decoding: bytes, as: UTF8.self)
+    var edits: [[UInt8]] = []
+    var key = bytes
+    key[layout.keyLines[3].lowerBound + 20] ^= 0x01
+    edits.append(key)
+    edits.append(Array(text.replacingOccurrences(of: "\"generation\":2,", with: "\"generation\":9,").utf8))
+    edits.append(Array(text.replacingOccurrences(of: "\"version\":2,", with: "\"version\":1,").utf8))
+    for edited in edits {
+      XCTAssertNotEqual(edited, bytes)
+      XCTAssertThrowsError(try VaultCodec.decode(edited) { _, _ in throw Meanwhile() }) { error in
+        guard case VaultError.integrity = error else { return XCTFail("not damage: \(error)") }
+      }
+    }
+  }
+
   /// What ran meanwhile throws, the file is sound: its error comes out, after the thread ended.
   func testAnErrorMeanwhileIsTheError() throws {
     let vault = try vaultWithKeysAndAgents()

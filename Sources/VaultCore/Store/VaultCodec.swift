@@ -333,6 +333,38 @@ public enum VaultCodec {
   static func decode<Value>(
     _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value
   ) throws -> (Decoded, Value) {
+    // A personal vault (version 1 or 2) has no members and its header is line 2: the checksum
+    // (a SHA-256 of the whole file) and the layout are checked on the second thread as well,
+    // and `meanwhile` starts at once with the header, read by the same strict rules (so its
+    // scrypt cost is one a valid file may ask for). Whatever they find still comes first.
+    // Anything else (a team vault, a file whose first two lines are not a personal vault's) is
+    // read in order below, which gives exactly `decode`'s errors.
+    if let version = personalVersion(bytes), let range = try? VaultFileLayout.header(in: bytes),
+      let header = try? decodeHeader(bytes, range, version: version)
+    {
+      let records = BackgroundWork { () throws -> (VaultFileLayout, [ProviderKey], [AgentKey]) in
+        let layout = try checkedLayout(bytes)
+        guard layout.version == version, layout.header == range, layout.memberLines.isEmpty else {
+          throw VaultError.integrity("the file's layout is broken: header line")
+        }
+        return (layout, try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
+      }
+      let value: Value
+      do {
+        value = try meanwhile(header, [])
+      } catch {
+        _ = try records.wait()
+        throw error
+      }
+      let (layout, keys, agents) = try records.wait()
+      return (
+        Decoded(
+          document: VaultDocument(header: header, keys: keys, agents: agents, members: []),
+          checksum: layout.checksum, mac: layout.mac,
+          headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[range])) }),
+        value
+      )
+    }
     let layout = try checkedLayout(bytes)
     let header = try decodeHeader(bytes, layout.header, version: layout.version)
     let records = BackgroundWork { () throws -> ([ProviderKey], [AgentKey]) in
@@ -355,6 +387,14 @@ public enum VaultCodec {
         headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) }),
       value
     )
+  }
+
+  /// 1 or 2 when the file's first line is a personal vault's of that version, else nil.
+  private static func personalVersion(_ bytes: [UInt8]) -> Int64? {
+    (Int64(1)...2).first { version in
+      let line = VaultFileLayout.firstLine(version: version)
+      return bytes.count > line.count && bytes.starts(with: line) && bytes[line.count] == 0x0A
+    }
   }
 
   /// Every provider key's line, each name and id once.
