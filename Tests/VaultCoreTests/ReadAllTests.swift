@@ -62,4 +62,28 @@ final class ReadAllTests: XCTestCase {
     guard case .success(let read) = read(limit: 10, expectedSize: 0) else { return XCTFail("read failed") }
     XCTAssertEqual(read, [])
   }
+
+  /// The writer's second read under the lock: nil when the file still holds exactly the bytes
+  /// read before, else the file as it is now, whatever differs (a byte in any 64 KiB chunk, the
+  /// last byte, a longer or a shorter file).
+  func testReadingAgainFindsEveryDifference() throws {
+    let bytes = (0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    write(bytes)
+    XCTAssertNil(try VaultFile.read(path, unlessStill: bytes))
+    var edits: [[UInt8]] = [[], Array(bytes.dropLast()), bytes + [0], Array(bytes.prefix(65_536))]
+    for index in [0, 65_535, 65_536, 131_071, 150_000, bytes.count - 1] {
+      var edited = bytes
+      edited[index] &+= 1
+      edits.append(edited)
+    }
+    for edited in edits {
+      write(edited)
+      let reread = try VaultFile.read(path, unlessStill: bytes)
+      XCTAssertTrue(reread == edited, "a file of \(edited.count) bytes was taken for the one read before")
+    }
+    // A file that is no longer safe to read is refused, as by the first read.
+    write(bytes)
+    chmod(path, 0o666)
+    XCTAssertThrowsError(try VaultFile.read(path, unlessStill: bytes))
+  }
 }

@@ -60,3 +60,22 @@ final class SHA256Tests: XCTestCase {
     XCTAssertEqual(SHA256.hash(message).count, SHA256.byteCount)
   }
 }
+
+final class SHA256StreamTests: XCTestCase {
+  /// FIPS 180-2 appendix B.1 ("abc"), and a message cut into parts at every length up to 200
+  /// bytes (empty parts included) hashes as it does whole.
+  func testPartsHashAsTheWhole() throws {
+    let stream = SHA256.Stream()
+    for part in ["a", "", "bc"] { Array(part.utf8).withUnsafeBytes { stream.update($0) } }
+    XCTAssertEqual(hexString(stream.finish()), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    let message = (0..<200).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+    for cut in 0...message.count {
+      let stream = SHA256.Stream()
+      message.withUnsafeBytes { whole in
+        stream.update(UnsafeRawBufferPointer(rebasing: whole[0..<cut]))
+        stream.update(UnsafeRawBufferPointer(rebasing: whole[cut...]))
+      }
+      XCTAssertEqual(stream.finish(), SHA256.hash(message), "cut at \(cut)")
+    }
+  }
+}

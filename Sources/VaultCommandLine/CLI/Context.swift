@@ -42,8 +42,10 @@ struct Context {
     let sessions = UnlockSessions(environment: environment)
     let remembered = RememberedPassphrase(read: passphrase)
     let identities = identityFiles
+    let source = PassphraseSource(environment: environment, fileVariable: .passphraseFile, valueVariable: .passphrase)
     return VaultCredential(
-      session: { sessions.record(for: $0) }, identities: { try identities.load() }, passphrase: remembered.value)
+      session: { sessions.record(for: $0) }, identities: { try identities.load() },
+      mayAskAPerson: !source.isAtHand, passphrase: remembered.value)
   }
 
   /// The identity files a team vault's members are tried with.
@@ -195,6 +197,13 @@ struct PassphraseSource {
   let environment: [String: String]
   let fileVariable: CredentialVariable
   let valueVariable: CredentialVariable
+
+  /// Whether the passphrase comes from the file or the variable, not from a prompt.
+  var isAtHand: Bool {
+    if let path = environment[fileVariable.name], !path.isEmpty { return true }
+    if let value = environment[valueVariable.name], !value.isEmpty { return true }
+    return ProcessCredentials.value(valueVariable) != nil
+  }
 
   func read(prompt: String, confirm: Bool) throws -> SecretBytes {
     if let path = environment[fileVariable.name], !path.isEmpty {

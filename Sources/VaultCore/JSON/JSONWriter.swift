@@ -18,6 +18,11 @@ public struct JSONWriter {
     bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
   }
 
+  /// Bytes already in the file's spelling, copied as they are.
+  mutating func raw(_ text: ArraySlice<UInt8>) {
+    bytes.append(contentsOf: text)
+  }
+
   public mutating func string(_ text: String) {
     bytes.append(UInt8(ascii: "\""))
     let utf8 = text.utf8

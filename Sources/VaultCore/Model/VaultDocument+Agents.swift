@@ -177,6 +177,8 @@ extension VaultDocument {
   }
 
   private mutating func reconcileGrants(keyring: Keyring) throws {
+    // No live token, nothing to grant: a vault of 10,000 keys and no agent keys skips the index.
+    guard agents.contains(where: { $0.credentials.contains(where: \.isLive) }) else { return }
     let byID = Dictionary(uniqueKeysWithValues: keys.map { ($0.id, $0) })
     for agentIndex in agents.indices {
       let agent = agents[agentIndex]

@@ -197,9 +197,11 @@ extension VaultCodec {
         sealedValue.count > AESGCM.nonceByteCount + AESGCM.tagByteCount,
         cursor.literal("}"), cursor.position == cursor.bytes.count
       else { return nil }
+      // Every field was read in the writer's one spelling, so the line is what the writer makes
+      // of them, and a save may copy it (ProviderKey.encodedLine).
       return ProviderKey(
         id: id, name: name, provider: provider, models: models, environmentNames: environmentNames, masked: masked,
-        created: created, updated: updated, sealedDataKey: sealedDataKey, sealedValue: sealedValue)
+        created: created, updated: updated, sealedDataKey: sealedDataKey, sealedValue: sealedValue, line: bytes[range])
     }
   }
 }

@@ -34,7 +34,7 @@ enum SystemCalls {
   }
 
   /// Writes every byte or fails; the corresponding C function is `write`, called until done.
-  static func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) -> Int32? {
+  static func writeAll(_ descriptor: Int32, _ bytes: ArraySlice<UInt8>) -> Int32? {
     var offset = 0
     while offset < bytes.count {
       let written = bytes.withUnsafeBytes { buffer in
@@ -77,13 +77,23 @@ enum SystemCalls {
     }
   }
 
-  /// Whether two files' bytes are equal, with `memcmp`: `Array ==` compares element by element,
-  /// milliseconds for a vault of 10,000 keys. Not for secrets (it stops at the first difference).
-  static func sameBytes(_ first: [UInt8], _ second: [UInt8]) -> Bool {
-    guard first.count == second.count else { return false }
-    return first.withUnsafeBytes { one in
-      second.withUnsafeBytes { other in
-        one.count == 0 || memcmp(one.baseAddress!, other.baseAddress!, one.count) == 0
+  /// Whether reading `descriptor` to its end gives exactly `known`, read in 64 KiB chunks and
+  /// compared with `memcmp` as they come. False on a read error too (the caller reads again,
+  /// and reports it then). Not for secrets (it stops at the first difference).
+  static func readMatches(_ descriptor: Int32, _ known: [UInt8]) -> Bool {
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    return known.withUnsafeBytes { expected in
+      chunk.withUnsafeMutableBytes { buffer in
+        var offset = 0
+        while true {
+          let read = retrying { Glibc.read(descriptor, buffer.baseAddress, buffer.count) }
+          if read < 0 { return false }
+          if read == 0 { return offset == expected.count }
+          guard read <= expected.count - offset,
+            memcmp(buffer.baseAddress!, expected.baseAddress! + offset, read) == 0
+          else { return false }
+          offset += read
+        }
       }
     }
   }
@@ -114,6 +124,33 @@ enum SystemCalls {
 
   private static func record(_ event: String) {
     trace.withLock { events in events?.append(event) }
+  }
+
+  /// Runs `body` on a new thread; nil when no thread could be made (the caller then runs it
+  /// itself). The corresponding C function is `pthread_create`.
+  static func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
+    final class Start: Sendable {
+      let body: @Sendable () -> Void
+      init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let start = Unmanaged.passRetained(Start(body)).toOpaque()
+    var thread = pthread_t()
+    let result = pthread_create(
+      &thread, nil,
+      { raw in
+        Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue().body()
+        return nil
+      }, start)
+    guard result == 0 else {
+      Unmanaged<Start>.fromOpaque(start).release()
+      return nil
+    }
+    return thread
+  }
+
+  /// Waits for a thread `startThread` made to end. The corresponding C function is `pthread_join`.
+  static func joinThread(_ thread: pthread_t) {
+    _ = pthread_join(thread, nil)
   }
 
   static func close(_ descriptor: Int32) {

@@ -35,9 +35,10 @@ public enum VaultCodec {
     public var headerDigest: [UInt8]
   }
 
-  /// SHA-256 of the header's JSON object in `bytes` (a file this build wrote or checked).
+  /// SHA-256 of the header's JSON object in `bytes` (a file this build wrote or checked): line 2
+  /// after `"vault":` and before its comma, found without splitting the rest of the file.
   static func headerDigest(_ bytes: [UInt8]) throws -> [UInt8] {
-    let range = try VaultFileLayout(bytes).header
+    let range = try VaultFileLayout.header(in: bytes)
     return bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[range])) }
   }
 
@@ -45,7 +46,40 @@ public enum VaultCodec {
 
   /// The file's bytes for `document`, checksummed and MACed with `keyring`.
   public static func encode(_ document: VaultDocument, keyring: Keyring) -> [UInt8] {
-    var writer = JSONWriter(reservingCapacity: 512 + document.keys.count * 420)
+    encode(document, keyring: keyring, reusingLines: true)
+  }
+
+  /// `reusingLines` false encodes every key from its fields, for tests that compare the two.
+  static func encode(_ document: VaultDocument, keyring: Keyring, reusingLines: Bool) -> [UInt8] {
+    let file = encodedFile(document, keyring: keyring, reusingLines: reusingLines, source: nil)
+    // Without a source there is one piece, the array the writer filled.
+    if file.pieces.count == 1 { return Array(file.pieces[0]) }
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(file.pieces.reduce(0) { $0 + $1.count })
+    for piece in file.pieces { bytes.append(contentsOf: piece) }
+    return bytes
+  }
+
+  /// A file's bytes in the pieces they are written in, and the digest of its header object.
+  struct EncodedFile {
+    var pieces: [ArraySlice<UInt8>]
+    /// SHA-256 of the header's JSON object (for the rollback record).
+    var headerDigest: [UInt8]
+  }
+
+  /// The file for `document` without copying the unchanged: a run of keys whose lines were read
+  /// from `source`, one after the other, is a slice of `source` (from the first line to the last,
+  /// the `,` LF between them included, which is what the writer puts there), written as it is.
+  /// A save of 10,000 keys then needs no second buffer of the file's size.
+  static func encodedFile(_ document: VaultDocument, keyring: Keyring, reusingLinesOf source: [UInt8]) -> EncodedFile {
+    encodedFile(document, keyring: keyring, reusingLines: true, source: source)
+  }
+
+  private static func encodedFile(
+    _ document: VaultDocument, keyring: Keyring, reusingLines: Bool, source: [UInt8]?
+  ) -> EncodedFile {
+    var pieces: [ArraySlice<UInt8>] = []
+    var writer = JSONWriter(reservingCapacity: source == nil ? 512 + document.keys.count * 420 : 4096)
     let header = document.header
     let version = version(of: document)
     writer.raw("{\"format\":")
@@ -53,7 +87,11 @@ public enum VaultCodec {
     writer.raw(",\"version\":")
     writer.integer(version)
     writer.raw(",\n\"vault\":")
+    let headerStart = writer.bytes.count
     writeHeader(header, version: version, to: &writer)
+    let headerDigest = writer.bytes.withUnsafeBytes {
+      SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[headerStart...]))
+    }
     if version >= teamFormatVersion {
       writer.raw(",\n\"members\":[\n")
       for (index, member) in document.members.enumerated() {
@@ -63,9 +101,34 @@ public enum VaultCodec {
       writer.raw("]")
     }
     writer.raw(",\n\"keys\":[\n")
+    // The lines of `source` not yet written: keys that follow each other in `source` too.
+    var run: Range<Int>? = nil
+    func endRun(followedByAnotherKey: Bool) {
+      guard let current = run, let source else { return }
+      pieces.append(ArraySlice(writer.bytes))
+      writer = JSONWriter(reservingCapacity: 4096)
+      pieces.append(source[current])
+      writer.raw(followedByAnotherKey ? ",\n" : "\n")
+      run = nil
+    }
     for (index, key) in document.keys.enumerated() {
-      writeKey(key, to: &writer)
-      writer.raw(index == document.keys.count - 1 ? "\n" : ",\n")
+      let last = index == document.keys.count - 1
+      if reusingLines, let source, let line = lineRange(of: key, in: source) {
+        if let current = run, current.upperBound + 2 == line.lowerBound,
+          source[current.upperBound] == UInt8(ascii: ","),
+          source[current.upperBound + 1] == 0x0A
+        {
+          run = current.lowerBound..<line.upperBound
+        } else {
+          endRun(followedByAnotherKey: true)
+          run = line
+        }
+        if last { endRun(followedByAnotherKey: false) }
+        continue
+      }
+      endRun(followedByAnotherKey: true)
+      writeKey(key, to: &writer, reusingLines: reusingLines)
+      writer.raw(last ? "\n" : ",\n")
     }
     writer.raw("],\n\"agents\":[\n")
     for (index, agent) in document.agents.enumerated() {
@@ -73,16 +136,40 @@ public enum VaultCodec {
       writer.raw(index == document.agents.count - 1 ? "\n" : ",\n")
     }
     writer.raw("],\n")
-    var bytes = writer.bytes
-    let covered = bytes.count
-    let checksum = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<covered])) }
+    // The last piece takes the suffix (a file written whole is then one array, as before).
+    var tail = writer.bytes
+    writer = JSONWriter()
+    let stream = SHA256.Stream()
+    for piece in pieces { piece.withUnsafeBytes { stream.update($0) } }
+    tail.withUnsafeBytes { stream.update($0) }
+    let checksum = stream.finish()
     let mac = checksum.withUnsafeBytes { keyring.authenticationCode($0) }
-    bytes.append(contentsOf: checksumPrefix)
-    bytes.append(contentsOf: Array(Hex.encode(checksum).utf8))
-    bytes.append(contentsOf: macPrefix)
-    bytes.append(contentsOf: Array(Hex.encode(mac).utf8))
-    bytes.append(contentsOf: suffixEnd)
-    return bytes
+    tail.append(contentsOf: checksumPrefix)
+    tail.append(contentsOf: Array(Hex.encode(checksum).utf8))
+    tail.append(contentsOf: macPrefix)
+    tail.append(contentsOf: Array(Hex.encode(mac).utf8))
+    tail.append(contentsOf: suffixEnd)
+    pieces.append(ArraySlice(tail))
+    return EncodedFile(pieces: pieces, headerDigest: headerDigest)
+  }
+
+  /// Where `key`'s line lies in `source`, when the key was read from those very bytes and is
+  /// unchanged since (its line is a slice of `source`); nil otherwise.
+  private static func lineRange(of key: ProviderKey, in source: [UInt8]) -> Range<Int>? {
+    guard let line = key.encodedLine, line.endIndex <= source.count else { return nil }
+    let same = line.withUnsafeBufferPointer { slice in
+      source.withUnsafeBufferPointer { whole in
+        slice.baseAddress != nil && slice.baseAddress == whole.baseAddress.map { $0 + line.startIndex }
+      }
+    }
+    guard same else { return nil }
+    assert(
+      {
+        var fresh = JSONWriter()
+        encodeKey(key, to: &fresh)
+        return fresh.bytes.elementsEqual(line)
+      }(), "a key's line read from the file differs from its encoding")
+    return line.startIndex..<line.endIndex
   }
 
   /// The header's JSON object, exactly as written (line 2 of the file after `"vault":`).
@@ -124,7 +211,24 @@ public enum VaultCodec {
     writer.raw("}}")
   }
 
-  private static func writeKey(_ key: ProviderKey, to writer: inout JSONWriter) {
+  /// A key's line: the bytes it was read from when it is unchanged since (the reader took only
+  /// the writer's spelling of every field, so they are what encoding it would give), else
+  /// encoded. Debug builds (the test suite) encode every copied line too and compare.
+  private static func writeKey(_ key: ProviderKey, to writer: inout JSONWriter, reusingLines: Bool) {
+    guard reusingLines, let line = key.encodedLine else {
+      encodeKey(key, to: &writer)
+      return
+    }
+    writer.raw(line)
+    assert(
+      {
+        var fresh = JSONWriter()
+        encodeKey(key, to: &fresh)
+        return fresh.bytes.elementsEqual(line)
+      }(), "a key's line read from the file differs from its encoding")
+  }
+
+  private static func encodeKey(_ key: ProviderKey, to writer: inout JSONWriter) {
     writer.raw("{\"id\":")
     writer.string(key.id.description)
     writer.raw(",\"name\":")
@@ -212,6 +316,89 @@ public enum VaultCodec {
   public static func decode(_ bytes: [UInt8]) throws -> Decoded {
     let layout = try checkedLayout(bytes)
     let header = try decodeHeader(bytes, layout.header, version: layout.version)
+    let keys = try decodeKeys(bytes, layout)
+    let agents = try decodeAgents(bytes, layout)
+    let members = try decodeMembers(bytes, layout, of: header)
+    return Decoded(
+      document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
+      checksum: layout.checksum, mac: layout.mac,
+      headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) })
+  }
+
+  /// `decode`, with `meanwhile` run on this thread while a second one parses the provider and
+  /// agent keys: `meanwhile` (the passphrase's scrypt) gets the header and the members, read
+  /// after the checksum was checked. Errors come as `decode` would give them: damage anywhere
+  /// in the file before anything `meanwhile` throws, and `meanwhile` is not run when the
+  /// members are damaged.
+  static func decode<Value>(
+    _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value
+  ) throws -> (Decoded, Value) {
+    // A personal vault (version 1 or 2) has no members and its header is line 2: the checksum
+    // (a SHA-256 of the whole file) and the layout are checked on the second thread as well,
+    // and `meanwhile` starts at once with the header, read by the same strict rules (so its
+    // scrypt cost is one a valid file may ask for). Whatever they find still comes first.
+    // Anything else (a team vault, a file whose first two lines are not a personal vault's) is
+    // read in order below, which gives exactly `decode`'s errors.
+    if let version = personalVersion(bytes), let range = try? VaultFileLayout.header(in: bytes),
+      let header = try? decodeHeader(bytes, range, version: version)
+    {
+      let records = BackgroundWork { () throws -> (VaultFileLayout, [ProviderKey], [AgentKey]) in
+        let layout = try checkedLayout(bytes)
+        guard layout.version == version, layout.header == range, layout.memberLines.isEmpty else {
+          throw VaultError.integrity("the file's layout is broken: header line")
+        }
+        return (layout, try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
+      }
+      let value: Value
+      do {
+        value = try meanwhile(header, [])
+      } catch {
+        _ = try records.wait()
+        throw error
+      }
+      let (layout, keys, agents) = try records.wait()
+      return (
+        Decoded(
+          document: VaultDocument(header: header, keys: keys, agents: agents, members: []),
+          checksum: layout.checksum, mac: layout.mac,
+          headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[range])) }),
+        value
+      )
+    }
+    let layout = try checkedLayout(bytes)
+    let header = try decodeHeader(bytes, layout.header, version: layout.version)
+    let records = BackgroundWork { () throws -> ([ProviderKey], [AgentKey]) in
+      (try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
+    }
+    let members: [Member]
+    let value: Value
+    do {
+      members = try decodeMembers(bytes, layout, of: header)
+      value = try meanwhile(header, members)
+    } catch {
+      _ = try records.wait()
+      throw error
+    }
+    let (keys, agents) = try records.wait()
+    return (
+      Decoded(
+        document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
+        checksum: layout.checksum, mac: layout.mac,
+        headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) }),
+      value
+    )
+  }
+
+  /// 1 or 2 when the file's first line is a personal vault's of that version, else nil.
+  private static func personalVersion(_ bytes: [UInt8]) -> Int64? {
+    (Int64(1)...2).first { version in
+      let line = VaultFileLayout.firstLine(version: version)
+      return bytes.count > line.count && bytes.starts(with: line) && bytes[line.count] == 0x0A
+    }
+  }
+
+  /// Every provider key's line, each name and id once.
+  static func decodeKeys(_ bytes: [UInt8], _ layout: VaultFileLayout) throws -> [ProviderKey] {
     var keys: [ProviderKey] = []
     keys.reserveCapacity(layout.keyLines.count)
     var ids = Set<RecordID>()
@@ -222,12 +409,7 @@ public enum VaultCodec {
       guard names.insert(key.name).inserted else { throw VaultError.integrity("name \(key.name) appears twice") }
       keys.append(key)
     }
-    let agents = try decodeAgents(bytes, layout)
-    let members = try decodeMembers(bytes, layout, of: header)
-    return Decoded(
-      document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
-      checksum: layout.checksum, mac: layout.mac,
-      headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) })
+    return keys
   }
 
   /// The layout of a version-1 file whose checksum matches. The version comes first: a newer

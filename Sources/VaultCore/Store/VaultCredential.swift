@@ -28,13 +28,19 @@ public struct VaultCredential {
   /// The identities to try on a team vault's members; read only when the vault has members.
   public var identities: (() throws -> [OfferedIdentity])?
   public var passphrase: () throws -> SecretBytes
+  /// Whether `passphrase` may ask a person (a prompt at the terminal). Then a write checks every
+  /// record of the file before it is called, so a damaged file never has anyone type a
+  /// passphrase; when false (a passphrase file or variable), the records are checked while the
+  /// passphrase is stretched, and damage is still reported first.
+  public var mayAskAPerson: Bool
 
   public init(
     session: ((VaultHeader) -> UnlockSessionRecord?)? = nil, identities: (() throws -> [OfferedIdentity])? = nil,
-    passphrase: @escaping () throws -> SecretBytes
+    mayAskAPerson: Bool = true, passphrase: @escaping () throws -> SecretBytes
   ) {
     self.session = session
     self.identities = identities
+    self.mayAskAPerson = mayAskAPerson
     self.passphrase = passphrase
   }
 

@@ -35,6 +35,28 @@ public enum VaultFile {
     }
   }
 
+  /// The file read again, or nil when its bytes are still exactly `known`: a writer reads the
+  /// vault once more under the lock, and usually nobody wrote meanwhile. The bytes are compared
+  /// as they come, 64 KiB at a time, so that case costs no second buffer the size of the file;
+  /// any difference (or another size) reads the whole file, with every check of `read`.
+  static func read(_ path: String, unlessStill known: [UInt8]) throws -> [UInt8]? {
+    let descriptor = SystemCalls.open(path, O_RDONLY | O_NONBLOCK)
+    guard descriptor >= 0 else {
+      let code = errno
+      if code == ENOENT { throw VaultError.vaultNotFound(path: path) }
+      throw SystemCalls.ioError("open", path, code)
+    }
+    let same: Bool
+    do {
+      defer { SystemCalls.close(descriptor) }
+      guard let status = SystemCalls.fileStatus(descriptor) else { throw SystemCalls.ioError("stat", path) }
+      try checkSafe(status, path: path)
+      guard status.st_size <= maximumByteCount else { throw tooLarge(maximumByteCount) }
+      same = Int(status.st_size) == known.count && SystemCalls.readMatches(descriptor, known)
+    }
+    return same ? nil : try read(path)
+  }
+
   private static func tooLarge(_ limit: Int) -> VaultError {
     limit == maximumByteCount
       ? .integrity("the file is larger than \(limit >> 20) MiB, the most a vault file may be")
@@ -67,6 +89,11 @@ public enum VaultFile {
   /// change. Only for the usage state, which every `vault run` rewrites and which is not worth
   /// two disk flushes per launch.
   public static func replace(_ path: String, with bytes: [UInt8], durable: Bool = true) throws {
+    try replace(path, with: [bytes[...]], durable: durable)
+  }
+
+  /// `replace` with the new contents given in pieces, written one after the other.
+  static func replace(_ path: String, with pieces: [ArraySlice<UInt8>], durable: Bool = true) throws {
     let directory = SystemCalls.directory(of: path)
     let temporary = try temporaryPath(for: path)
     // O_EXCL | O_NOFOLLOW: never write through a file or symlink someone planted; the mode is
@@ -79,7 +106,9 @@ public enum VaultFile {
       defer { SystemCalls.close(descriptor) }
       // The umask may have cleared bits but never adds any; make the mode exact regardless.
       guard fchmod(descriptor, 0o600) == 0 else { throw SystemCalls.ioError("set the mode of", temporary) }
-      if let code = SystemCalls.writeAll(descriptor, bytes) { throw SystemCalls.ioError("write", path, code) }
+      for piece in pieces {
+        if let code = SystemCalls.writeAll(descriptor, piece) { throw SystemCalls.ioError("write", path, code) }
+      }
       guard !durable || SystemCalls.fsync(descriptor) == 0 else { throw SystemCalls.ioError("flush", path) }
     }
     guard SystemCalls.rename(temporary, path) == 0 else { throw SystemCalls.ioError("replace", path) }

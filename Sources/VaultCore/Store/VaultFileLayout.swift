@@ -81,6 +81,16 @@ struct VaultFileLayout {
     guard index == lines.count else { throw fail("text after the agents") }
   }
 
+  /// The header's JSON object (line 2 after `"vault":`, without its comma), found by reading
+  /// only the first two lines; the same range `init` gives for a file it accepts.
+  static func header(in bytes: [UInt8]) throws -> Range<Int> {
+    guard let first = bytes.firstIndex(of: 0x0A), let second = bytes[(first + 1)...].firstIndex(of: 0x0A),
+      bytes[(first + 1)..<second].starts(with: headerPrefix), second - first - 1 > headerPrefix.count,
+      bytes[second - 1] == UInt8(ascii: ",")
+    else { throw VaultError.integrity("the file's layout is broken: header line") }
+    return (first + 1 + headerPrefix.count)..<(second - 1)
+  }
+
   /// Line ranges (without their LF) of `bytes[0..<end]`, which must end with LF.
   private static func lines(_ bytes: [UInt8], upTo end: Int) -> [Range<Int>] {
     var lines: [Range<Int>] = []

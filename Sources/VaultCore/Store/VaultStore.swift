@@ -166,20 +166,35 @@ public struct VaultStore: Sendable {
     credential: VaultCredential,
     _ change: (inout VaultDocument, Keyring, _ passphrase: () throws -> SecretBytes?) throws -> (Result, Keyring)
   ) throws -> Result {
-    let before = try read(warningOfRollback: false)
-    // An older copy is refused before the passphrase is asked for: a write to it would give a
-    // new key to every agent key revoked since the copy was taken.
-    try refuseIfRolledBack(before.document.header)
-    var opener = try HeaderOpener(credential, header: before.document.header, members: before.document.members)
-    try refuseIfReader(opener.access)
+    let bytes = try VaultFile.read(targetPath)
+    func opener(header: VaultHeader, members: [Member]) throws -> HeaderOpener {
+      // An older copy is refused before the passphrase is asked for: a write to it would give a
+      // new key to every agent key revoked since the copy was taken.
+      try refuseIfRolledBack(header)
+      let opener = try HeaderOpener(credential, header: header, members: members)
+      try refuseIfReader(opener.access)
+      return opener
+    }
+    let (decoded, opened): (VaultCodec.Decoded, HeaderOpener)
+    if credential.mayAskAPerson {
+      // Every record is checked before anyone is asked to type a passphrase.
+      decoded = try VaultCodec.decode(bytes)
+      opened = try opener(header: decoded.document.header, members: decoded.document.members)
+    } else {
+      // The records are parsed on a second thread while this one stretches the passphrase: in
+      // a vault of 10,000 keys each takes tens of milliseconds. Damage still comes first.
+      (decoded, opened) = try VaultCodec.decode(bytes, meanwhile: opener)
+    }
+    let before = LockedVault(bytes: bytes, decoded: decoded)
+    var opener = opened
     let lock = try FileLock(path: lockPath, timeout: lockTimeout)
     return try withExtendedLifetime(lock) {
       // Under the lock, read again: another writer may have saved since. Unchanged bytes (the
       // usual case) reuse the first parse, which is most of a large vault's cost.
-      let bytes = try VaultFile.read(targetPath)
       let current =
-        SystemCalls.sameBytes(bytes, before.bytes)
-        ? before : LockedVault(bytes: bytes, decoded: try VaultCodec.decode(bytes))
+        try VaultFile.read(targetPath, unlessStill: before.bytes).map {
+          LockedVault(bytes: $0, decoded: try VaultCodec.decode($0))
+        } ?? before
       // Another process may have changed the passphrase or the members meanwhile.
       opener = try opener.refreshed(for: current.document.header, members: current.document.members, credential)
       try refuseIfReader(opener.access)
@@ -194,9 +209,10 @@ public struct VaultStore: Sendable {
       try document.maintainAgents(keyring: keyring, now: .now())
       document.header.generation += 1
       VaultFile.removeStaleTemporaries(for: targetPath)
-      let written = VaultCodec.encode(document, keyring: keyring)
-      try VaultFile.replace(targetPath, with: written)
-      noteAuthenticated(document.header, headerDigest: try VaultCodec.headerDigest(written))
+      // Unchanged keys are written straight from the bytes read under the lock.
+      let written = VaultCodec.encodedFile(document, keyring: keyring, reusingLinesOf: current.bytes)
+      try VaultFile.replace(targetPath, with: written.pieces)
+      noteAuthenticated(document.header, headerDigest: written.headerDigest)
       return result
     }
   }

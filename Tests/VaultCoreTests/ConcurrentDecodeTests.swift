@@ -1,0 +1,124 @@
+import Foundation
+import XCTest
+
+@testable import VaultCore
+
+/// A write whose passphrase asks nobody parses the records on a second thread while scrypt runs
+/// (VaultCodec.decode(_:meanwhile:)). It must read exactly what the plain decode reads, and
+/// report damage first, as the plain decode followed by the passphrase did.
+final class ConcurrentDecodeTests: XCTestCase {
+  private struct Meanwhile: Error {}
+
+  private func vaultWithKeysAndAgents() throws -> TestVault {
+    let vault = try TestVault()
+    try vault.store.update(passphrase: TestVault.passphrase) { document, keyring in
+      for index in 0..<40 {
+        try document.addKey(
+          name: "KEY_\(index)", value: SecretBytes(copying: Array("sk-value-\(index)-0123456789".utf8)),
+          provider: index % 2 == 0 ? "openai" : nil, models: [], environmentNames: [], keyring: keyring,
+          now: .now())
+      }
+      _ = try document.createAgent(
+        name: "bot", scope: AgentScope(all: true), lifetime: 3_600, createdBy: "tester", keyring: keyring,
+        now: .now())
+    }
+    return vault
+  }
+
+  func testReadsWhatThePlainDecodeReads() throws {
+    let vault = try vaultWithKeysAndAgents()
+    defer { vault.remove() }
+    let bytes = try vault.bytes()
+    let plain = try VaultCodec.decode(bytes)
+    let (concurrent, value) = try VaultCodec.decode(bytes) { header, members in
+      XCTAssertEqual(header, plain.document.header)
+      XCTAssertEqual(members, plain.document.members)
+      return 42
+    }
+    XCTAssertEqual(value, 42)
+    XCTAssertEqual(concurrent.document, plain.document)
+    XCTAssertEqual(concurrent.checksum, plain.checksum)
+    XCTAssertEqual(concurrent.mac, plain.mac)
+    XCTAssertEqual(concurrent.headerDigest, plain.headerDigest)
+    XCTAssertEqual(concurrent.document.keys.count, 40)
+    XCTAssertTrue(concurrent.document.keys.allSatisfy { $0.encodedLine != nil })
+  }
+
+  /// A damaged key or agent line (checksum made to match) is the error, not what ran meanwhile.
+  func testDamageComesBeforeWhatRanMeanwhile() throws {
+    let vault = try vaultWithKeysAndAgents()
+    defer { vault.remove() }
+    let bytes = try vault.bytes()
+    let layout = try VaultCodec.checkedLayout(bytes)
+    for range in [layout.keyLines[17], layout.agentLines[0]] {
+      var damaged = bytes
+      // The record id's first hex digit made uppercase: valid JSON, not this format.
+      let digit = range.lowerBound + Array("{\"id\":\"".utf8).count
+      damaged[digit] = UInt8(ascii: "A")
+      damaged = AgentAccessTests.recomputingChecksum(damaged)
+      XCTAssertThrowsError(try VaultCodec.decode(damaged)) { error in
+        guard case VaultError.integrity = error else { return XCTFail("not damage: \(error)") }
+      }
+      XCTAssertThrowsError(try VaultCodec.decode(damaged) { _, _ in throw Meanwhile() }) { error in
+        guard case VaultError.integrity = error else { return XCTFail("not damage: \(error)") }
+      }
+      // The store's write reports the damage too, with a passphrase that asks nobody.
+      try damaged.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: vault.store.path)) }
+      let credential = VaultCredential(mayAskAPerson: false) { throw Meanwhile() }
+      XCTAssertThrowsError(try vault.store.update(credential: credential) { _, _ in }) { error in
+        guard case VaultError.integrity = error else { return XCTFail("not damage: \(error)") }
+      }
+      try bytes.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: vault.store.path)) }
+    }
+  }
+
+  /// A damaged file whose checksum no longer matches (a key line, the header's generation, the
+  /// first line) is reported as damaged, whatever ran meanwhile threw, and never as what it threw.
+  func testAChecksumMismatchComesBeforeWhatRanMeanwhile() throws {
+    let vault = try vaultWithKeysAndAgents()
+    defer { vault.remove() }
+    let bytes = try vault.bytes()
+    let layout = try VaultCodec.checkedLayout(bytes)
+    let text = String(decoding: bytes, as: UTF8.self)
+    var edits: [[UInt8]] = []
+    var key = bytes
+    key[layout.keyLines[3].lowerBound + 20] ^= 0x01
+    edits.append(key)
+    edits.append(Array(text.replacingOccurrences(of: "\"generation\":2,", with: "\"generation\":9,").utf8))
+    edits.append(Array(text.replacingOccurrences(of: "\"version\":2,", with: "\"version\":1,").utf8))
+    for edited in edits {
+      XCTAssertNotEqual(edited, bytes)
+      XCTAssertThrowsError(try VaultCodec.decode(edited) { _, _ in throw Meanwhile() }) { error in
+        guard case VaultError.integrity = error else { return XCTFail("not damage: \(error)") }
+      }
+    }
+  }
+
+  /// What ran meanwhile throws, the file is sound: its error comes out, after the thread ended.
+  func testAnErrorMeanwhileIsTheError() throws {
+    let vault = try vaultWithKeysAndAgents()
+    defer { vault.remove() }
+    let bytes = try vault.bytes()
+    XCTAssertThrowsError(try VaultCodec.decode(bytes) { _, _ in throw Meanwhile() }) { error in
+      XCTAssertTrue(error is Meanwhile, "\(error)")
+    }
+  }
+
+  /// A write with a passphrase that asks nobody (the concurrent read) and one that may ask a
+  /// person (the plain read) save the same way.
+  func testWritesThroughEitherReading() throws {
+    let vault = try vaultWithKeysAndAgents()
+    defer { vault.remove() }
+    for mayAsk in [false, true] {
+      let credential = VaultCredential(mayAskAPerson: mayAsk, passphrase: TestVault.passphrase)
+      try vault.store.update(credential: credential) { document, keyring in
+        try document.addKey(
+          name: mayAsk ? "ASKED" : "NOT_ASKED", value: SecretBytes(copying: Array("sk-more-0123456789".utf8)),
+          provider: nil, models: [], environmentNames: [], keyring: keyring, now: .now())
+      }
+    }
+    let document = try vault.store.unlock(passphrase: TestVault.passphrase).document
+    XCTAssertEqual(document.keys.suffix(2).map(\.name), ["NOT_ASKED", "ASKED"])
+    XCTAssertEqual(document.agents.first?.credentials.first?.grants.count, 42)
+  }
+}
