@@ -10,8 +10,8 @@ public struct AgentSession: Sendable {
   public let header: VaultHeader
   public let keyring: AgentKeyring
   /// The file it was read from, links resolved (`VaultStore.targetPath`), so the use is recorded
-  /// beside it without resolving the path again; empty when not read from a file.
-  public internal(set) var vaultPath = ""
+  /// beside it without resolving the path again; nil when not read from a file.
+  public internal(set) var vaultPath: String? = nil
   private let bytes: [UInt8]
   /// Every key line in file order, so listing keys in file order needs neither a sort nor a
   /// look-up per key.
