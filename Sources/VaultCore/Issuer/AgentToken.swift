@@ -52,7 +52,10 @@ public struct AgentToken: Sendable {
     var trimmed = ArraySlice(bytes)
     while let last = trimmed.last, last == 0x0A || last == 0x0D || last == 0x20 || last == 0x09 { trimmed.removeLast() }
     while let first = trimmed.first, first == 0x20 || first == 0x09 { trimmed.removeFirst() }
-    let token = Array(trimmed)
+    // The token and its secret pass through ordinary arrays on the way into locked memory: both
+    // are zeroed before they are freed, whatever the outcome.
+    var token = Array(trimmed)
+    defer { zero(&token) }
     guard token.count == length, token.starts(with: prefix.utf8) else { throw AgentAccessError.malformed }
     let idStart = prefix.utf8.count
     let secretStart = idStart + idWidth
@@ -61,9 +64,16 @@ public struct AgentToken: Sendable {
     let expected = withUnsafeBytes(of: CRC32.checksum(token[..<checksumStart]).bigEndian) { Array($0) }
     guard Base62.decode(token[checksumStart...], byteCount: 4) == expected,
       let id = Base62.decode(token[idStart..<secretStart], byteCount: idByteCount),
-      let secret = Base62.decode(token[secretStart..<checksumStart], byteCount: secretByteCount)
+      var secret = Base62.decode(token[secretStart..<checksumStart], byteCount: secretByteCount)
     else { throw AgentAccessError.malformed }
+    defer { zero(&secret) }
     return AgentToken(id: Hex.encode(id), secret: SecretBytes(bytes: secret), text: SecretBytes(bytes: token))
+  }
+
+  private static func zero(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { raw in
+      for offset in raw.indices { raw[offset] = 0 }
+    }
   }
 
   /// Whether `text` has the shape of a display form: `vk_`, one base62 digit, U+2026 and four

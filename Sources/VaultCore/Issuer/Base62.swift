@@ -43,9 +43,17 @@ public enum Base62 {
   public static func decode<Digits: Collection>(_ text: Digits, byteCount: Int) -> [UInt8]?
   where Digits.Element == UInt8 {
     var number = [UInt8](repeating: 0, count: byteCount)
+    // What is decoded may be a token's secret: a number given up half-way is zeroed, not just
+    // dropped (the caller zeroes the one it gets).
+    func abandon() -> [UInt8]? {
+      number.withUnsafeMutableBytes { raw in
+        for offset in raw.indices { raw[offset] = 0 }
+      }
+      return nil
+    }
     for character in text {
       let digit = values[Int(character)]
-      guard digit != 0xFF else { return nil }
+      guard digit != 0xFF else { return abandon() }
       // number = number * 62 + digit
       var carry = Int(digit)
       for index in number.indices.reversed() {
@@ -53,7 +61,7 @@ public enum Base62 {
         number[index] = UInt8(accumulator & 0xFF)
         carry = accumulator >> 8
       }
-      guard carry == 0 else { return nil }
+      guard carry == 0 else { return abandon() }
     }
     return number
   }
