@@ -35,6 +35,29 @@ final class CodecAndKeyringTests: XCTestCase {
     XCTAssertThrowsError(try unlocked.keyring.open(renamedByHand)) { XCTAssertTrue(isIntegrity($0)) }
   }
 
+  /// The batch `open` (`vault run` with the passphrase) gives what `open` gives key by key, and
+  /// refuses a swapped box in the middle of a batch as `open` does, for the key it belongs to.
+  func testOpeningABatchGivesWhatOpeningEachKeyGives() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    for index in 0..<6 { try vault.add("KEY_\(index)", "value-\(index)-0123456789abcdef") }
+    let unlocked = try vault.store.unlock(passphrase: TestVault.passphrase)
+    let keys = unlocked.document.keys
+    let batch = try unlocked.keyring.open(keys).map { $0.copyBytes() }
+    XCTAssertEqual(batch, try keys.map { try unlocked.keyring.open($0).copyBytes() })
+    XCTAssertEqual(batch[3], Array("value-3-0123456789abcdef".utf8))
+    XCTAssertEqual(try unlocked.keyring.open([]).count, 0)
+    var tampered = keys
+    tampered[4].sealedValue = keys[2].sealedValue
+    XCTAssertThrowsError(try unlocked.keyring.open(tampered)) { error in
+      XCTAssertTrue(isIntegrity(error))
+      XCTAssertTrue("\(error)".contains("KEY_4"), "\(error)")
+    }
+    tampered = keys
+    tampered[1].sealedDataKey = keys[0].sealedDataKey
+    XCTAssertThrowsError(try unlocked.keyring.open(tampered)) { XCTAssertTrue(isIntegrity($0)) }
+  }
+
   func testRenameKeepsTheValueAndTheRecordIdentity() throws {
     let vault = try TestVault()
     defer { vault.remove() }

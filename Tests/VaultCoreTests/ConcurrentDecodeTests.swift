@@ -72,6 +72,40 @@ final class ConcurrentDecodeTests: XCTestCase {
     }
   }
 
+  /// `readStretching` (vault run with a passphrase from a file): the same records as `read`, a
+  /// wrong passphrase found only by `unlock`, damage before anything the credential throws, and
+  /// nothing at all when the credential may ask a person.
+  func testReadStretchingReadsAsReadDoesAndLeavesTheWrongPassphraseToUnlock() throws {
+    let vault = try vaultWithKeysAndAgents()
+    defer { vault.remove() }
+    let right = VaultCredential(mayAskAPerson: false) { TestVault.passphrase() }
+    let stretched = try XCTUnwrap(try vault.store.readStretching(right))
+    XCTAssertEqual(stretched.locked.document, try vault.store.read().document)
+    let unlocked = try vault.store.unlock(stretched)
+    XCTAssertEqual(unlocked.document.keys.count, 40)
+    let key = try XCTUnwrap(unlocked.document.keys.first { $0.name == "KEY_7" })
+    XCTAssertEqual(try unlocked.keyring.open(key).copyBytes(), Array("sk-value-7-0123456789".utf8))
+
+    let wrong = VaultCredential(mayAskAPerson: false) { SecretBytes(copying: Array("not the passphrase".utf8)) }
+    let stretchedWrong = try XCTUnwrap(try vault.store.readStretching(wrong), "a wrong passphrase is found by unlock")
+    XCTAssertThrowsError(try vault.store.unlock(stretchedWrong)) { error in
+      guard case VaultError.wrongPassphrase = error else { return XCTFail("not a wrong passphrase: \(error)") }
+    }
+
+    XCTAssertNil(try vault.store.readStretching(VaultCredential(mayAskAPerson: true) { TestVault.passphrase() }))
+
+    let bytes = try vault.bytes()
+    let layout = try VaultCodec.checkedLayout(bytes)
+    var damaged = bytes
+    damaged[layout.keyLines[5].lowerBound + Array("{\"id\":\"".utf8).count] = UInt8(ascii: "A")
+    damaged = AgentAccessTests.recomputingChecksum(damaged)
+    try damaged.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: vault.store.path)) }
+    XCTAssertThrowsError(try vault.store.readStretching(VaultCredential(mayAskAPerson: false) { throw Meanwhile() })) {
+      error in
+      guard case VaultError.integrity = error else { return XCTFail("not damage: \(error)") }
+    }
+  }
+
   /// A damaged file whose checksum no longer matches (a key line, the header's generation, the
   /// first line) is reported as damaged, whatever ran meanwhile threw, and never as what it threw.
   func testAChecksumMismatchComesBeforeWhatRanMeanwhile() throws {

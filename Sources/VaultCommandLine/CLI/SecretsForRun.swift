@@ -42,13 +42,17 @@ struct SecretsForRun {
         vaultPath: access.session.vaultPath)
     }
     let store = context.store
-    let locked = try store.read()
+    // With a passphrase from a file or variable, the records are parsed while scrypt runs; the
+    // selection is still checked before the passphrase is (a wrong one is found by `unlock`).
+    let credential = context.credential
+    let stretched = decrypt ? try store.readStretching(credential) : nil
+    let locked = try stretched?.locked ?? store.read()
     let selected = try KeySelection.select(from: locked.document.keys, readable: nil, selectors: selectors)
     let plan = try InjectionPlan(selected, ownNamesOnly: ownNamesOnly)
     var values: [RecordID: SecretBytes] = [:]
     if decrypt {
-      let unlocked = try store.unlock(locked, credential: context.credential)
-      for key in plan.keys { values[key.id] = try unlocked.keyring.open(key) }
+      let unlocked = try stretched.map { try store.unlock($0) } ?? store.unlock(locked, credential: credential)
+      for (key, value) in zip(plan.keys, try unlocked.keyring.open(plan.keys)) { values[key.id] = value }
       // The key is derived and the values open: the passphrase is not needed again.
       ProcessCredentials.discardAll()
     }

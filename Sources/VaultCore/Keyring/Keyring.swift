@@ -112,6 +112,29 @@ public final class Keyring: Sendable {
     }
   }
 
+  /// The plaintext values of `keys`, in order, as `open(_:)` gives each: one cipher context
+  /// for the data keys, all under the master key (set once for the batch), and one for the
+  /// values, instead of a context made and freed per box (`vault run` with the passphrase
+  /// opens two boxes per key, as an agent key's batch does).
+  public func open(_ keys: [ProviderKey]) throws -> [SecretBytes] {
+    let dataKeyOpener = try AESGCM.Opener()
+    let valueOpener = try AESGCM.Opener()
+    var values: [SecretBytes] = []
+    values.reserveCapacity(keys.count)
+    for key in keys {
+      values.append(
+        try integrityChecked(key) {
+          let dataKey = try CryptoContext.dataKey(vaultID: vaultIDHex, recordID: key.id).withUnsafeBytes {
+            try dataKeyOpener.open(key.sealedDataKey, key: masterKey, associatedData: $0)
+          }
+          return try CryptoContext.value(vaultID: vaultIDHex, recordID: key.id, name: key.name).withUnsafeBytes {
+            try valueOpener.open(key.sealedValue, key: dataKey, associatedData: $0)
+          }
+        })
+    }
+    return values
+  }
+
   /// `key` with its value sealed again under its own data key for a new name: the name is bound
   /// into the value's associated data, so a rename re-encrypts (`vault edit --name`).
   public func renamed(_ key: ProviderKey, to name: String) throws -> ProviderKey {

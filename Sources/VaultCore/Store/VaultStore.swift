@@ -9,6 +9,13 @@ public struct LockedVault: Sendable {
   var headerDigest: [UInt8] { decoded.headerDigest }
 }
 
+/// A vault file read and decoded while its credential was stretched
+/// (`VaultStore.readStretching`): what is left to unlock it is opening the master key.
+public struct StretchedVault {
+  public let locked: LockedVault
+  let opener: HeaderOpener
+}
+
 /// A vault file whose master key is open and whose MAC has been checked.
 public struct UnlockedVault: Sendable {
   public var document: VaultDocument
@@ -74,6 +81,34 @@ public struct VaultStore: Sendable {
     let opener = try HeaderOpener(credential, header: locked.document.header, members: locked.document.members)
     let unlocked = try classifyingWrongPassphrase(locked.document.header, headerDigest: locked.headerDigest) {
       try open(locked, with: opener)
+    }
+    noteAuthenticated(unlocked.document.header, headerDigest: locked.headerDigest)
+    return unlocked
+  }
+
+  /// Reads and decodes the file while this thread stretches the credential (scrypt), when the
+  /// credential asks nobody (`VAULT_PASSPHRASE_FILE`, `VAULT_PASSPHRASE`): `vault run` with the
+  /// passphrase over a thousand keys spent its time beyond scrypt mostly parsing, which now runs
+  /// on a second thread beside it, as in `update`. Nil when the credential may ask a person:
+  /// every record is then checked before anyone types (`read`, then `unlock`). Damage in the
+  /// file is reported before anything the credential throws; a wrong passphrase is found by
+  /// `unlock(_:)`, so a command can still look at the records (and refuse a selection) first.
+  public func readStretching(_ credential: VaultCredential) throws -> StretchedVault? {
+    guard !credential.mayAskAPerson else { return nil }
+    let bytes = try VaultFile.read(targetPath)
+    let (decoded, opener) = try VaultCodec.decode(bytes) { header, members in
+      try HeaderOpener(credential, header: header, members: members)
+    }
+    let locked = LockedVault(bytes: bytes, decoded: decoded)
+    warnIfRolledBack(locked.document.header)
+    return StretchedVault(locked: locked, opener: opener)
+  }
+
+  /// Unlocks a file `readStretching` read, and checks the whole-file MAC.
+  public func unlock(_ stretched: StretchedVault) throws -> UnlockedVault {
+    let locked = stretched.locked
+    let unlocked = try classifyingWrongPassphrase(locked.document.header, headerDigest: locked.headerDigest) {
+      try open(locked, with: stretched.opener)
     }
     noteAuthenticated(unlocked.document.header, headerDigest: locked.headerDigest)
     return unlocked
