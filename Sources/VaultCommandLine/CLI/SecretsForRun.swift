@@ -42,8 +42,8 @@ struct SecretsForRun {
         vaultPath: access.session.vaultPath)
     }
     let store = context.store
-    // With a passphrase from a file or variable, the records are parsed while scrypt runs; the
-    // selection is still checked before the passphrase is (a wrong one is found by `unlock`).
+    // With a passphrase from a file or variable, the records are parsed while scrypt runs. A bad
+    // selection is still reported before a wrong passphrase, which only `unlock` finds out.
     let credential = context.credential
     let stretched = decrypt ? try store.readStretching(credential) : nil
     let locked = try stretched?.locked ?? store.read()
