@@ -22,6 +22,11 @@ public enum SHA256 {
     message.withUnsafeBytes { hash($0) }
   }
 
+  /// The SHA-256 digest of `message`, a part of an array (a line or the covered part of a file).
+  public static func hash(_ message: ArraySlice<UInt8>) -> [UInt8] {
+    message.withUnsafeBytes { hash($0) }
+  }
+
   /// SHA-256 of a message given in parts (a file written piece by piece). Owns its OpenSSL
   /// context, freed by `deinit`. The corresponding C functions are `EVP_DigestInit_ex`,
   /// `EVP_DigestUpdate` and `EVP_DigestFinal_ex`.

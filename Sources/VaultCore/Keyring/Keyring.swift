@@ -102,14 +102,10 @@ public final class Keyring: Sendable {
     }
   }
 
-  /// The plaintext value of `key`.
+  /// The plaintext value of `key`: a batch of one (two cipher contexts, as two single opens
+  /// made).
   public func open(_ key: ProviderKey) throws -> SecretBytes {
-    let dataKey = try dataKey(of: key)
-    return try integrityChecked(key) {
-      try AESGCM.open(
-        key.sealedValue, key: dataKey,
-        associatedData: CryptoContext.value(vaultID: vaultIDHex, recordID: key.id, name: key.name))
-    }
+    try open([key])[0]
   }
 
   /// The plaintext values of `keys`, in order, as `open(_:)` gives each: one cipher context

@@ -39,7 +39,7 @@ public enum VaultCodec {
   /// after `"vault":` and before its comma, found without splitting the rest of the file.
   static func headerDigest(_ bytes: [UInt8]) throws -> [UInt8] {
     let range = try VaultFileLayout.header(in: bytes)
-    return bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    return SHA256.hash(bytes[range])
   }
 
   // MARK: Writing
@@ -89,9 +89,7 @@ public enum VaultCodec {
     writer.raw(",\n\"vault\":")
     let headerStart = writer.bytes.count
     writeHeader(header, version: version, to: &writer)
-    let headerDigest = writer.bytes.withUnsafeBytes {
-      SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[headerStart...]))
-    }
+    let headerDigest = SHA256.hash(writer.bytes[headerStart...])
     if version >= teamFormatVersion {
       writer.raw(",\n\"members\":[\n")
       for (index, member) in document.members.enumerated() {
@@ -163,12 +161,7 @@ public enum VaultCodec {
       }
     }
     guard same else { return nil }
-    assert(
-      {
-        var fresh = JSONWriter()
-        encodeKey(key, to: &fresh)
-        return fresh.bytes.elementsEqual(line)
-      }(), "a key's line read from the file differs from its encoding")
+    assertIsEncoding(line, of: key)
     return line.startIndex..<line.endIndex
   }
 
@@ -220,6 +213,11 @@ public enum VaultCodec {
       return
     }
     writer.raw(line)
+    assertIsEncoding(line, of: key)
+  }
+
+  /// Debug builds (the test suite) encode a key whose line is copied, and compare.
+  private static func assertIsEncoding(_ line: ArraySlice<UInt8>, of key: ProviderKey) {
     assert(
       {
         var fresh = JSONWriter()
@@ -319,10 +317,17 @@ public enum VaultCodec {
     let keys = try decodeKeys(bytes, layout)
     let agents = try decodeAgents(bytes, layout)
     let members = try decodeMembers(bytes, layout, of: header)
-    return Decoded(
+    return decoded(bytes, layout, header: header, keys: keys, agents: agents, members: members)
+  }
+
+  /// What `decode` gives for these records of `bytes`, read by `layout`.
+  private static func decoded(
+    _ bytes: [UInt8], _ layout: VaultFileLayout, header: VaultHeader, keys: [ProviderKey], agents: [AgentKey],
+    members: [Member]
+  ) -> Decoded {
+    Decoded(
       document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
-      checksum: layout.checksum, mac: layout.mac,
-      headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) })
+      checksum: layout.checksum, mac: layout.mac, headerDigest: SHA256.hash(bytes[layout.header]))
   }
 
   /// `decode`, with `meanwhile` run on this thread while a second one parses the provider and
@@ -357,13 +362,8 @@ public enum VaultCodec {
         throw error
       }
       let (layout, keys, agents) = try records.wait()
-      return (
-        Decoded(
-          document: VaultDocument(header: header, keys: keys, agents: agents, members: []),
-          checksum: layout.checksum, mac: layout.mac,
-          headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[range])) }),
-        value
-      )
+      // The layout's header is `range` (checked on the second thread).
+      return (decoded(bytes, layout, header: header, keys: keys, agents: agents, members: []), value)
     }
     let layout = try checkedLayout(bytes)
     let header = try decodeHeader(bytes, layout.header, version: layout.version)
@@ -380,13 +380,7 @@ public enum VaultCodec {
       throw error
     }
     let (keys, agents) = try records.wait()
-    return (
-      Decoded(
-        document: VaultDocument(header: header, keys: keys, agents: agents, members: members),
-        checksum: layout.checksum, mac: layout.mac,
-        headerDigest: bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) }),
-      value
-    )
+    return (decoded(bytes, layout, header: header, keys: keys, agents: agents, members: members), value)
   }
 
   /// 1 or 2 when the file's first line is a personal vault's of that version, else nil.

@@ -153,7 +153,7 @@ struct VaultFileSuffix {
   }
 
   static func checksumMatches(_ bytes: [UInt8], covered: Int, checksum: [UInt8]) -> Bool {
-    let actual = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<covered])) }
+    let actual = SHA256.hash(bytes[0..<covered])
     return constantTimeEquals(actual, checksum)
   }
 

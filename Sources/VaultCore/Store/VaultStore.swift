@@ -78,7 +78,13 @@ public struct VaultStore: Sendable {
 
   /// Unlocks a file already read, so a command that looked at the metadata first reads once.
   public func unlock(_ locked: LockedVault, credential: VaultCredential) throws -> UnlockedVault {
-    let opener = try HeaderOpener(credential, header: locked.document.header, members: locked.document.members)
+    try unlock(
+      locked, with: try HeaderOpener(credential, header: locked.document.header, members: locked.document.members))
+  }
+
+  /// Opens the master key of a file already read with a stretched credential, checks the MAC,
+  /// and records the generation seen.
+  private func unlock(_ locked: LockedVault, with opener: HeaderOpener) throws -> UnlockedVault {
     let unlocked = try classifyingWrongPassphrase(locked.document.header, headerDigest: locked.headerDigest) {
       try open(locked, with: opener)
     }
@@ -106,12 +112,7 @@ public struct VaultStore: Sendable {
 
   /// Unlocks a file `readStretching` read, and checks the whole-file MAC.
   public func unlock(_ stretched: StretchedVault) throws -> UnlockedVault {
-    let locked = stretched.locked
-    let unlocked = try classifyingWrongPassphrase(locked.document.header, headerDigest: locked.headerDigest) {
-      try open(locked, with: stretched.opener)
-    }
-    noteAuthenticated(unlocked.document.header, headerDigest: locked.headerDigest)
-    return unlocked
+    try unlock(stretched.locked, with: stretched.opener)
   }
 
   /// Reads and unlocks with the passphrase alone, never a session.
@@ -279,7 +280,7 @@ extension VaultStore {
     guard let (index, range) = layout.keyLine(named: name, in: bytes) else { throw VaultError.keyNotFound(name: name) }
     let members = try VaultCodec.decodeMembers(bytes, layout, of: header)
     let opener = try HeaderOpener(credential, header: header, members: members)
-    let headerDigest = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[layout.header])) }
+    let headerDigest = SHA256.hash(bytes[layout.header])
     let keyring = try classifyingWrongPassphrase(header, headerDigest: headerDigest) {
       try opener.keyring(for: header)
     }
