@@ -16,19 +16,9 @@ public enum VaultFile {
   /// `followLinks` false refuses a symbolic link at `path` (O_NOFOLLOW), for the files `vault`
   /// names itself beside the vault; `limit` caps what is read.
   public static func read(_ path: String, limit: Int = maximumByteCount, followLinks: Bool = true) throws -> [UInt8] {
-    // O_NONBLOCK: opening a FIFO planted at the path must not hang; it is refused below.
-    let descriptor = SystemCalls.open(path, O_RDONLY | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
-    guard descriptor >= 0 else {
-      let code = errno
-      if code == ENOENT { throw VaultError.vaultNotFound(path: path) }
-      throw SystemCalls.ioError("open", path, code)
-    }
+    let (descriptor, size) = try openChecked(path, limit: limit, followLinks: followLinks)
     defer { SystemCalls.close(descriptor) }
-    guard let status = SystemCalls.fileStatus(descriptor) else { throw SystemCalls.ioError("stat", path) }
-    try checkSafe(status, path: path)
-    // The size first, so an oversized file costs one fstat, not a read into memory.
-    guard status.st_size <= limit else { throw tooLarge(limit) }
-    switch SystemCalls.readAll(descriptor, limit: limit, expectedSize: Int(status.st_size)) {
+    switch SystemCalls.readAll(descriptor, limit: limit, expectedSize: size) {
     case .success(let bytes): return bytes
     case .failure(.tooLarge): throw tooLarge(limit)
     case .failure(.system(let code)): throw SystemCalls.ioError("read", path, code)
@@ -40,21 +30,36 @@ public enum VaultFile {
   /// as they come, 64 KiB at a time, so that case costs no second buffer the size of the file;
   /// any difference (or another size) reads the whole file, with every check of `read`.
   static func read(_ path: String, unlessStill known: [UInt8]) throws -> [UInt8]? {
-    let descriptor = SystemCalls.open(path, O_RDONLY | O_NONBLOCK)
+    let same: Bool
+    do {
+      let (descriptor, size) = try openChecked(path, limit: maximumByteCount, followLinks: true)
+      defer { SystemCalls.close(descriptor) }
+      same = size == known.count && SystemCalls.readMatches(descriptor, known)
+    }
+    return same ? nil : try read(path)
+  }
+
+  /// `path` opened for reading, after checking that it is a regular file owned by this user,
+  /// not writable by group or others, and at most `limit` bytes; its descriptor (the caller
+  /// closes it) and size.
+  private static func openChecked(_ path: String, limit: Int, followLinks: Bool) throws -> (Int32, Int) {
+    // O_NONBLOCK: opening a FIFO planted at the path must not hang; it is refused below.
+    let descriptor = SystemCalls.open(path, O_RDONLY | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
     guard descriptor >= 0 else {
       let code = errno
       if code == ENOENT { throw VaultError.vaultNotFound(path: path) }
       throw SystemCalls.ioError("open", path, code)
     }
-    let same: Bool
     do {
-      defer { SystemCalls.close(descriptor) }
       guard let status = SystemCalls.fileStatus(descriptor) else { throw SystemCalls.ioError("stat", path) }
       try checkSafe(status, path: path)
-      guard status.st_size <= maximumByteCount else { throw tooLarge(maximumByteCount) }
-      same = Int(status.st_size) == known.count && SystemCalls.readMatches(descriptor, known)
+      // The size first, so an oversized file costs one fstat, not a read into memory.
+      guard status.st_size <= limit else { throw tooLarge(limit) }
+      return (descriptor, Int(status.st_size))
+    } catch {
+      SystemCalls.close(descriptor)
+      throw error
     }
-    return same ? nil : try read(path)
   }
 
   private static func tooLarge(_ limit: Int) -> VaultError {
