@@ -132,26 +132,15 @@ public enum InjectedNamePolicy {
 
     /// Whether `name`, uppercased, starts with entry `index`.
     func isPrefix(_ index: Int, of name: UnsafeBufferPointer<UInt8>) -> Bool {
-      let start = starts[index]
-      let length = starts[index + 1] - start
-      guard name.count >= length else { return false }
-      for offset in 0..<length where InjectedNamePolicy.uppercased(name[offset]) != bytes[start + offset] {
-        return false
-      }
-      return true
+      InjectedNamePolicy.holds(name, entry(index), at: 0)
     }
 
     /// Whether `name`, uppercased, ends with entry `index`.
     func isSuffix(_ index: Int, of name: UnsafeBufferPointer<UInt8>) -> Bool {
-      let start = starts[index]
-      let length = starts[index + 1] - start
-      guard name.count >= length else { return false }
-      let nameStart = name.count - length
-      for offset in 0..<length where InjectedNamePolicy.uppercased(name[nameStart + offset]) != bytes[start + offset] {
-        return false
-      }
-      return true
+      InjectedNamePolicy.holds(name, entry(index), at: name.count - length(index))
     }
+
+    private func entry(_ index: Int) -> ArraySlice<UInt8> { bytes[starts[index]..<starts[index + 1]] }
   }
 
   /// The positions of a list grouped by one byte of each entry (`keys[position]`), in list order
@@ -188,8 +177,19 @@ public enum InjectedNamePolicy {
 
   /// Whether `name`, uppercased, starts with `prefix` (uppercase).
   private static func hasPrefix(_ name: UnsafeBufferPointer<UInt8>, _ prefix: [UInt8]) -> Bool {
-    guard name.count >= prefix.count else { return false }
-    for index in prefix.indices where uppercased(name[index]) != prefix[index] { return false }
+    holds(name, prefix[...], at: 0)
+  }
+
+  /// Whether `name`, uppercased from `offset` on, reads `entry` (uppercase): the one comparison
+  /// behind every prefix, suffix and exact name.
+  fileprivate static func holds(_ name: UnsafeBufferPointer<UInt8>, _ entry: ArraySlice<UInt8>, at offset: Int) -> Bool
+  {
+    guard offset >= 0, name.count - offset >= entry.count else { return false }
+    var position = offset
+    for byte in entry {
+      guard uppercased(name[position]) == byte else { return false }
+      position += 1
+    }
     return true
   }
 }
