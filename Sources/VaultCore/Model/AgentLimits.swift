@@ -22,12 +22,11 @@ public struct AgentLimits: Equatable, Sendable {
   public static let none = AgentLimits()
   public var isNone: Bool { self == .none }
 
-  /// Each limit with its option name and file member, in the order the file writes them.
+  /// Each limit with its option name and file member, in the order the file writes them. The
+  /// key paths go through `subscript(member:)`, the one place that pairs a position with a field.
   public static var members: [(option: String, member: StaticString, keyPath: WritableKeyPath<AgentLimits, Int?>)] {
-    [
-      ("rpm", memberName(0), \.requestsPerMinute), ("requests-per-day", memberName(1), \.requestsPerDay),
-      ("tokens-per-day", memberName(2), \.tokensPerDay), ("concurrent", memberName(3), \.concurrentRequests),
-    ]
+    let options = ["rpm", "requests-per-day", "tokens-per-day", "concurrent"]
+    return (0..<memberCount).map { (options[$0], memberName($0), \AgentLimits.[member: $0]) }
   }
 
   /// How many limits there are; `memberName(_:)` and `subscript(member:)` take 0 up to it, in
