@@ -84,25 +84,19 @@ private struct Offer: @unchecked Sendable {
   // this runs at the start of every `vault run`.
   private init?() {
     guard let donor = OSSL_LIB_CTX_new() else { return nil }
-    guard let defaultProvider = OSSL_PROVIDER_load(donor, "default"),
-      let providerContext = OSSL_PROVIDER_get0_provider_ctx(defaultProvider),
-      let ciphers = Offer.entries(of: defaultProvider, operation: OSSL_OP_CIPHER, named: AlgorithmSubset.ciphers)
-    else {
-      OSSL_LIB_CTX_free(donor)
-      return nil
+    let defaultProvider = OSSL_PROVIDER_load(donor, "default")
+    let providerContext = defaultProvider.flatMap(OSSL_PROVIDER_get0_provider_ctx)
+    let ciphers = defaultProvider.flatMap {
+      Offer.entries(of: $0, operation: OSSL_OP_CIPHER, named: AlgorithmSubset.ciphers)
     }
-    guard let digests = Offer.entries(of: defaultProvider, operation: OSSL_OP_DIGEST, named: AlgorithmSubset.digests)
-    else {
-      ciphers.deallocate()
-      OSSL_LIB_CTX_free(donor)
-      return nil
+    let digests = defaultProvider.flatMap {
+      Offer.entries(of: $0, operation: OSSL_OP_DIGEST, named: AlgorithmSubset.digests)
     }
-    guard
-      let keyDerivations = Offer.entries(
-        of: defaultProvider, operation: OSSL_OP_KDF, named: AlgorithmSubset.keyDerivations)
-    else {
-      ciphers.deallocate()
-      digests.deallocate()
+    let keyDerivations = defaultProvider.flatMap {
+      Offer.entries(of: $0, operation: OSSL_OP_KDF, named: AlgorithmSubset.keyDerivations)
+    }
+    guard let defaultProvider, let providerContext, let ciphers, let digests, let keyDerivations else {
+      for list in [ciphers, digests, keyDerivations] { list?.deallocate() }
       OSSL_LIB_CTX_free(donor)
       return nil
     }

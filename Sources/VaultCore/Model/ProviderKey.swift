@@ -74,18 +74,17 @@ public struct ProviderKey: Equatable, Sendable {
     id: RecordID, name: String, provider: String?, models: [String], environmentNames: [String], masked: String,
     created: Timestamp, updated: Timestamp, sealedDataKey: [UInt8], sealedValue: [UInt8]
   ) {
-    box = Box(
-      Fields(
-        id: id, name: name, provider: provider, models: models, environmentNames: environmentNames, masked: masked,
-        created: created, updated: updated, sealedDataKey: sealedDataKey, sealedValue: sealedValue),
-      line: nil)
+    self.init(
+      id: id, name: name, provider: provider, models: models, environmentNames: environmentNames, masked: masked,
+      created: created, updated: updated, sealedDataKey: sealedDataKey, sealedValue: sealedValue, line: nil)
   }
 
   /// A key read from a file, with its line (without the separating comma): `line` must be
-  /// exactly the writer's encoding of the other arguments, as the strict reader ensures.
+  /// exactly the writer's encoding of the other arguments, as the strict reader ensures. Nil
+  /// for a key made in this process.
   init(
     id: RecordID, name: String, provider: String?, models: [String], environmentNames: [String], masked: String,
-    created: Timestamp, updated: Timestamp, sealedDataKey: [UInt8], sealedValue: [UInt8], line: ArraySlice<UInt8>
+    created: Timestamp, updated: Timestamp, sealedDataKey: [UInt8], sealedValue: [UInt8], line: ArraySlice<UInt8>?
   ) {
     box = Box(
       Fields(
