@@ -71,7 +71,9 @@ public enum AESGCM {
     }
   }
 
-  private static func open(
+  /// Decrypts parts that lie in the caller's buffer (a box inside a file read whole), with no
+  /// copy of the box; see `open(_:key:associatedData:)`.
+  public static func open(
     _ ciphertext: UnsafeRawBufferPointer, key: SecretBytes, nonce: UnsafeRawBufferPointer,
     tag: UnsafeRawBufferPointer, associatedData: [UInt8]
   ) throws -> SecretBytes {

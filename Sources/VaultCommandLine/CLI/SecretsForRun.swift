@@ -7,10 +7,9 @@ import VaultCrypto
 struct SecretsForRun {
   var plan: InjectionPlan
   var values: [RecordID: SecretBytes]
-  /// The agent key used, if any.
-  var agent: AgentKey?
-  /// The token used, if an agent key: its expiry and any grace period after a rotation.
-  var credential: AgentCredential?
+  /// The agent key's token used, if any: whose it is, its expiry and any grace period after a
+  /// rotation.
+  var terms: TokenTerms?
   /// The vault file the agent key read, links resolved: the use is recorded beside it without
   /// resolving the path a second time (realpath reads every component of the path).
   var vaultPath: String? = nil
@@ -32,14 +31,35 @@ struct SecretsForRun {
     OpenSSLStartup.lean()
     let now = Timestamp.now()
     if usesAgentKey(context) {
-      let access = try AgentAccess(store: context.store, token: try context.agentToken(), now: now)
+      let token = try context.agentToken()
+      let store = context.store
+      // Every key the token reads, as `vault run` and `vault env` without selectors take them:
+      // the launch the run cache serves (RunCache: the plan and values of the last such launch,
+      // while the vault file and the binary are unchanged).
+      let cache =
+        selectors.isEmpty && decrypt && !ownNamesOnly ? RunCache.forUser(environment: context.environment) : nil
+      if let cache {
+        let target = store.targetPath
+        if let hit = cache.load(token: token, vaultPath: target, now: now, records: store.generationRecords) {
+          ProcessCredentials.discardAll()
+          return SecretsForRun(plan: hit.plan, values: hit.values, terms: hit.terms, vaultPath: target)
+        }
+      }
+      let access: AgentAccess
+      do {
+        access = try AgentAccess(store: store, token: token, now: now)
+      } catch {
+        // Refused (revoked, expired, unknown) or unreadable: what it cached is of no use now.
+        cache?.remove(tokenID: token.id)
+        throw error
+      }
       let plan = try InjectionPlan(try access.select(selectors), ownNamesOnly: ownNamesOnly)
       let values = decrypt ? try access.open(plan.keys) : [:]
+      let terms = TokenTerms(agent: access.agent, credential: access.session.keyring.credential)
+      cache?.store(token: token, session: access.session, plan: plan, values: values, terms: terms)
       // The keys are open: the credential is not needed again.
       ProcessCredentials.discardAll()
-      return SecretsForRun(
-        plan: plan, values: values, agent: access.agent, credential: access.session.keyring.credential,
-        vaultPath: access.session.vaultPath)
+      return SecretsForRun(plan: plan, values: values, terms: terms, vaultPath: access.session.vaultPath)
     }
     let store = context.store
     // With a passphrase from a file or variable, the records are parsed while scrypt runs. A bad
@@ -56,7 +76,7 @@ struct SecretsForRun {
       // The key is derived and the values open: the passphrase is not needed again.
       ProcessCredentials.discardAll()
     }
-    return SecretsForRun(plan: plan, values: values, agent: nil, credential: nil)
+    return SecretsForRun(plan: plan, values: values, terms: nil)
   }
 
   /// Records the use in the state file and warns when the agent key is close to expiry. A state
@@ -65,7 +85,7 @@ struct SecretsForRun {
     do {
       let store = context.store
       if let warning = try UsageState.recordUse(
-        forVault: vaultPath ?? store.targetPath, agentID: agent?.id, keyIDs: plan.keys.map(\.id), at: .now(),
+        forVault: vaultPath ?? store.targetPath, agentID: terms?.agentID, keyIDs: plan.keys.map(\.id), at: .now(),
         lockTimeout: store.lockTimeout)
       {
         Console.warning(warning)
@@ -75,22 +95,21 @@ struct SecretsForRun {
     } catch {
       Console.warning("could not record this use")
     }
-    if let agent, let credential { Self.warnAboutExpiry(agent: agent, credential: credential, now: .now()) }
+    if let terms { Self.warnAboutExpiry(terms, now: .now()) }
   }
 
   /// A token in the grace period after `rotate` says so, and when the new token expires; any
   /// other token warns within 7 days of its expiry.
-  static func warnAboutExpiry(agent: AgentKey, credential: AgentCredential, now: Timestamp) {
-    let expires = credential.effectiveExpiry
+  static func warnAboutExpiry(_ terms: TokenTerms, now: Timestamp) {
+    let expires = terms.effectiveExpiry
     let remaining = Lifetime.remaining(until: expires, from: now)
-    if let retireAt = credential.retireAt, retireAt <= credential.notAfter {
-      let successor = agent.credentials.first { $0.id != credential.id }
-      let next = successor.map { "; the new token expires on \($0.notAfter.rfc3339)" } ?? ""
+    if let retireAt = terms.retireAt, retireAt <= terms.notAfter {
+      let next = terms.successorNotAfter.map { "; the new token expires on \($0.rfc3339)" } ?? ""
       Console.warning(
-        "agent key \(agent.name) was rotated: this old token's grace period ends \(remaining) (\(expires.rfc3339))\(next)"
+        "agent key \(terms.agentName) was rotated: this old token's grace period ends \(remaining) (\(expires.rfc3339))\(next)"
       )
     } else if expires.secondsSinceEpoch - now.secondsSinceEpoch < 7 * 86_400 {
-      Console.warning("agent key \(agent.name) expires \(remaining) (\(expires.rfc3339))")
+      Console.warning("agent key \(terms.agentName) expires \(remaining) (\(expires.rfc3339))")
     }
   }
 

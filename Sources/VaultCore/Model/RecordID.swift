@@ -41,6 +41,14 @@ public struct RecordID: Hashable, Sendable, CustomStringConvertible {
     low = words.1
   }
 
+  /// Its two 64-bit halves, most significant first: how the run cache stores it.
+  var words: (high: UInt64, low: UInt64) { (high, low) }
+
+  init(words: (high: UInt64, low: UInt64)) {
+    high = words.high
+    low = words.low
+  }
+
   private init(bytes: [UInt8]) {
     high = bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
     low = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) }

@@ -12,6 +12,9 @@ public struct AgentSession: Sendable {
   /// The file it was read from, links resolved (`VaultStore.targetPath`), so the use is recorded
   /// beside it without resolving the path again; nil when not read from a file.
   public internal(set) var vaultPath: String? = nil
+  /// The identity of the bytes read (`VaultFile.readIdentified`), which the run cache is bound
+  /// to; nil when not read from a file or when the file changed while it was read.
+  public internal(set) var fileIdentity: FileIdentity? = nil
   private let bytes: [UInt8]
   /// Every key line in file order, so listing keys in file order needs neither a sort nor a
   /// look-up per key.
@@ -128,8 +131,10 @@ extension VaultStore {
   /// Opens the vault with `token` alone.
   public func openAgent(token: AgentToken, now: Timestamp = .now()) throws -> AgentSession {
     let target = targetPath
-    var session = try AgentSession(bytes: try VaultFile.read(target), token: token, now: now)
+    let (bytes, identity) = try VaultFile.readIdentified(target)
+    var session = try AgentSession(bytes: bytes, token: token, now: now)
     session.vaultPath = target
+    session.fileIdentity = identity
     warnIfRolledBack(session.header)
     return session
   }

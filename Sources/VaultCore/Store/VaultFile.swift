@@ -16,10 +16,27 @@ public enum VaultFile {
   /// `followLinks` false refuses a symbolic link at `path` (O_NOFOLLOW), for the files `vault`
   /// names itself beside the vault; `limit` caps what is read.
   public static func read(_ path: String, limit: Int = maximumByteCount, followLinks: Bool = true) throws -> [UInt8] {
+    try read(path, limit: limit, followLinks: followLinks, identifying: false).bytes
+  }
+
+  /// `read`, and the identity of the bytes read: nil when the file changed while it was read
+  /// (its status after the read differs from its status before), so an identity never stands
+  /// for bytes other than these.
+  static func readIdentified(_ path: String) throws -> (bytes: [UInt8], identity: FileIdentity?) {
+    try read(path, limit: maximumByteCount, followLinks: true, identifying: true)
+  }
+
+  private static func read(_ path: String, limit: Int, followLinks: Bool, identifying: Bool) throws -> (
+    bytes: [UInt8], identity: FileIdentity?
+  ) {
     let (descriptor, size) = try openChecked(path, limit: limit, followLinks: followLinks)
     defer { SystemCalls.close(descriptor) }
+    let before = identifying ? SystemCalls.fileStatus(descriptor).map(FileIdentity.init) : nil
     switch SystemCalls.readAll(descriptor, limit: limit, expectedSize: size) {
-    case .success(let bytes): return bytes
+    case .success(let bytes):
+      guard identifying, let before else { return (bytes, nil) }
+      let after = SystemCalls.fileStatus(descriptor).map(FileIdentity.init)
+      return (bytes, before == after ? after : nil)
     case .failure(.tooLarge): throw tooLarge(limit)
     case .failure(.system(let code)): throw SystemCalls.ioError("read", path, code)
     }

@@ -1,0 +1,154 @@
+import Foundation
+import VaultCrypto
+import XCTest
+
+@testable import VaultCore
+
+/// The run cache below the command line: its record's encoding (every field back, every
+/// truncation and damage refused without a crash), the plan's second check, and `RunCache.load`
+/// refusing a token past its expiry and a vault older than a generation seen.
+final class RunCacheRecordTests: XCTestCase {
+  private struct Launch {
+    var vault: TestVault
+    var token: AgentToken
+    var access: AgentAccess
+    var plan: InjectionPlan
+    var values: [RecordID: SecretBytes]
+    var terms: TokenTerms
+  }
+
+  /// A vault of three keys, a one-hour `--all` token, and what a launch with it plans and opens.
+  private func launch() throws -> Launch {
+    let vault = try TestVault()
+    try vault.add("OPENAI_MAIN", "sk-openai-main-aaaaaaaaaaaa", provider: "openai", models: ["gpt-4o"])
+    try vault.add("CLAUDE", "sk-ant-claude-cccccccccccc", provider: "anthropic")
+    try vault.add("PLAIN_KEY", "plain-value-with-\u{e9}-dddddddd")
+    let token = try vault.store.update(passphrase: TestVault.passphrase) { document, keyring in
+      try document.createAgent(
+        name: "runner", scope: AgentScope(all: true), lifetime: 3_600, createdBy: "test", keyring: keyring,
+        now: .now())
+    }
+    let access = try AgentAccess(store: vault.store, token: token, now: .now())
+    let plan = try InjectionPlan(try access.select(KeySelectors()))
+    let values = try access.open(plan.keys)
+    let terms = TokenTerms(agent: access.agent, credential: access.session.keyring.credential)
+    return Launch(vault: vault, token: token, access: access, plan: plan, values: values, terms: terms)
+  }
+
+  private func record(_ launch: Launch) -> RunCacheRecord {
+    RunCacheRecord(generation: 7, terms: launch.terms, plan: launch.plan, values: launch.values)
+  }
+
+  func testARecordReadsBackAsItWasWritten() throws {
+    let launch = try launch()
+    defer { launch.vault.remove() }
+    let decoded = try record(launch).encoded().withUnsafeBytes { try RunCacheRecord.decode($0) }
+    XCTAssertEqual(decoded.generation, 7)
+    XCTAssertEqual(decoded.terms, launch.terms)
+    XCTAssertEqual(decoded.plan.entries.map(\.variable), launch.plan.entries.map(\.variable))
+    XCTAssertEqual(decoded.plan.entries.map(\.key.id), launch.plan.entries.map(\.key.id))
+    XCTAssertEqual(decoded.plan.keys.count, 3)
+    for (read, written) in zip(decoded.plan.keys, launch.plan.keys) {
+      XCTAssertEqual(read.id, written.id)
+      XCTAssertEqual(read.name, written.name)
+      XCTAssertEqual(read.provider, written.provider)
+      XCTAssertEqual(read.models, written.models)
+      XCTAssertEqual(read.environmentNames, written.environmentNames)
+      XCTAssertEqual(read.masked, written.masked)
+      XCTAssertEqual(read.created, written.created)
+      XCTAssertEqual(read.updated, written.updated)
+      XCTAssertEqual(decoded.values[read.id]?.copyBytes(), launch.values[written.id]?.copyBytes(), read.name)
+    }
+  }
+
+  func testEveryTruncationAndStrayByteIsRefusedWithoutACrash() throws {
+    let launch = try launch()
+    defer { launch.vault.remove() }
+    let bytes = record(launch).encoded().copyBytes()
+    for length in 0..<bytes.count {
+      XCTAssertThrowsError(
+        try Array(bytes[..<length]).withUnsafeBytes { try RunCacheRecord.decode($0) }, "truncated at \(length)")
+    }
+    XCTAssertThrowsError(try (bytes + [0]).withUnsafeBytes { try RunCacheRecord.decode($0) }, "a byte left over")
+    // Any single byte changed: refused or read, never a crash or an unchecked variable name.
+    var generator = SystemRandomNumberGenerator()
+    for _ in 0..<3_000 {
+      var damaged = bytes
+      damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+      if let read = try? damaged.withUnsafeBytes({ try RunCacheRecord.decode($0) }) {
+        for entry in read.plan.entries { XCTAssertNoThrow(try Names.validateEnvironmentName(entry.variable)) }
+      }
+    }
+  }
+
+  func testThePlanIsCheckedAgainWhenRead() throws {
+    let launch = try launch()
+    defer { launch.vault.remove() }
+    let key = launch.plan.keys[0]
+    for refused in ["LD_PRELOAD", "PATH", "VAULT_AGENT_KEY", "1BAD", "BAD-NAME"] {
+      XCTAssertThrowsError(
+        try InjectionPlan(cached: [.init(variable: refused, keyIndex: 0)], keys: [key]), refused)
+    }
+    XCTAssertThrowsError(
+      try InjectionPlan(
+        cached: [.init(variable: "SOME_KEY", keyIndex: 0), .init(variable: "SOME_KEY", keyIndex: 0)], keys: [key]),
+      "a variable claimed twice")
+    XCTAssertNoThrow(try InjectionPlan(cached: [.init(variable: "SOME_KEY", keyIndex: 0)], keys: [key]))
+  }
+
+  func testLoadRefusesAnExpiredTokenAndAGenerationOlderThanOneSeen() throws {
+    let launch = try launch()
+    defer { launch.vault.remove() }
+    let cache = RunCache(directory: launch.vault.directory + "/runs", settleSeconds: 0)
+    cache.store(
+      token: launch.token, session: launch.access.session, plan: launch.plan, values: launch.values,
+      terms: launch.terms)
+    let path = launch.vault.store.targetPath
+    let now = Timestamp.now()
+    let hit = try XCTUnwrap(cache.load(token: launch.token, vaultPath: path, now: now, records: nil))
+    XCTAssertEqual(hit.plan.entries.map(\.variable), launch.plan.entries.map(\.variable))
+    XCTAssertNil(
+      cache.load(token: launch.token, vaultPath: path, now: launch.terms.effectiveExpiry, records: nil),
+      "a cache served a token at its expiry")
+    let records = GenerationRecords(directory: launch.vault.directory + "/generations")
+    let vaultID = launch.access.session.header.id
+    let generation = launch.access.session.header.generation
+    try records.record(.init(generation: generation, headerDigest: [UInt8](repeating: 0, count: 32)), vaultID: vaultID)
+    XCTAssertNotNil(cache.load(token: launch.token, vaultPath: path, now: now, records: records))
+    try records.record(
+      .init(generation: generation + 1, headerDigest: [UInt8](repeating: 0, count: 32)), vaultID: vaultID)
+    XCTAssertNil(
+      cache.load(token: launch.token, vaultPath: path, now: now, records: records),
+      "a cache served a vault older than a generation seen")
+  }
+
+  func testLoadRefusesAnotherTokenAndAChangedVaultFile() throws {
+    let launch = try launch()
+    defer { launch.vault.remove() }
+    let cache = RunCache(directory: launch.vault.directory + "/runs", settleSeconds: 0)
+    cache.store(
+      token: launch.token, session: launch.access.session, plan: launch.plan, values: launch.values,
+      terms: launch.terms)
+    let path = launch.vault.store.targetPath
+    // The same token id with another secret: the cache does not open.
+    let own = launch.token.text.copyBytes()
+    let other = try AgentToken.generate().text.copyBytes()
+    let body = Array(own[0..<14]) + Array(other[14..<57])
+    let checksum = withUnsafeBytes(of: CRC32.checksum(body).bigEndian) { Array($0) }
+    let forged = try AgentToken.parse(body + Array(Base62.encode(checksum, width: 6).utf8))
+    XCTAssertEqual(forged.id, launch.token.id)
+    XCTAssertNil(cache.load(token: forged, vaultPath: path, now: .now(), records: nil))
+    // Any write to the vault file changes its change time: the cache is stale.
+    XCTAssertNotNil(cache.load(token: launch.token, vaultPath: path, now: .now(), records: nil))
+    // The same byte written over itself: the bytes are as they were, the change time is not. The
+    // pause puts the write on a later clock tick than the vault's last save.
+    usleep(20_000)
+    let descriptor = open(path, O_WRONLY)
+    XCTAssertGreaterThanOrEqual(descriptor, 0)
+    XCTAssertEqual(pwrite(descriptor, "{", 1, 0), 1)
+    close(descriptor)
+    XCTAssertNil(
+      cache.load(token: launch.token, vaultPath: path, now: .now(), records: nil), "a rewritten vault file was not seen"
+    )
+  }
+}
