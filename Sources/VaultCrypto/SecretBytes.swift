@@ -13,6 +13,9 @@ import COpenSSL
 public final class SecretBytes: @unchecked Sendable {
   private let buffer: UnsafeMutableRawBufferPointer
   private let chunk: SecureArena.Chunk?
+  /// For a view (`init(viewing:range:)`): the secret whose bytes these are, kept alive by the
+  /// view and alone in charge of wiping them.
+  private let owner: SecretBytes?
 
   /// The number of bytes held.
   public var count: Int { buffer.count }
@@ -30,6 +33,17 @@ public final class SecretBytes: @unchecked Sendable {
     }
     buffer = exact
     self.chunk = chunk
+    owner = nil
+  }
+
+  /// `range` of `owner`'s bytes, without a copy: a run cache record holds a thousand values,
+  /// and copying each into a slot of its own cost an allocation and a wipe apiece. The bytes
+  /// are wiped when `owner` goes, which the view keeps alive.
+  public init(viewing owner: SecretBytes, range: Range<Int>) {
+    precondition(range.lowerBound >= 0 && range.upperBound <= owner.count, "a view past its owner's bytes")
+    buffer = UnsafeMutableRawBufferPointer(rebasing: owner.buffer[range])
+    chunk = nil
+    self.owner = owner
   }
 
   /// A copy of `bytes`. The caller's copy is not wiped: prefer building secrets in place.
@@ -40,7 +54,8 @@ public final class SecretBytes: @unchecked Sendable {
   }
 
   deinit {
-    SecureArena.shared.release(buffer.baseAddress!, count: buffer.count, chunk: chunk)
+    // A view's bytes are its owner's to wipe.
+    if owner == nil { SecureArena.shared.release(buffer.baseAddress!, count: buffer.count, chunk: chunk) }
   }
 
   /// Calls `body` with the secret bytes; the pointer must not escape.

@@ -42,7 +42,7 @@ final class RunCacheRecordTests: XCTestCase {
   func testARecordReadsBackAsItWasWritten() throws {
     let launch = try launch()
     defer { launch.vault.remove() }
-    let decoded = try record(launch).encoded().withUnsafeBytes { try RunCacheRecord.decode($0) }
+    let decoded = try RunCacheRecord.decode(record(launch).encoded())
     XCTAssertEqual(decoded.generation, 7)
     XCTAssertEqual(decoded.terms, launch.terms)
     XCTAssertEqual(decoded.plan.entries.map(\.variable), launch.plan.entries.map(\.variable))
@@ -67,15 +67,15 @@ final class RunCacheRecordTests: XCTestCase {
     let bytes = record(launch).encoded().copyBytes()
     for length in 0..<bytes.count {
       XCTAssertThrowsError(
-        try Array(bytes[..<length]).withUnsafeBytes { try RunCacheRecord.decode($0) }, "truncated at \(length)")
+        try RunCacheRecord.decode(SecretBytes(copying: bytes[..<length])), "truncated at \(length)")
     }
-    XCTAssertThrowsError(try (bytes + [0]).withUnsafeBytes { try RunCacheRecord.decode($0) }, "a byte left over")
+    XCTAssertThrowsError(try RunCacheRecord.decode(SecretBytes(copying: bytes + [0])), "a byte left over")
     // Any single byte changed: refused or read, never a crash or an unchecked variable name.
     var generator = SystemRandomNumberGenerator()
     for _ in 0..<3_000 {
       var damaged = bytes
       damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
-      if let read = try? damaged.withUnsafeBytes({ try RunCacheRecord.decode($0) }) {
+      if let read = try? RunCacheRecord.decode(SecretBytes(copying: damaged)) {
         for entry in read.plan.entries { XCTAssertNoThrow(try Names.validateEnvironmentName(entry.variable)) }
       }
     }

@@ -67,6 +67,18 @@ final class SecretBytesTests: XCTestCase {
       XCTAssertTrue(error is Refused)
     }
   }
+
+  func testAViewReadsItsOwnersBytesAndKeepsItAlive() {
+    var owner: SecretBytes? = SecretBytes(copying: Array(0..<64) as [UInt8])
+    let view = SecretBytes(viewing: owner!, range: 10..<20)
+    let empty = SecretBytes(viewing: owner!, range: 64..<64)
+    owner = nil
+    // The owner is gone from here; the view still reads its bytes, so it kept the owner alive.
+    XCTAssertEqual(view.copyBytes(), Array(10..<20))
+    XCTAssertEqual(view.count, 10)
+    XCTAssertEqual(empty.count, 0)
+    XCTAssertEqual(empty.copyBytes(), [])
+  }
 }
 
 final class SecureRandomTests: XCTestCase {

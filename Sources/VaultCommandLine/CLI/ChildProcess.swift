@@ -172,25 +172,33 @@ enum ChildProcess {
     withCStrings(strings.map { Array($0.utf8) }, body)
   }
 
-  /// As above for byte strings; the copies are wiped afterwards (they may hold secrets).
+  /// As above for byte strings, copied one after the other into one block (a run with a
+  /// thousand keys would otherwise make a thousand allocations); the block is wiped afterwards
+  /// (it may hold secrets).
   private static func withCStrings<Result>(_ strings: [[UInt8]], _ body: ([UnsafeMutablePointer<CChar>?]) -> Result)
     -> Result
   {
-    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { bytes in
-      let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count + 1)
-      bytes.withUnsafeBytes { raw in
-        UnsafeMutableRawPointer(pointer).copyMemory(from: raw.baseAddress!, byteCount: bytes.count)
-      }
-      pointer[bytes.count] = 0
-      return pointer
-    }
+    var total = 0
+    for bytes in strings { total += bytes.count + 1 }
+    let block = UnsafeMutablePointer<CChar>.allocate(capacity: max(total, 1))
     defer {
-      for (pointer, bytes) in zip(pointers, strings) {
-        memset(pointer!, 0, bytes.count + 1)
-        pointer!.deallocate()
-      }
+      memset(block, 0, total)
+      block.deallocate()
     }
-    return body(pointers + [nil])
+    var pointers: [UnsafeMutablePointer<CChar>?] = []
+    pointers.reserveCapacity(strings.count + 1)
+    var offset = 0
+    for bytes in strings {
+      let start = block + offset
+      bytes.withUnsafeBytes { raw in
+        if let base = raw.baseAddress { UnsafeMutableRawPointer(start).copyMemory(from: base, byteCount: raw.count) }
+      }
+      start[bytes.count] = 0
+      pointers.append(start)
+      offset += bytes.count + 1
+    }
+    pointers.append(nil)
+    return body(pointers)
   }
 }
 

@@ -75,7 +75,12 @@ enum RunCommand: Command {
       throw ChildExit(
         code: try ChildProcess.supervise(executable, arguments: command, environment: &environment, secrets: masks))
     }
-    throw ChildProcess.exec(executable, arguments: command, environment: environment)
+    // Kept alive until the exec replaces the process: otherwise ARC frees them after their last
+    // use above, wiping and freeing a thousand values and keys one by one, work the exec makes
+    // moot (a new image has none of this memory). A failed exec frees them as usual.
+    throw withExtendedLifetime(secrets) {
+      ChildProcess.exec(executable, arguments: command, environment: environment)
+    }
   }
 
   private static func printPlan(_ plan: InjectionPlan, context: Context) {

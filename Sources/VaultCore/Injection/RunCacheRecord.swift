@@ -62,8 +62,16 @@ struct RunCacheRecord {
   /// Reads an encoding back; throws `malformed` at the first byte that does not fit, and for
   /// anything left over. The keys come back without their sealed boxes (their values come
   /// with them), and the plan is checked again as `InjectionPlan(cached:keys:)` says.
-  static func decode(_ plaintext: UnsafeRawBufferPointer) throws -> RunCacheRecord {
-    var reader = RunCacheReader(plaintext)
+  /// Each value is a view into `plaintext` (no copy), which stays alive and locked as long as
+  /// one of them does.
+  static func decode(_ plaintext: SecretBytes) throws -> RunCacheRecord {
+    try plaintext.withUnsafeBytes { try decode($0, viewing: plaintext) }
+  }
+
+  private static func decode(_ bytes: UnsafeRawBufferPointer, viewing plaintext: SecretBytes) throws
+    -> RunCacheRecord
+  {
+    var reader = RunCacheReader(bytes)
     let generation: UInt64 = try reader.integer()
     let terms = TokenTerms(
       agentID: try reader.string(), agentName: try reader.string(), notAfter: try reader.time(),
@@ -82,8 +90,8 @@ struct RunCacheRecord {
         environmentNames: try reader.strings(), masked: try reader.string(), created: try reader.time(),
         updated: try reader.time(), sealedDataKey: [], sealedValue: [])
       let value = try reader.bytes()
-      // Not SecretBytes(copying:): its generic initializer looks up metadata on every call.
-      values[id] = SecretBytes(count: value.count) { $0.copyMemory(from: value) }
+      let start = value.baseAddress.map { $0 - bytes.baseAddress! } ?? 0
+      values[id] = SecretBytes(viewing: plaintext, range: start..<(start + value.count))
       keys.append(key)
     }
     let entryCount = Int(try reader.integer() as UInt32)

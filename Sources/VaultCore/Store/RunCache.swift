@@ -114,7 +114,7 @@ public struct RunCache: Sendable {
           nonce: UnsafeRawBufferPointer(rebasing: box[..<AESGCM.nonceByteCount]),
           tag: UnsafeRawBufferPointer(rebasing: box[tagStart...]), associatedData: Self.binding(header))
       }
-      let record = try plaintext.withUnsafeBytes { try RunCacheRecord.decode($0) }
+      let record = try RunCacheRecord.decode(plaintext)
       guard now < record.terms.effectiveExpiry else { return miss("the token has expired") }
       if let seen = records?.seen(vaultID: vaultID), seen.generation > record.generation {
         return miss("a newer generation was seen")
