@@ -102,6 +102,26 @@ final class RunCacheTests: XCTestCase {
     assertSameSecret(masked.stdoutText, expectedMask(setup.fixture.values["OPENAI_MAIN"]!) + "\n", "masked output")
   }
 
+  func testTheCachedLaunchWarnsOfExpiryAndOfARotationAsTheVaultDoes() throws {
+    let fixture = try RunFixture()
+    let soon = try fixture.agentToken("soon", ["--all", "--expires", "2h"])
+    let old = try fixture.agentToken("rotated", ["--all"])
+    let rotate = try fixture.sandbox.run(["agent-key", "rotate", "rotated", "--grace", "1h"])
+    XCTAssertEqual(rotate.status, 0, rotate.stderrText)
+    for token in [soon, old] {
+      var environment = RunFixture.agentEnvironment(token)
+      environment["VAULT_TEST_RUN_CACHE_TRACE"] = "1"
+      environment["VAULT_TEST_RUN_CACHE_SETTLE_SECONDS"] = "0"
+      let fresh = try fixture.runEnvironment([], environment: environment)
+      let cached = try fixture.runEnvironment([], environment: environment)
+      XCTAssertEqual(Self.trace(cached.result), ["hit"])
+      let warnings = RunKit.warnings(fresh.result)
+      XCTAssertEqual(warnings.count, 1, fresh.result.stderrText)
+      XCTAssertEqual(RunKit.warnings(cached.result), warnings, "the cached launch warns otherwise")
+      XCTAssertEqual(cached.child, fresh.child)
+    }
+  }
+
   // MARK: What the cache holds
 
   func testTheFileIsPrivateAndHoldsNoValueTokenOrNameInClear() throws {
