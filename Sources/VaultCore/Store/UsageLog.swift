@@ -44,7 +44,7 @@ public enum UsageLog {
   /// The line for one use at `epoch` of `agent` (if any) and of `keys` (sorted, each once):
   /// `use EPOCH AGENT|- ID ... .` and LF. It starts with LF when `lastByte`, the log's last
   /// byte, is not one: a line a crash left unfinished ends there instead of swallowing this one.
-  static func line(agent: RecordID?, keys: [RecordID], at epoch: Int64, after lastByte: UInt8?) -> [UInt8] {
+  public static func line(agent: RecordID?, keys: [RecordID], at epoch: Int64, after lastByte: UInt8?) -> [UInt8] {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(64 + keys.count * 33)
     if let lastByte, lastByte != 0x0A { bytes.append(0x0A) }
