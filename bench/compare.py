@@ -4,12 +4,14 @@
 In each round the baseline, the before binary and the after binary run back to back (the two
 binaries alternating which goes first), so all three share the same moments of load; figures are
 medians, ratios medians of the pairwise ratios to the round's baseline (as bench/speed.py).
-The vaults are made with the after binary; both must read them.
+The vaults are made with the after binary; both must read them. Each binary runs on its own copy
+of each vault, so their usage files (whose format may differ) stay apart.
 
 Usage: python3 bench/compare.py BEFORE AFTER [rounds]   (default 61)
 """
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,11 +41,22 @@ def agent_vault(directory, count):
     return dict(env, VAULT_AGENT_KEY=token)
 
 
+def own_copy(env, name):
+    """A copy of the vault's directory for one binary: each keeps its own usage files, so an
+    older binary never meets (and sets aside) a state file of a newer format, or the reverse."""
+    directory = os.path.dirname(env["VAULT_FILE"])
+    copy = f"{directory}-{name}"
+    if not os.path.exists(copy):
+        shutil.copytree(directory, copy, symlinks=True)
+    return dict(env, HOME=copy, VAULT_FILE=os.path.join(copy, os.path.basename(env["VAULT_FILE"])))
+
+
 def compare(label, arguments, env):
     binaries = [BEFORE, AFTER]
+    envs = {BEFORE: own_copy(env, "before"), AFTER: own_copy(env, "after")}
     for binary in binaries:  # warm the page cache and the state file
         for _ in range(3):
-            spawn_ms([binary] + arguments, env)
+            spawn_ms([binary] + arguments, envs[binary])
     times = {binary: [] for binary in binaries}
     ratios = {binary: [] for binary in binaries}
     bases = []
@@ -51,7 +64,7 @@ def compare(label, arguments, env):
         base = spawn_ms(BASELINE, env)
         bases.append(base)
         for binary in binaries if index % 2 == 0 else binaries[::-1]:
-            value = spawn_ms([binary] + arguments, env)
+            value = spawn_ms([binary] + arguments, envs[binary])
             times[binary].append(value)
             ratios[binary].append(value / base)
     cells = [f"{statistics.median(ratios[b]):.2f}x ({statistics.median(times[b]):.2f} ms)" for b in binaries]
