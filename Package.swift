@@ -172,6 +172,7 @@ if ProcessInfo.processInfo.environment["VAULT_FUZZ"] != nil {
     ("fuzz-dotenv", "DotEnv", "VaultCore"), ("fuzz-template", "Template", "VaultCore"),
     ("fuzz-arguments", "Arguments", "VaultCommandLine"), ("fuzz-http-request", "HTTPRequest", "VaultGateway"),
     ("fuzz-http-relay", "HTTPRelay", "VaultGateway"), ("fuzz-age-header", "AgeHeader", "VaultCore"),
+    ("fuzz-usage-log", "UsageLog", "VaultCore"),
   ]
   for fuzzer in fuzzers {
     package.targets.append(

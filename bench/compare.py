@@ -4,12 +4,14 @@
 In each round the baseline, the before binary and the after binary run back to back (the two
 binaries alternating which goes first), so all three share the same moments of load; figures are
 medians, ratios medians of the pairwise ratios to the round's baseline (as bench/speed.py).
-The vaults are made with the after binary; both must read them.
+The vaults are made with the after binary; both must read them. Each binary runs on its own copy
+of each vault, so their usage files (whose format may differ) stay apart.
 
 Usage: python3 bench/compare.py BEFORE AFTER [rounds]   (default 61)
 """
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -36,16 +38,26 @@ def agent_vault(directory, count):
     token = subprocess.run([AFTER, "agent-key", "create", "runner", "--all"], env=env, check=True,
                            capture_output=True).stdout.decode().strip()
     del env["VAULT_PASSPHRASE_FILE"]
-    # A launch fills the run cache only from a vault file last changed 2 s ago or more.
-    time.sleep(2.2)
     return dict(env, VAULT_AGENT_KEY=token)
+
+
+def own_copy(env, name):
+    """A copy of the vault's directory for one binary: each keeps its own usage files, so an
+    older binary never meets (and sets aside) a state file of a newer format, or the reverse."""
+    directory = os.path.dirname(env["VAULT_FILE"])
+    copy = f"{directory}-{name}"
+    if not os.path.exists(copy):
+        shutil.copytree(directory, copy, symlinks=True)
+    return dict(env, HOME=copy, VAULT_FILE=os.path.join(copy, os.path.basename(env["VAULT_FILE"])))
 
 
 def compare(label, arguments, env):
     binaries = [BEFORE, AFTER]
-    # Each binary its own run cache: a cache is bound to the binary that wrote it, so two
-    # binaries sharing one would replace each other's on every launch.
-    envs = {binary: dict(env, XDG_CACHE_HOME=f"{env['HOME']}/cache-{index}") for index, binary in enumerate(binaries)}
+    # Each binary its own copy of the vault, so its own usage files and its own run cache (a
+    # cache is bound to the binary that wrote it: two sharing one would replace each other's).
+    envs = {BEFORE: own_copy(env, "before"), AFTER: own_copy(env, "after")}
+    # A copy is a new file: a launch fills the run cache only from a file last changed 2 s ago.
+    time.sleep(2.2)
     for binary in binaries:  # warm the page cache, the state file and the run cache
         for _ in range(3):
             spawn_ms([binary] + arguments, envs[binary])

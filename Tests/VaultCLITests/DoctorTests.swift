@@ -167,6 +167,21 @@ final class DoctorTests: XCTestCase {
     XCTAssertTrue(line?.contains("vault rm OPENAI_MAIN") == true, line ?? "")
   }
 
+  /// A use in the usage log counts for the 90 days as one in the snapshot does.
+  func testAUseInTheUsageLogIsAUse() throws {
+    let sandbox = try cleanVault()
+    let id = try VaultStore(path: sandbox.vaultPath).read().document.key(named: "OPENAI_MAIN").id.description
+    let now = Int64(Date().timeIntervalSince1970)
+    try writeFile(
+      sandbox.vaultPath + ".state",
+      Array("llm-vault-usage 3 4\nkey \(id) \(now - 100 * 86_400) 3 0 0 0 0 0 0 0 0 0\n".utf8), mode: 0o600)
+    assertFinding(try doctor(sandbox), ["warning: provider key OPENAI_MAIN was last used on", "100 days ago"])
+    try writeFile(
+      sandbox.vaultPath + ".state.log", Array("llm-vault-usage-log 1 4\nuse \(now - 86_400) - \(id) .\n".utf8),
+      mode: 0o600)
+    assertClean(try doctor(sandbox))
+  }
+
   func testAKeyShapedLikeAnotherProvidersKey() throws {
     let sandbox = try cleanVault()
     let value = fakeSecret("AIza")
@@ -218,6 +233,18 @@ final class DoctorTests: XCTestCase {
     XCTAssertEqual(run.status, 0, run.stderrText)
     assertFinding(try doctor(sandbox), ["set aside as \(state).bad"])
     XCTAssertEqual(unlink(state + ".bad"), 0)
+    assertClean(try doctor(sandbox))
+
+    // The same for the usage log.
+    let log = state + ".log"
+    try writeFile(log, Array("not a log\n".utf8), mode: 0o600)
+    assertFinding(try doctor(sandbox), ["the usage log \(log) is damaged", "rm \(log)"])
+    _ = unlink(log)
+    XCTAssertEqual(symlink(sandbox.root + "/elsewhere", log), 0)
+    assertFinding(try doctor(sandbox), ["the usage log \(log) is a symbolic link"])
+    XCTAssertEqual(try sandbox.run(["run", "--key", "OPENAI_MAIN", "--", "/bin/true"]).status, 0)
+    assertFinding(try doctor(sandbox), ["set aside as \(log).bad"])
+    XCTAssertEqual(unlink(log + ".bad"), 0)
     assertClean(try doctor(sandbox))
   }
 

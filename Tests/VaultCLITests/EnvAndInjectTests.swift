@@ -373,7 +373,8 @@ final class EnvAndInjectTests: XCTestCase {
     XCTAssertEqual(mkfifo(sandbox.root + "/fifo", 0o600), 0)
     try makeDirectory(sandbox.root + "/directory")
     var targets = [
-      vault, vault + ".lock", vault + ".state", vault + ".state.lock", data + "/.vault.json.tmp-1-0123456789abcdef",
+      vault, vault + ".lock", vault + ".state", vault + ".state.lock", vault + ".state.log",
+      data + "/.vault.json.tmp-1-0123456789abcdef",
       sandbox.root + "/alias/vault.json", sandbox.root + "/alias/vault.json.lock", sandbox.root + "/hard-link-to-vault",
       sandbox.root + "/symlink", sandbox.root + "/dangling", sandbox.root + "/fifo", sandbox.root + "/directory",
       "/dev/null",

@@ -134,7 +134,54 @@ final class HostileEnvironmentTests: XCTestCase {
     let result = try sandbox.run(["run", "--key", "MY_API", "--", "sh", "-c", "exit 5"])
     XCTAssertEqual(result.status, 5, result.stderrText)
     XCTAssertTrue(
-      // Version 2 of the state file: the use count is the second number of eleven.
+      // A version-1 file is rewritten (version 3): the use count is the second number of eleven.
       String(decoding: try readFile(sandbox.vaultPath + ".state"), as: UTF8.self).contains(" \(Int64.max) 0 "))
+    // The next use goes to the log, and adding it to the snapshot saturates too.
+    XCTAssertEqual(try sandbox.run(["run", "--key", "MY_API", "--", "true"]).status, 0)
+    XCTAssertEqual(try sandbox.showJSON("MY_API")["uses"] as? Int64, Int64.max)
+  }
+
+  /// A FIFO, a directory or a file too large at the usage log's path: no command hangs (each
+  /// runs under `timeout`), reads through it, or fails for it; a run at worst warns.
+  func testAFIFOADirectoryOrAHugeFileAtTheUsageLogHangNothing() throws {
+    let sandbox = try VaultSandbox()
+    try sandbox.initVault()
+    XCTAssertEqual(try sandbox.add("MY_API", value: "sk-log-hostile-0123456789", ["--provider", "openai"]).status, 0)
+    let log = sandbox.vaultPath + ".state.log"
+    XCTAssertEqual(try sandbox.run(["run", "--key", "MY_API", "--", "true"]).status, 0)
+    func timed(_ arguments: [String], passphrase: Bool = false) throws -> RunResult {
+      var command = ["/usr/bin/timeout", "10", "/usr/bin/env", "-i"]
+      for (name, value) in sandbox.environment where passphrase || name != "VAULT_PASSPHRASE_FILE" {
+        command.append("\(name)=\(value)")
+      }
+      return try VaultSandbox.runTool(command + [VaultSandbox.binary] + arguments)
+    }
+    let plants: [(String, () throws -> Void)] = [
+      ("a FIFO", { XCTAssertEqual(mkfifo(log, 0o600), 0) }),
+      ("a directory", { try makeDirectory(log) }),
+      (
+        "a huge file",
+        {
+          try writeFile(
+            log, Array("llm-vault-usage-log 1 1\n".utf8) + [UInt8](repeating: 0x0A, count: 9 << 20), mode: 0o600)
+        }
+      ),
+    ]
+    for (what, plant) in plants {
+      _ = unlink(log)
+      _ = rmdir(log)
+      _ = unlink(log + ".bad")
+      try plant()
+      for arguments in [["show", "MY_API"], ["show", "MY_API", "--json"], ["agent-key", "list"], ["list"]] {
+        let result = try timed(arguments)
+        XCTAssertEqual(result.status, 0, "\(what), \(arguments): \(result.stderrText)")
+      }
+      let doctor = try timed(["doctor"])
+      XCTAssertNotEqual(doctor.status, 124, "\(what): doctor hung")
+      XCTAssertTrue(doctor.stdoutText.contains("the usage log \(log)"), "\(what): \(doctor.stdoutText)")
+      let run = try timed(["run", "--key", "MY_API", "--", "true"], passphrase: true)
+      XCTAssertEqual(run.status, 0, "\(what): \(run.stderrText)")
+      XCTAssertLessThanOrEqual(run.stderrText.split(separator: "\n").count, 1, "\(what): \(run.stderrText)")
+    }
   }
 }

@@ -41,6 +41,26 @@ final class SymlinkTests: XCTestCase {
     XCTAssertEqual(status.st_mode & S_IFMT, S_IFREG, "the symlink was replaced by vault's own file")
   }
 
+  func testAPlantedLogSymlinkIsSetAsideNotFollowed() throws {
+    let (sandbox, victim) = try plantedSandbox()
+    let log = sandbox.vaultPath + ".state.log"
+    XCTAssertEqual(try sandbox.run(["run", "--key", "MY_API", "--", "true"]).status, 0)
+    XCTAssertEqual(unlink(log), 0)
+    XCTAssertEqual(symlink(victim, log), 0)
+    for arguments in [["show", "MY_API"], ["doctor"], ["agent-key", "list"]] {
+      XCTAssertNotEqual(try sandbox.run(arguments, environment: noPassphrase).status, 124, "\(arguments)")
+    }
+    let result = try sandbox.run(["run", "--key", "MY_API", "--", "true"])
+    XCTAssertEqual(result.status, 0, result.stderrText)
+    XCTAssertTrue(result.stderrText.contains("set aside as \(log).bad"), result.stderrText)
+    XCTAssertEqual(try readFile(victim), Array("untouched\n".utf8))
+    var status = stat()
+    XCTAssertEqual(lstat(log, &status), 0)
+    XCTAssertEqual(status.st_mode & S_IFMT, S_IFREG, "the symlink was replaced by vault's own file")
+    XCTAssertEqual(lstat(log + ".bad", &status), 0)
+    XCTAssertEqual(status.st_mode & S_IFMT, S_IFLNK, "the symlink itself was set aside")
+  }
+
   func testAPlantedStateLockSymlinkOnlyCostsAWarning() throws {
     let (sandbox, victim) = try plantedSandbox()
     let planted = sandbox.root + "/not-created"

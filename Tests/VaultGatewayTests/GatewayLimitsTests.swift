@@ -100,7 +100,15 @@ final class GatewayLimitsTests: GatewayTestCase {
     XCTAssertEqual(try send(gateway, token).status, 200)
     XCTAssertEqual(try send(gateway, token).status, 200)
     XCTAssertEqual(gateway.terminate(), 0)
+    // Between the two, a run appends its use to the usage log, and a power cut leaves NUL bytes
+    // at the log's end: neither may cost the snapshot's daily counts.
+    let run = try world.vault(
+      ["run", "--", "/bin/true"], environment: ["VAULT_AGENT_KEY": token, "VAULT_PASSPHRASE_FILE": nil])
+    XCTAssertEqual(run.status, 0, run.stderrText)
+    let log = world.statePath + ".log"
+    try gwWriteFile(log, try gwReadFile(log) + [UInt8](repeating: 0, count: 4096), mode: 0o600)
     let again = try world.serve()
     assertLimited(try send(again, token), "2 requests per day", retry: 1...86_400)
+    XCTAssertEqual(access(world.statePath + ".bad", F_OK), -1, "the state file was set aside")
   }
 }

@@ -168,7 +168,7 @@ final class GatewayRobustnessTests: GatewayTestCase {
   private func assertStateFileParses(file: StaticString = #filePath, line: UInt = #line) throws {
     let bytes = try gwReadFile(world.statePath)
     let text = String(decoding: bytes, as: UTF8.self)
-    XCTAssertTrue(text.hasPrefix("llm-vault-usage 2\n"), "state file header", file: file, line: line)
+    XCTAssertTrue(text.hasPrefix("llm-vault-usage 3 "), "state file header", file: file, line: line)
     XCTAssertTrue(text.hasSuffix("\n"), "the state file is cut short", file: file, line: line)
     var agents = 0
     for row in text.split(separator: "\n").dropFirst() {

@@ -35,16 +35,24 @@ enum VaultChecks {
     ]
   }
 
-  /// `<vault>.state`: missing is fine (nothing used yet); a file `vault` cannot use (damaged,
-  /// too large, a link, another user's, writable by others) is set aside at the next use and
-  /// its counts are lost; one readable by others tells them which keys are used, and when. A
-  /// `<vault>.state.bad` left by an earlier set-aside is reported too.
+  /// `<vault>.state` and `<vault>.state.log`: missing is fine (nothing used yet); a file
+  /// `vault` cannot use (damaged, too large, a link, another user's, writable by others) is set
+  /// aside at the next fold and its counts are lost; one readable by others tells them which
+  /// keys are used, and when. A `.bad` file left by an earlier set-aside is reported too.
   static let usageState = DoctorCheck(name: "usage-state") { subject in
     let vaultPath = subject.store.targetPath
-    let path = UsageState.path(forVault: vaultPath)
+    let loaded = UsageState.load(forVault: vaultPath)
+    return usageFindings(
+      UsageState.path(forVault: vaultPath), what: "the usage state file", limit: UsageState.maximumByteCount,
+      problem: loaded.problem)
+      + usageFindings(
+        UsageLog.path(forVault: vaultPath), what: "the usage log", limit: UsageLog.maximumByteCount,
+        problem: loaded.logProblem)
+  }
+
+  private static func usageFindings(_ path: String, what: String, limit: Int, problem: String?) -> [DoctorFinding] {
     var findings: [DoctorFinding] = []
     if let status = SystemCalls.pathStatus(path, followLinks: false) {
-      let (_, problem) = UsageState.load(forVault: vaultPath)
       let mode = status.st_mode & 0o777
       let why: String?
       if SystemCalls.isSymbolicLink(status) {
@@ -55,8 +63,8 @@ enum VaultChecks {
         why = "belongs to another user"
       } else if mode & 0o022 != 0 {
         why = "is writable by group or others (mode \(FileChecks.octal(mode)))"
-      } else if Int(status.st_size) > UsageState.maximumByteCount {
-        why = "is larger than \(UsageState.maximumByteCount >> 20) MiB"
+      } else if Int(status.st_size) > limit {
+        why = "is larger than \(limit >> 20) MiB"
       } else if problem != nil {
         why = "is damaged or cannot be read"
       } else {
@@ -66,14 +74,14 @@ enum VaultChecks {
         findings.append(
           DoctorFinding(
             check: "usage-state", subject: path,
-            message: "the usage state file \(path) \(why): last-used dates and counts are not recorded",
+            message: "\(what) \(path) \(why): last-used dates and counts are not recorded",
             fix: "remove it (rm \(path)); the next use starts counting anew"))
       } else if mode & 0o044 != 0 {
         findings.append(
           DoctorFinding(
             check: "usage-state", subject: path,
             message:
-              "the usage state file \(path) is readable by group or others (mode \(FileChecks.octal(mode))): it tells which keys are used, and when",
+              "\(what) \(path) is readable by group or others (mode \(FileChecks.octal(mode))): it tells which keys are used, and when",
             fix: "chmod 600 \(path)"))
       }
     }
@@ -82,7 +90,7 @@ enum VaultChecks {
       findings.append(
         DoctorFinding(
           check: "usage-state", subject: setAside,
-          message: "an unusable usage state file was set aside as \(setAside)",
+          message: "an unusable \(what.dropFirst(4)) was set aside as \(setAside)",
           fix: "look at it if you wish, then remove it (rm \(setAside))"))
     }
     return findings

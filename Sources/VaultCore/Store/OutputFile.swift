@@ -6,7 +6,7 @@
 /// vault's own files, and never over anything but a regular file of the caller's.
 public enum OutputFile {
   /// Throws `insecureFile` (exit 9) when `path` names the vault, its lock, its state file, the
-  /// state's lock or one of its temporary files (by name or by inode, so a hard link or a
+  /// state's lock or log, or one of its temporary files (by name or by inode, so a hard link or a
   /// second path to the same file is caught too), or exists and is not a regular file owned by
   /// the caller: a symlink is refused, not replaced; a device, FIFO, socket or directory is
   /// refused. A missing file is fine: it is created 0600.
@@ -14,6 +14,7 @@ public enum OutputFile {
     let target = vault.targetPath
     let own = [
       target, target + ".lock", UsageState.path(forVault: target), UsageState.path(forVault: target) + ".lock",
+      UsageLog.path(forVault: target),
     ]
     let output = resolvedLocation(of: path)
     let ownDirectory = SystemCalls.directory(of: target)

@@ -77,6 +77,16 @@ enum SystemCalls {
     }
   }
 
+  /// Up to `count` bytes from `offset`, without moving the file position; empty on failure.
+  /// The corresponding C function is `pread`.
+  static func read(_ descriptor: Int32, count: Int, at offset: Int) -> [UInt8] {
+    guard count > 0 else { return [] }
+    return [UInt8](unsafeUninitializedCapacity: count) { buffer, filled in
+      let read = retrying { pread(descriptor, buffer.baseAddress, count, off_t(offset)) }
+      filled = max(read, 0)
+    }
+  }
+
   /// Whether reading `descriptor` to its end gives exactly `known`, read in 64 KiB chunks and
   /// compared with `memcmp` as they come. False on a read error too (the caller reads again,
   /// and reports it then). Not for secrets (it stops at the first difference).

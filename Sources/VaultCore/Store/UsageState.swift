@@ -28,6 +28,13 @@ public struct UsageState: Equatable, Sendable {
       self.day == day ? (dayRequests, dayTokens) : (0, 0)
     }
 
+    /// Adds `count` uses, the last at `lastUsed`, saturating: a state file edited to hold
+    /// Int64.max must not crash a run.
+    mutating func count(_ count: Int64, lastUsed time: Timestamp) {
+      lastUsed = time
+      uses = GatewayCounts.sum(uses, count)
+    }
+
     /// Adds the gateway's counts of one batch, saturating: a state file edited to hold huge
     /// numbers must not crash the gateway or a run.
     mutating func add(_ delta: GatewayUsageDelta) {
@@ -57,55 +64,99 @@ public struct UsageState: Equatable, Sendable {
 
   static func path(forVault vaultPath: String) -> String { vaultPath + ".state" }
 
-  /// The state beside `vaultPath`; empty when there is none or it cannot be read (usage is a
-  /// convenience, never a reason to fail).
+  /// The usage beside `vaultPath`, the snapshot with the log's uses added; empty when there is
+  /// none or it cannot be read (usage is a convenience, never a reason to fail).
   public static func read(forVault vaultPath: String) -> UsageState {
     load(forVault: vaultPath).state
   }
 
-  /// The state and, when the file exists but cannot be used (damaged, too large, a link), why.
-  static func load(forVault vaultPath: String) -> (state: UsageState, problem: String?) {
-    let path = path(forVault: vaultPath)
+  /// What the files beside the vault hold, and why one that exists cannot be used.
+  struct Loaded {
+    var state: UsageState
+    /// Why the snapshot (`<vault>.state`) cannot be used: damaged, too large, a link.
+    var problem: String?
+    /// Why the log (`<vault>.state.log`) cannot be used.
+    var logProblem: String?
+  }
+
+  /// The snapshot with the log's uses added, when the log belongs to it (the same fold number).
+  /// Takes no lock: a FIFO at the lock's path must not hang a reader, and none is needed. The
+  /// log is read first: a fold replaces the snapshot before the log, so the snapshot read
+  /// after is never older than the log; a log of the fold before is skipped by its number.
+  static func load(forVault vaultPath: String) -> Loaded {
+    let log = readLog(UsageLog.path(forVault: vaultPath))
+    let snapshot = readSnapshot(path(forVault: vaultPath))
+    var state = snapshot.state
+    if snapshot.problem == nil, case .uses(let fold, let tally) = log.contents, fold == snapshot.fold {
+      state.apply(tally)
+    }
+    return Loaded(state: state, problem: snapshot.problem, logProblem: log.problem)
+  }
+
+  private static func readSnapshot(_ path: String) -> (state: UsageState, fold: Int64, problem: String?) {
     let bytes: [UInt8]
     do {
       bytes = try VaultFile.read(path, limit: maximumByteCount, followLinks: false)
     } catch VaultError.vaultNotFound {
-      return (UsageState(), nil)
+      return (UsageState(), 0, nil)
     } catch {
-      return (UsageState(), "the usage state file \(path) cannot be read")
+      return (UsageState(), 0, "the usage state file \(path) cannot be read")
     }
-    guard let state = try? decode(bytes) else { return (UsageState(), "the usage state file \(path) is damaged") }
-    return (state, nil)
+    guard let (state, fold) = try? decodeSnapshot(bytes) else {
+      return (UsageState(), 0, "the usage state file \(path) is damaged")
+    }
+    return (state, fold, nil)
+  }
+
+  private static func readLog(_ path: String) -> (contents: UsageLog.Contents, problem: String?) {
+    let bytes: [UInt8]
+    do {
+      bytes = try VaultFile.read(path, limit: UsageLog.maximumByteCount, followLinks: false)
+    } catch VaultError.vaultNotFound {
+      return (.empty, nil)
+    } catch {
+      return (.empty, "the usage log \(path) cannot be read")
+    }
+    let contents = UsageLog.parse(bytes)
+    if contents == .damaged { return (.empty, "the usage log \(path) is damaged") }
+    return (contents, nil)
   }
 
   /// Adds one use of `agentID` (if any) and of each of `keyIDs` at `now`, under
-  /// `<vault>.state.lock`, so concurrent runs each count once. Returns a warning when an
-  /// unusable state file was set aside (renamed to `<vault>.state.bad`) and counting began anew.
+  /// `<vault>.state.lock`, so concurrent runs each count once: one line appended to the log,
+  /// or, when the log is full or not as a fold left it, a fold. Returns a warning when an
+  /// unusable file was set aside (renamed to `<vault>.state.bad` or `<vault>.state.log.bad`).
   @discardableResult
   public static func recordUse(
     forVault vaultPath: String, agentID: String?, keyIDs: [RecordID], at now: Timestamp, lockTimeout: Double = 10
   ) throws -> String? {
-    let agent = agentID.map { RecordID(hex: $0) }
-    // The common case, a file as this code writes it, is updated from bytes to bytes.
-    let fast = { (bytes: [UInt8]) -> [UInt8]? in
-      if case .some(nil) = agent { return nil }
-      return UsageStateScanner.recordingUse(
-        in: bytes, agentID: agent ?? nil, keyIDs: keyIDs, now: now.secondsSinceEpoch)
-    }
-    return try update(forVault: vaultPath, lockTimeout: lockTimeout, fast: fast) { state in
-      func bump(_ record: inout Record?) {
-        // Saturating: a state file edited to hold Int64.max must not crash a run.
-        let uses = record?.uses ?? 0
-        if record == nil { record = Record(lastUsed: now, uses: 0) }
-        record?.lastUsed = now
-        record?.uses = uses == .max ? .max : uses + 1
+    guard agentID != nil || !keyIDs.isEmpty else { return nil }
+    var keys = keyIDs.sorted()
+    keys.removeDuplicatesInOrder()
+    var agent: RecordID? = nil
+    if let agentID {
+      guard let id = RecordID(hex: agentID) else {
+        // An id the log cannot spell (the vault's reader never gives one): counted by a fold.
+        return try update(forVault: vaultPath, lockTimeout: lockTimeout) { state in
+          state.agents[agentID, default: Record(lastUsed: now, uses: 0)].count(1, lastUsed: now)
+          for id in keys { state.keys[id.description, default: Record(lastUsed: now, uses: 0)].count(1, lastUsed: now) }
+        }
       }
-      if let agentID { bump(&state.agents[agentID]) }
-      for id in keyIDs { bump(&state.keys[id.description]) }
+      agent = id
+    }
+    let lock = try FileLock(path: path(forVault: vaultPath) + ".lock", timeout: lockTimeout)
+    return try withExtendedLifetime(lock) {
+      if try UsageLog.append(agent: agent, keys: keys, at: now.secondsSinceEpoch, forVault: vaultPath) {
+        return nil
+      }
+      var tally = UsageTally()
+      tally.add(agent: agent, keys: keys, at: now.secondsSinceEpoch)
+      return try fold(forVault: vaultPath, adding: tally)
     }
   }
 
-  /// Adds the gateway's batch of counts (by agent id and by provider key id).
+  /// Adds the gateway's batch of counts (by agent id and by provider key id), folding the log
+  /// into the snapshot on the way.
   @discardableResult
   public static func add(
     forVault vaultPath: String, agents: [String: GatewayUsageDelta], keys: [String: GatewayUsageDelta],
@@ -117,39 +168,88 @@ public struct UsageState: Equatable, Sendable {
     }
   }
 
-  /// Read, change and atomically replace the state under its lock. The replacement is not
-  /// fsynced: losing the last counts to a power cut is acceptable, a torn file is not, and
-  /// rename(2) gives the old or the new file.
-  /// `fast`, when it returns bytes, does the same change without a parse (a missing file is
-  /// passed as the bare header); otherwise the file is parsed and `change` applied.
+  /// A fold with `change` applied, under the lock.
   private static func update(
-    forVault vaultPath: String, lockTimeout: Double, fast: ([UInt8]) -> [UInt8]? = { _ in nil },
-    _ change: (inout UsageState) -> Void
+    forVault vaultPath: String, lockTimeout: Double, _ change: @escaping (inout UsageState) -> Void
+  ) throws -> String? {
+    let lock = try FileLock(path: path(forVault: vaultPath) + ".lock", timeout: lockTimeout)
+    return try withExtendedLifetime(lock) {
+      try fold(forVault: vaultPath, adding: UsageTally(), change)
+    }
+  }
+
+  /// Rewrites the snapshot with the log's uses, then `tally`'s, then `change` applied, and
+  /// starts an empty log: a fold. Called under `<vault>.state.lock`.
+  ///
+  /// Both files are replaced atomically (a temporary file renamed over them), without fsync:
+  /// losing the last counts to a power cut is acceptable, a torn snapshot is not, and rename(2)
+  /// gives the old or the new file (on ext4 it also writes the new file's data first). The new
+  /// snapshot and the new log carry the next fold number, the snapshot renamed first: a crash
+  /// between the two leaves the old log, whose number no longer matches, so its uses, now in
+  /// the snapshot, are not counted again.
+  ///
+  /// Without `change`, the common case (a snapshot as this code writes it) is folded from bytes
+  /// to bytes by `UsageStateScanner`; otherwise, or for any other form, it is parsed, changed
+  /// and encoded. An unusable snapshot or log is set aside (renamed to `.bad`) with a warning.
+  private static func fold(
+    forVault vaultPath: String, adding tally: UsageTally, _ change: ((inout UsageState) -> Void)? = nil
   ) throws -> String? {
     let path = path(forVault: vaultPath)
-    let lock = try FileLock(path: path + ".lock", timeout: lockTimeout)
-    return try withExtendedLifetime(lock) {
-      // `try?` would flatten "no file" (nil) into "unreadable": keep the two apart.
-      let present: [UInt8]??
-      do { present = .some(try readIfPresent(path)) } catch { present = nil }
-      if let read = present, let updated = fast(read ?? header) {
-        try VaultFile.replace(path, with: updated, durable: false)
-        return nil
-      }
-      var (state, problem) = load(forVault: vaultPath)
-      // Only a file or a link is set aside; anything else there (a directory) makes the write
-      // below fail, which the caller reports as a warning.
-      if problem != nil, let status = SystemCalls.pathStatus(path, followLinks: false),
-        SystemCalls.isRegular(status) || SystemCalls.isSymbolicLink(status)
-      {
-        _ = path.withCString { from in (path + ".bad").withCString { rename(from, $0) } }
-      } else {
-        problem = nil
-      }
-      change(&state)
-      try VaultFile.replace(path, with: state.encoded(), durable: false)
-      return problem.map { "\($0); set aside as \(path).bad, counting anew" }
+    let logPath = UsageLog.path(forVault: vaultPath)
+    // A directory there could not be replaced: fail before the snapshot changes, so the use is
+    // reported as not recorded, as for a directory at the snapshot's path.
+    if let status = SystemCalls.pathStatus(logPath, followLinks: false), SystemCalls.isDirectory(status) {
+      throw VaultError.io("cannot replace \(logPath): it is a directory")
     }
+    let log = readLog(logPath)
+    var logFold: Int64 = 0
+    var logged = UsageTally()
+    if case .uses(let fold, let uses) = log.contents {
+      logFold = fold
+      logged = uses
+    }
+    // `try?` would flatten "no file" (nil) into "unreadable": keep the two apart.
+    let present: [UInt8]??
+    do { present = .some(try readIfPresent(path)) } catch { present = nil }
+    let snapshotFold = present.flatMap { $0.flatMap(headerFold) } ?? 0
+    let next = max(snapshotFold, logFold) == .max ? 1 : max(snapshotFold, logFold) + 1
+    var added = logFold == snapshotFold ? logged : UsageTally()
+    added.add(tally)
+
+    var warnings: [String] = []
+    let bytes: [UInt8]
+    if change == nil, let read = present,
+      let updated = UsageStateScanner.folding(added, into: read ?? header(fold: 0), fold: next)
+    {
+      bytes = updated
+    } else {
+      let snapshot = readSnapshot(path)
+      var state = snapshot.state
+      if let problem = snapshot.problem, setAside(path) {
+        warnings.append("\(problem); set aside as \(path).bad, counting anew")
+      }
+      // A damaged snapshot's fold number is not known: the log is not counted on top of nothing.
+      if snapshot.problem == nil, logFold == snapshot.fold { state.apply(logged) }
+      state.apply(tally)
+      change?(&state)
+      bytes = state.encoded(fold: next)
+    }
+    try VaultFile.replace(path, with: bytes, durable: false)
+    if let problem = log.problem, setAside(logPath) {
+      warnings.append("\(problem); set aside as \(logPath).bad, the uses it held are not counted")
+    }
+    try VaultFile.replace(logPath, with: UsageLog.header(fold: next), durable: false)
+    return warnings.isEmpty ? nil : warnings.joined(separator: "; ")
+  }
+
+  /// Renames an unusable file at `path` to `path.bad`; true when it did. Only a file or a link
+  /// is set aside; anything else there (a FIFO) is replaced by the rename that follows, and a
+  /// directory makes that rename fail, which the caller reports as a warning.
+  private static func setAside(_ path: String) -> Bool {
+    guard let status = SystemCalls.pathStatus(path, followLinks: false),
+      SystemCalls.isRegular(status) || SystemCalls.isSymbolicLink(status)
+    else { return false }
+    return path.withCString { from in (path + ".bad").withCString { rename(from, $0) } } == 0
   }
 
   /// The file's bytes; nil when there is none. Throws when it cannot be read or is not a
@@ -162,12 +262,12 @@ public struct UsageState: Equatable, Sendable {
     }
   }
 
-  /// The state as text: a header line, then one line per record, `agent|key ID` and eleven
-  /// numbers (docs/FORMAT.md, "Files beside the vault"). Plain lines, not JSON: `vault run`
-  /// rewrites this file on every launch, for each of up to thousands of keys (through
+  /// The state as text: a header line naming fold number `fold`, then one line per record,
+  /// `agent|key ID` and eleven numbers (docs/FORMAT.md, "Files beside the vault"). Plain
+  /// lines, not JSON: folds rewrite this file for each of up to thousands of keys (through
   /// `UsageStateScanner`, which reads and writes exactly this form).
-  func encoded() -> [UInt8] {
-    var text = Self.header
+  func encoded(fold: Int64) -> [UInt8] {
+    var text = Self.header(fold: fold)
     text.reserveCapacity(text.count + (agents.count + keys.count) * 96)
     for (kind, records) in [(Array("agent ".utf8), agents), (Array("key ".utf8), keys)] {
       for (id, record) in records.sorted(by: { $0.key < $1.key }) {
@@ -187,21 +287,51 @@ public struct UsageState: Equatable, Sendable {
     return text
   }
 
-  private static let header = Array("llm-vault-usage 2\n".utf8)
+  private static let headerPrefix = Array("llm-vault-usage 3 ".utf8)
+  private static let headerVersion2 = Array("llm-vault-usage 2\n".utf8)
   private static let headerVersion1 = Array("llm-vault-usage 1\n".utf8)
 
-  /// Reads version 2, and version 1 (`agent|key ID EPOCH USES`) as written before the gateway.
+  /// The first line of a snapshot made by the fold numbered `fold`.
+  static func header(fold: Int64) -> [UInt8] {
+    var bytes = headerPrefix
+    PlainDecimal.append(&bytes, fold)
+    bytes.append(0x0A)
+    return bytes
+  }
+
+  /// The fold number of a version-3 header at the start of `bytes`, and where it ends.
+  static func header(in bytes: UnsafeBufferPointer<UInt8>) -> (fold: Int64, end: Int)? {
+    guard bytes.count > headerPrefix.count, headerPrefix.elementsEqual(bytes[0..<headerPrefix.count]),
+      let (fold, end) = PlainDecimal.scan(bytes, at: headerPrefix.count), end < bytes.count, bytes[end] == 0x0A
+    else { return nil }
+    return (fold, end + 1)
+  }
+
+  /// The fold number a snapshot's header names: 0 for versions 1 and 2, written before the log.
+  private static func headerFold(_ bytes: [UInt8]) -> Int64? {
+    bytes.withUnsafeBufferPointer { header(in: $0)?.fold }
+  }
+
+  /// Reads versions 3, 2 (no fold number) and 1 (`agent|key ID EPOCH USES`, before the gateway).
   static func decode(_ bytes: [UInt8]) throws -> UsageState {
+    try decodeSnapshot(bytes).state
+  }
+
+  static func decodeSnapshot(_ bytes: [UInt8]) throws -> (state: UsageState, fold: Int64) {
     let fieldCount: Int
-    if bytes.starts(with: header) {
-      fieldCount = 13
+    let fold: Int64
+    let start: Int
+    if let (number, end) = bytes.withUnsafeBufferPointer({ header(in: $0) }) {
+      (fieldCount, fold, start) = (13, number, end)
+    } else if bytes.starts(with: headerVersion2) {
+      (fieldCount, fold, start) = (13, 0, headerVersion2.count)
     } else if bytes.starts(with: headerVersion1) {
-      fieldCount = 4
+      (fieldCount, fold, start) = (4, 0, headerVersion1.count)
     } else {
       throw VaultError.integrity("unreadable state file")
     }
     var state = UsageState()
-    for line in bytes[header.count...].split(separator: 0x0A) {
+    for line in bytes[start...].split(separator: 0x0A) {
       let fields = line.split(separator: 0x20, omittingEmptySubsequences: false).map {
         String(decoding: $0, as: UTF8.self)
       }
@@ -225,7 +355,7 @@ public struct UsageState: Equatable, Sendable {
       default: throw VaultError.integrity("unreadable state file")
       }
     }
-    return state
+    return (state, fold)
   }
 }
 

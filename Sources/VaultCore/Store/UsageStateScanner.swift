@@ -1,31 +1,30 @@
-/// `vault run`'s update of the usage state, straight from bytes to bytes: a run adds one use of
-/// its agent key and of each provider key it read, and every other line is copied as it is.
-/// No record, string or dictionary is built per line, so a state file of a thousand keys costs
-/// a copy and a scan, not a parse and a re-encoding (bench/README.md).
+/// The fold of the usage log into the snapshot, straight from bytes to bytes: the uses the log
+/// (and the run that folds it) add are merged into the snapshot's lines, and every other line is
+/// copied as it is. No record, string or dictionary is built per line, so a snapshot of a
+/// thousand keys costs a copy and a scan, not a parse and a re-encoding (bench/README.md).
 ///
-/// It reads only the canonical form `UsageState.encoded()` writes: the version-2 header, then
-/// `agent ID` lines and `key ID` lines, each kind in increasing id order, each line eleven
-/// numbers in plain decimal. Any deviation returns nil, and the caller falls back to the
-/// general parser (which also decides whether the file is damaged).
+/// It reads only the canonical form `UsageState.encoded(fold:)` writes: the version-3 header
+/// (or version 2's, which has no fold number), then `agent ID` lines and `key ID` lines, each
+/// kind in increasing id order, each line eleven numbers in plain decimal. Any deviation returns
+/// nil, and the caller falls back to the general parser (which also decides whether the file is
+/// damaged).
 enum UsageStateScanner {
-  private static let header = Array("llm-vault-usage 2\n".utf8)
+  private static let headerVersion2 = Array("llm-vault-usage 2\n".utf8)
   private static let agentPrefix = Array("agent ".utf8)
   private static let keyPrefix = Array("key ".utf8)
   private static let numberCount = 11
 
-  /// `bytes` with one more use at `now` of `agentID` (if any) and of each of `keyIDs`, new
-  /// records inserted in id order; nil when `bytes` is not in the canonical form.
-  static func recordingUse(in bytes: [UInt8], agentID: RecordID?, keyIDs: [RecordID], now: Int64) -> [UInt8]? {
-    let wantedAgents = agentID.map { [$0] } ?? []
-    // Sorted, then each id once: no set of a thousand ids to hash.
-    var wantedKeys = keyIDs.sorted()
-    wantedKeys.removeDuplicatesInOrder()
+  /// `bytes` with `tally`'s uses added, new records inserted in id order, under a version-3
+  /// header numbered `fold`; nil when `bytes` is not in the canonical form.
+  static func folding(_ tally: UsageTally, into bytes: [UInt8], fold: Int64) -> [UInt8]? {
+    let wantedAgents = tally.agents.sorted { $0.key < $1.key }
+    let wantedKeys = tally.keys.sorted { $0.key < $1.key }
     var output: [UInt8] = []
-    output.reserveCapacity(bytes.count + (wantedAgents.count + wantedKeys.count) * 96)
+    output.reserveCapacity(bytes.count + 32 + (wantedAgents.count + wantedKeys.count) * 96)
     let complete = bytes.withUnsafeBufferPointer { input -> Bool in
-      guard input.count >= header.count, header.elementsEqual(input[0..<header.count]) else { return false }
-      output += header
-      var position = header.count
+      guard let headerEnd = headerEnd(input) else { return false }
+      output += UsageState.header(fold: fold)
+      var position = headerEnd
       // Agents, then keys; each section merged with the wanted ids, both in id order.
       for (prefix, wanted) in [(agentPrefix, wantedAgents), (keyPrefix, wantedKeys)] {
         var next = 0
@@ -34,15 +33,15 @@ enum UsageStateScanner {
           guard let line = scanLine(input, at: position + prefix.count) else { return false }
           if let previous, !(previous < line.id) { return false }
           previous = line.id
-          while next < wanted.count, wanted[next] < line.id {
-            appendNew(&output, prefix, wanted[next], lastUsed: now)
+          while next < wanted.count, wanted[next].key < line.id {
+            appendNew(&output, prefix, wanted[next].key, wanted[next].value)
             next += 1
           }
-          if next < wanted.count, wanted[next] == line.id {
-            let uses = line.uses == .max ? Int64.max : line.uses + 1
+          if next < wanted.count, wanted[next].key == line.id {
+            let uses = wanted[next].value
             // The kind and id as they are, then the two new numbers and the rest as it was.
             output.append(contentsOf: UnsafeBufferPointer(rebasing: input[position..<(position + prefix.count + 32)]))
-            appendNumbers(&output, lastUsed: now, uses: uses)
+            appendNumbers(&output, lastUsed: uses.lastUsed, uses: GatewayCounts.sum(line.uses, uses.count))
             output.append(contentsOf: UnsafeBufferPointer(rebasing: input[line.rest]))
             next += 1
           } else {
@@ -50,11 +49,17 @@ enum UsageStateScanner {
           }
           position = line.end
         }
-        for id in wanted[next...] { appendNew(&output, prefix, id, lastUsed: now) }
+        for (id, uses) in wanted[next...] { appendNew(&output, prefix, id, uses) }
       }
       return position == input.count
     }
     return complete ? output : nil
+  }
+
+  /// Where the header of a version-2 or canonical version-3 snapshot ends.
+  private static func headerEnd(_ input: UnsafeBufferPointer<UInt8>) -> Int? {
+    if startsWith(input, at: 0, headerVersion2) { return headerVersion2.count }
+    return UsageState.header(in: input)?.end
   }
 
   /// One line's id, its use count, where its last nine numbers (and the LF) lie, and where the
@@ -76,7 +81,7 @@ enum UsageStateScanner {
     for index in 0..<numberCount {
       guard position < input.count, input[position] == 0x20 else { return nil }
       position += 1
-      guard let (number, end) = scanNumber(input, at: position) else { return nil }
+      guard let (number, end) = PlainDecimal.scan(input, at: position) else { return nil }
       if index == 1 {
         uses = number
         rest = end
@@ -87,35 +92,15 @@ enum UsageStateScanner {
     return Line(id: id, uses: uses, rest: rest..<(position + 1), end: position + 1)
   }
 
-  /// A non-negative decimal as `String(Int64)` writes it: no sign, no leading zero. Up to 18
-  /// digits cannot overflow and are summed unchecked; a longer run is checked digit by digit.
-  private static func scanNumber(_ input: UnsafeBufferPointer<UInt8>, at start: Int) -> (Int64, Int)? {
-    var position = start
-    while position < input.count, input[position] &- UInt8(ascii: "0") < 10 { position += 1 }
-    guard position > start, input[start] != UInt8(ascii: "0") || position == start + 1 else { return nil }
-    var value: Int64 = 0
-    if position - start <= 18 {
-      for index in start..<position { value = value &* 10 &+ Int64(input[index] &- UInt8(ascii: "0")) }
-      return (value, position)
-    }
-    for index in start..<position {
-      let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-      let (sum, overflow2) = times.addingReportingOverflow(Int64(input[index] - UInt8(ascii: "0")))
-      guard !overflow1, !overflow2 else { return nil }
-      value = sum
-    }
-    return (value, position)
-  }
-
   private static func startsWith(_ input: UnsafeBufferPointer<UInt8>, at position: Int, _ prefix: [UInt8]) -> Bool {
     position + prefix.count <= input.count && prefix.elementsEqual(input[position..<(position + prefix.count)])
   }
 
-  /// A new record's line: one use at `lastUsed`, every other number zero.
-  private static func appendNew(_ output: inout [UInt8], _ prefix: [UInt8], _ id: RecordID, lastUsed: Int64) {
+  /// A new record's line: `uses`, every gateway number zero.
+  private static func appendNew(_ output: inout [UInt8], _ prefix: [UInt8], _ id: RecordID, _ uses: UsageTally.Uses) {
     output += prefix
-    output += id.description.utf8
-    appendNumbers(&output, lastUsed: lastUsed, uses: 1)
+    id.appendHex(to: &output)
+    appendNumbers(&output, lastUsed: uses.lastUsed, uses: uses.count)
     for _ in 0..<(numberCount - 2) { output += [0x20, UInt8(ascii: "0")] }
     output.append(0x0A)
   }
@@ -123,32 +108,15 @@ enum UsageStateScanner {
   /// ` lastUsed uses`.
   private static func appendNumbers(_ output: inout [UInt8], lastUsed: Int64, uses: Int64) {
     output.append(0x20)
-    appendDecimal(&output, lastUsed)
+    PlainDecimal.append(&output, lastUsed)
     output.append(0x20)
-    appendDecimal(&output, uses)
-  }
-
-  private static func appendDecimal(_ output: inout [UInt8], _ value: Int64) {
-    // At most 19 digits: written backwards into a fixed buffer, no allocation.
-    var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-    withUnsafeMutableBytes(of: &digits) { buffer in
-      var remaining = UInt64(max(0, value))
-      var start = buffer.count
-      repeat {
-        start -= 1
-        buffer[start] = UInt8(ascii: "0") + UInt8(remaining % 10)
-        remaining /= 10
-      } while remaining > 0
-      buffer.withMemoryRebound(to: UInt8.self) {
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start...]))
-      }
-    }
+    PlainDecimal.append(&output, uses)
   }
 }
 
 extension Array where Element: Equatable {
   /// Keeps the first of each run of equal neighbours (a sorted array: each element once).
-  fileprivate mutating func removeDuplicatesInOrder() {
+  mutating func removeDuplicatesInOrder() {
     guard count > 1 else { return }
     var kept = 1
     for index in 1..<count where self[index] != self[kept - 1] {

@@ -122,17 +122,25 @@ enum RunKit {
     try VaultStore(path: vaultPath).read().document.key(named: name).id.description
   }
 
-  /// The `<vault>.state` file read as docs/FORMAT.md describes it (not with VaultCore's reader):
-  /// a `llm-vault-usage 2` line, then `agent|key ID` lines with eleven numbers. Returned as
+  /// The usage beside the vault read as docs/FORMAT.md describes it (not with VaultCore's
+  /// reader): the snapshot `<vault>.state`, a `llm-vault-usage 3 FOLD` line (or version 2's,
+  /// fold 0) then `agent|key ID` lines with eleven numbers; plus, when the first line of
+  /// `<vault>.state.log` is `llm-vault-usage-log 1 FOLD` with the same number, one use for each
+  /// of its complete `use EPOCH AGENT|- ID... .` lines. Returned as
   /// `["agents"|"keys": [id: ["uses": Int, "lastUsed": RFC 3339 text]]]`.
   static func state(_ sandbox: VaultSandbox, file: StaticString = #filePath, line: UInt = #line) throws
     -> [String: Any]
   {
     let text = String(decoding: try readFile(sandbox.vaultPath + ".state"), as: UTF8.self)
-    var lines = text.split(separator: "\n")
-    XCTAssertEqual(lines.first, "llm-vault-usage 2", "state header", file: file, line: line)
-    lines = Array(lines.dropFirst())
-    var sections: [String: [String: Any]] = ["agents": [:], "keys": [:]]
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    XCTAssertEqual(lines.last, "", "the snapshot ends in LF", file: file, line: line)
+    let header = lines.first.map(String.init) ?? ""
+    let fold = header == "llm-vault-usage 2" ? "0" : String(header.dropFirst("llm-vault-usage 3 ".count))
+    XCTAssertTrue(
+      header == "llm-vault-usage 2" || (header.hasPrefix("llm-vault-usage 3 ") && Int64(fold) != nil),
+      "state header \(header)", file: file, line: line)
+    lines = Array(lines.dropFirst().dropLast())
+    var sections: [String: [String: [String: Any]]] = ["agents": [:], "keys": [:]]
     for entry in lines {
       let fields = entry.split(separator: " ").map(String.init)
       guard fields.count == 13, let epoch = Int64(fields[2]), let uses = Int(fields[3]) else {
@@ -140,9 +148,21 @@ enum RunKit {
         continue
       }
       let section = fields[0] == "agent" ? "agents" : "keys"
-      sections[section]?[fields[1]] = [
-        "uses": uses, "lastUsed": Timestamp(secondsSinceEpoch: epoch).rfc3339,
-      ]
+      sections[section]?[fields[1]] = ["uses": uses, "lastUsed": Timestamp(secondsSinceEpoch: epoch).rfc3339]
+    }
+    let log = (try? readFile(sandbox.vaultPath + ".state.log")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    let logLines = log.split(separator: "\n").map(String.init)
+    if logLines.first == "llm-vault-usage-log 1 \(fold)" {
+      for entry in logLines.dropFirst() {
+        let fields = entry.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+        guard fields.count >= 4, fields[0] == "use", let epoch = Int64(fields[1]), fields.last == "." else { continue }
+        let stamp = Timestamp(secondsSinceEpoch: epoch).rfc3339
+        for (index, id) in fields.dropLast().enumerated().dropFirst(2) where id != "-" {
+          let section = index == 2 ? "agents" : "keys"
+          let uses = sections[section]?[id]?["uses"] as? Int ?? 0
+          sections[section]?[id] = ["uses": uses + 1, "lastUsed": stamp]
+        }
+      }
     }
     return sections
   }
