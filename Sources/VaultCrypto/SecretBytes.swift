@@ -17,12 +17,16 @@ public final class SecretBytes: @unchecked Sendable {
   /// view and alone in charge of wiping them.
   private let owner: SecretBytes?
 
+  /// Whether the bytes are locked in RAM (mlock may be refused past RLIMIT_MEMLOCK; they are
+  /// then still wiped, but may be swapped out).
+  public let isLocked: Bool
+
   /// The number of bytes held.
   public var count: Int { buffer.count }
 
   /// Fresh zeroed storage of `count` bytes, filled by `initializer` before anyone else sees it.
   public init(count: Int, initializer: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
-    let (memory, chunk) = SecureArena.shared.allocate(count)
+    let (memory, chunk, locked) = SecureArena.shared.allocate(count)
     let exact = UnsafeMutableRawBufferPointer(start: memory, count: count)
     exact.initializeMemory(as: UInt8.self, repeating: 0)
     do {
@@ -34,6 +38,7 @@ public final class SecretBytes: @unchecked Sendable {
     buffer = exact
     self.chunk = chunk
     owner = nil
+    isLocked = locked
   }
 
   /// `range` of `owner`'s bytes, without a copy: a run cache record holds a thousand values,
@@ -44,6 +49,7 @@ public final class SecretBytes: @unchecked Sendable {
     buffer = UnsafeMutableRawBufferPointer(rebasing: owner.buffer[range])
     chunk = nil
     self.owner = owner
+    isLocked = owner.isLocked
   }
 
   /// A copy of `bytes`. The caller's copy is not wiped: prefer building secrets in place.

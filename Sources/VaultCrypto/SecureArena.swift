@@ -15,6 +15,8 @@ final class SecureArena: @unchecked Sendable {
   final class Chunk {
     let base: UnsafeMutableRawPointer
     let size: Int
+    /// Whether mlock took it (refused past RLIMIT_MEMLOCK).
+    let locked: Bool
     var used = 0
     var live = 0
 
@@ -24,7 +26,7 @@ final class SecureArena: @unchecked Sendable {
       base = memory
       self.size = size
       // Best effort: refusal (RLIMIT_MEMLOCK) is not an error.
-      _ = mlock(base, size)
+      locked = mlock(base, size) == 0
     }
 
     func free() {
@@ -54,13 +56,13 @@ final class SecureArena: @unchecked Sendable {
     pthread_mutex_init(mutex, nil)
   }
 
-  /// Memory for `count` bytes (at least 1), and the chunk it came from (nil: its own allocation).
-  func allocate(_ count: Int) -> (UnsafeMutableRawPointer, Chunk?) {
+  /// Memory for `count` bytes (at least 1), the chunk it came from (nil: its own allocation),
+  /// and whether it is locked in RAM.
+  func allocate(_ count: Int) -> (memory: UnsafeMutableRawPointer, chunk: Chunk?, locked: Bool) {
     let rounded = max(16, (count + 15) & ~15)
     guard rounded <= Self.largestPooled else {
       let memory = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: 16)
-      _ = mlock(memory, rounded)
-      return (memory, nil)
+      return (memory, nil, mlock(memory, rounded) == 0)
     }
     pthread_mutex_lock(mutex)
     defer { pthread_mutex_unlock(mutex) }
@@ -75,8 +77,7 @@ final class SecureArena: @unchecked Sendable {
       nextChunkSize = min(size * 2, Self.largestChunkSize)
       guard let chunk = Chunk(size: size) else {
         let memory = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: 16)
-        _ = mlock(memory, rounded)
-        return (memory, nil)
+        return (memory, nil, mlock(memory, rounded) == 0)
       }
       current = chunk
     }
@@ -84,7 +85,7 @@ final class SecureArena: @unchecked Sendable {
     let memory = chunk.base + chunk.used
     chunk.used += rounded
     chunk.live += 1
-    return (memory, chunk)
+    return (memory, chunk, chunk.locked)
   }
 
   /// Wipes and returns memory from `allocate`.

@@ -231,6 +231,68 @@ final class RunCacheTests: XCTestCase {
     XCTAssertEqual(try launch(setup).trace, ["miss (none)", "not stored: the directory is not private"])
   }
 
+  func testARefusedTokenLeavesNoTemporaryOfItsCacheBehind() throws {
+    // What a writer killed between its write and its rename leaves: the whole record under the
+    // temporary's name (a reviewer's finding, reproduced with strace's fault injection).
+    let setup = try cached()
+    _ = try launch(setup)
+    let file = try XCTUnwrap(setup.file)
+    let leftover = setup.directory + "/." + (file as NSString).lastPathComponent + ".tmp-99999-0123456789abcdef"
+    try writeFile(leftover, try readBytes(file), mode: 0o600)
+    let revoke = try setup.sandbox.run(["agent-key", "revoke", "runner", "--yes"])
+    XCTAssertEqual(revoke.status, 0, revoke.stderrText)
+    let refused = try setup.sandbox.run(["run", "--", "/bin/true"], environment: setup.environment)
+    XCTAssertEqual(refused.status, 11, refused.stderrText)
+    XCTAssertFalse(fileExists(file), "the revoked token's cache is still there")
+    XCTAssertFalse(fileExists(leftover), "a temporary of the revoked token's cache survived its refusal")
+  }
+
+  func testAHeaderEditedThroughAMappingIsSeenThoughTheTimesStayTheSame() throws {
+    // A write through a shared mapping to a page already dirty moves neither mtime nor ctime (a
+    // reviewer's finding): the cache is bound to the header line too, whose generation every
+    // save changes.
+    let setup = try cached()
+    let path = setup.sandbox.vaultPath
+    let descriptor = open(path, O_RDWR)
+    XCTAssertGreaterThanOrEqual(descriptor, 0)
+    defer { close(descriptor) }
+    var status = stat()
+    XCTAssertEqual(fstat(descriptor, &status), 0)
+    let size = Int(status.st_size)
+    let mapped = try XCTUnwrap(mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0))
+    XCTAssertNotEqual(mapped, MAP_FAILED)
+    defer { munmap(mapped, size) }
+    let bytes = mapped.assumingMemoryBound(to: UInt8.self)
+    // The first write through the mapping faults and stamps the times (a tick after the save);
+    // a change and its undo, so neither is elided.
+    usleep(20_000)
+    let original = bytes[0]
+    bytes[0] = original ^ 0xFF
+    bytes[0] = original
+    XCTAssertEqual(try launch(setup).trace, ["miss (none)", "stored"])
+    var before = stat()
+    XCTAssertEqual(stat(path, &before), 0)
+    // The generation's first digit, on the same page, still dirty: no fault, no new time.
+    let head = Array(UnsafeBufferPointer(start: bytes, count: min(size, 4096)))
+    let marker = Array("\"generation\":".utf8)
+    let at = try XCTUnwrap((0...(head.count - marker.count)).first { Array(head[$0..<($0 + marker.count)]) == marker })
+    let digit = at + marker.count
+    bytes[digit] = bytes[digit] == UInt8(ascii: "9") ? UInt8(ascii: "8") : UInt8(ascii: "9")
+    var after = stat()
+    XCTAssertEqual(stat(path, &after), 0)
+    XCTAssertTrue(
+      before.st_ctim.tv_sec == after.st_ctim.tv_sec && before.st_ctim.tv_nsec == after.st_ctim.tv_nsec
+        && before.st_mtim.tv_sec == after.st_mtim.tv_sec && before.st_mtim.tv_nsec == after.st_mtim.tv_nsec,
+      "the edit moved the file's times: this test no longer shows what it is about")
+    // Both launches read the file and find the damage, the cached one as the fresh one.
+    let cached = try setup.sandbox.run(["run", "--", "/bin/true"], environment: setup.environment)
+    XCTAssertEqual(Self.trace(cached).first, "miss (the vault file changed)")
+    XCTAssertEqual(cached.status, 6, cached.stderrText)
+    let fresh = try setup.sandbox.run(
+      ["run", "--", "/bin/true"], environment: setup.environment.merging(["VAULT_RUN_CACHE": "0"]) { $1 })
+    XCTAssertEqual(fresh.status, 6, fresh.stderrText)
+  }
+
   // MARK: When the cache is not used
 
   func testSelectorsDryRunAndTheSwitchLeaveTheCacheAlone() throws {
@@ -240,9 +302,11 @@ final class RunCacheTests: XCTestCase {
     let dry = try setup.sandbox.run(["run", "--dry-run"], environment: setup.environment)
     XCTAssertEqual(dry.status, 0, dry.stderrText)
     XCTAssertEqual(Self.trace(dry), [])
-    let off = try launch(setup, ["VAULT_RUN_CACHE": "0"])
-    XCTAssertEqual(off.trace, [])
-    setup.fixture.assertCarriers(off.child, RunKit.standardNames, "VAULT_RUN_CACHE=0")
+    for setting in ["0", "off", "False", "NO"] {
+      let off = try launch(setup, ["VAULT_RUN_CACHE": setting])
+      XCTAssertEqual(off.trace, [], "VAULT_RUN_CACHE=\(setting)")
+      setup.fixture.assertCarriers(off.child, RunKit.standardNames, "VAULT_RUN_CACHE=\(setting)")
+    }
     XCTAssertNil(setup.file, "a cache was written although it was off or not asked for")
   }
 

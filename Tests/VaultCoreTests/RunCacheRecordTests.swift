@@ -102,7 +102,7 @@ final class RunCacheRecordTests: XCTestCase {
     let cache = RunCache(directory: launch.vault.directory + "/runs", settleSeconds: 0)
     cache.store(
       token: launch.token, session: launch.access.session, plan: launch.plan, values: launch.values,
-      terms: launch.terms)
+      terms: launch.terms, records: nil)
     let path = launch.vault.store.targetPath
     let now = Timestamp.now()
     let hit = try XCTUnwrap(cache.load(token: launch.token, vaultPath: path, now: now, records: nil))
@@ -128,7 +128,7 @@ final class RunCacheRecordTests: XCTestCase {
     let cache = RunCache(directory: launch.vault.directory + "/runs", settleSeconds: 0)
     cache.store(
       token: launch.token, session: launch.access.session, plan: launch.plan, values: launch.values,
-      terms: launch.terms)
+      terms: launch.terms, records: nil)
     let path = launch.vault.store.targetPath
     // The same token id with another secret: the cache does not open.
     let own = launch.token.text.copyBytes()

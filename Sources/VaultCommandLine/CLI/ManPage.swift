@@ -58,7 +58,7 @@ enum ManPage {
       An agent key: \\fBrun\\fR, \\fBenv\\fR, \\fBinject\\fR and \\fBget\\fR unlock its scope with it alone.
       .TP
       .B VAULT_RUN_CACHE
-      \\fB0\\fR turns off the run cache: \\fBrun\\fR and \\fBenv\\fR with an agent key and no selectors
+      \\fB0\\fR (or \\fBoff\\fR, \\fBfalse\\fR, \\fBno\\fR) turns off the run cache: \\fBrun\\fR and \\fBenv\\fR with an agent key and no selectors
       otherwise keep what they read, sealed under the token, in
       \\fI$XDG_CACHE_HOME/llm\\-vault/runs\\fR (else \\fI~/.cache/llm\\-vault/runs\\fR), and reuse it
       while the vault file is unchanged.

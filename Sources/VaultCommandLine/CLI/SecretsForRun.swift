@@ -56,7 +56,9 @@ struct SecretsForRun {
       let plan = try InjectionPlan(try access.select(selectors), ownNamesOnly: ownNamesOnly)
       let values = decrypt ? try access.open(plan.keys) : [:]
       let terms = TokenTerms(agent: access.agent, credential: access.session.keyring.credential)
-      cache?.store(token: token, session: access.session, plan: plan, values: values, terms: terms)
+      cache?.store(
+        token: token, session: access.session, plan: plan, values: values, terms: terms,
+        records: store.generationRecords)
       // The keys are open: the credential is not needed again.
       ProcessCredentials.discardAll()
       return SecretsForRun(plan: plan, values: values, terms: terms, vaultPath: access.session.vaultPath)

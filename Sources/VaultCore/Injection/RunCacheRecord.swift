@@ -46,24 +46,26 @@ struct RunCacheRecord {
       writer.string(key.masked)
       writer.time(key.created)
       writer.time(key.updated)
-      if let value = values[key.id] {
-        value.withUnsafeBytes { writer.bytes($0) }
-      } else {
-        writer.bytes(UnsafeRawBufferPointer(start: nil, count: 0))
-      }
+      // Every key of a plan was opened (`SecretsForRun.load`): a missing value would be a bug,
+      // and an empty one written here would be injected.
+      guard let value = values[key.id] else { preconditionFailure("a planned key without its value") }
+      value.withUnsafeBytes { writer.bytes($0) }
     }
     writer.integer(UInt32(plan.entries.count))
     for entry in plan.entries {
       writer.string(entry.variable)
-      writer.integer(UInt32(indexOfKey[entry.key.id] ?? 0))
+      guard let index = indexOfKey[entry.key.id] else { preconditionFailure("an entry whose key is not planned") }
+      writer.integer(UInt32(index))
     }
   }
 
   /// Reads an encoding back; throws `malformed` at the first byte that does not fit, and for
   /// anything left over. The keys come back without their sealed boxes (their values come
   /// with them), and the plan is checked again as `InjectionPlan(cached:keys:)` says.
-  /// Each value is a view into `plaintext` (no copy), which stays alive and locked as long as
-  /// one of them does.
+  /// Each value is a view into `plaintext` (no copy), which stays alive as long as one of them
+  /// does; or, when `plaintext` could not be locked in RAM (one allocation past RLIMIT_MEMLOCK),
+  /// a copy in the pooled secure memory a launch reading the vault would use, so a cached launch
+  /// locks what a fresh one locks.
   static func decode(_ plaintext: SecretBytes) throws -> RunCacheRecord {
     try plaintext.withUnsafeBytes { try decode($0, viewing: plaintext) }
   }
@@ -90,8 +92,12 @@ struct RunCacheRecord {
         environmentNames: try reader.strings(), masked: try reader.string(), created: try reader.time(),
         updated: try reader.time(), sealedDataKey: [], sealedValue: [])
       let value = try reader.bytes()
-      let start = value.baseAddress.map { $0 - bytes.baseAddress! } ?? 0
-      values[id] = SecretBytes(viewing: plaintext, range: start..<(start + value.count))
+      if plaintext.isLocked {
+        let start = value.baseAddress.map { $0 - bytes.baseAddress! } ?? 0
+        values[id] = SecretBytes(viewing: plaintext, range: start..<(start + value.count))
+      } else {
+        values[id] = SecretBytes(count: value.count) { $0.copyMemory(from: value) }
+      }
       keys.append(key)
     }
     let entryCount = Int(try reader.integer() as UInt32)

@@ -15,6 +15,8 @@ public struct AgentSession: Sendable {
   /// The identity of the bytes read (`VaultFile.readIdentified`), which the run cache is bound
   /// to; nil when not read from a file or when the file changed while it was read.
   public internal(set) var fileIdentity: FileIdentity? = nil
+  /// SHA-256 of the file's second line (the header), which the run cache is bound to as well.
+  public internal(set) var headerLineDigest: [UInt8]? = nil
   private let bytes: [UInt8]
   /// Every key line in file order, so listing keys in file order needs neither a sort nor a
   /// look-up per key.
@@ -135,6 +137,7 @@ extension VaultStore {
     var session = try AgentSession(bytes: bytes, token: token, now: now)
     session.vaultPath = target
     session.fileIdentity = identity
+    session.headerLineDigest = RunCache.headerLineDigest(bytes.prefix(RunCache.headerSearchByteCount))
     warnIfRolledBack(session.header)
     return session
   }

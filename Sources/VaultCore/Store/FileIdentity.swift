@@ -33,6 +33,12 @@ public struct FileIdentity: Equatable, Sendable {
     SystemCalls.pathStatus(path).map(FileIdentity.init)
   }
 
+  /// The open file `descriptor`. On a network file system an open checks with the server,
+  /// where a `stat` of the path may answer from attributes cached for up to a minute.
+  static func of(descriptor: Int32) -> FileIdentity? {
+    SystemCalls.fileStatus(descriptor).map(FileIdentity.init)
+  }
+
   /// Whether the last change is at least `seconds` in the past. The kernel stamps a write with
   /// a clock read at a tick's granularity, so a write in the same tick as an identity taken
   /// just before it could leave the identity unchanged (as git's "racily clean" index entries);
@@ -42,9 +48,14 @@ public struct FileIdentity: Equatable, Sendable {
     return age > seconds || (age == seconds && now.tv_nsec >= changed.tv_nsec)
   }
 
-  /// `DEVICE:INODE:SIZE:MTIME:CTIME`, times as `SECONDS.NANOSECONDS`: the form bound into the
-  /// run cache (docs/FORMAT.md, "Files beside the vault").
+  /// `DEVICE:INODE:SIZE:MTIME:CTIME`, times as `SECONDS.NANOSECONDS` with nine digits after the
+  /// point: the form bound into the run cache (docs/FORMAT.md, "The run cache").
   var text: String {
-    "\(device):\(inode):\(size):\(modified.tv_sec).\(modified.tv_nsec):\(changed.tv_sec).\(changed.tv_nsec)"
+    "\(device):\(inode):\(size):\(Self.time(modified)):\(Self.time(changed))"
+  }
+
+  private static func time(_ time: timespec) -> String {
+    let nanoseconds = String(time.tv_nsec)
+    return "\(time.tv_sec)." + String(repeating: "0", count: max(0, 9 - nanoseconds.count)) + nanoseconds
   }
 }

@@ -31,10 +31,12 @@ public struct RunCache: Sendable {
     self.trace = trace
   }
 
-  /// This user's cache, from the environment: nil when `VAULT_RUN_CACHE` is `0`, or without an
-  /// absolute `XDG_CACHE_HOME` or `HOME`.
+  /// This user's cache, from the environment: nil when `VAULT_RUN_CACHE` turns it off (`0`,
+  /// `off`, `false`, `no`, in any case), or without an absolute `XDG_CACHE_HOME` or `HOME`.
   public static func forUser(environment: [String: String]) -> RunCache? {
-    if environment["VAULT_RUN_CACHE"] == "0" { return nil }
+    if let setting = environment["VAULT_RUN_CACHE"], ["0", "off", "false", "no"].contains(setting.lowercased()) {
+      return nil
+    }
     let directory: String
     if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") {
       directory = cache + "/llm-vault/runs"
@@ -80,9 +82,16 @@ public struct RunCache: Sendable {
   /// caller reads the vault): no file, another vault file or binary, a file that does not open
   /// under this token, a token past its expiry, or a vault generation older than one seen.
   public func load(token: AgentToken, vaultPath: String, now: Timestamp, records: GenerationRecords?) -> Hit? {
-    guard let vault = FileIdentity.of(vaultPath), let binary = FileIdentity.of("/proc/self/exe") else {
-      return miss("no file identity")
-    }
+    // The vault is opened, not only stat'ed (see `FileIdentity.of(descriptor:)`), and its header
+    // line read: every save, a revocation included, writes a new generation into it, so a save
+    // is seen even where the file's times are not to be trusted (a clock set back, a write
+    // through a mapping, coarse timestamps).
+    let vaultDescriptor = SystemCalls.open(vaultPath, O_RDONLY | O_NONBLOCK)
+    guard vaultDescriptor >= 0 else { return miss("no vault file") }
+    defer { SystemCalls.close(vaultDescriptor) }
+    guard let vault = FileIdentity.of(descriptor: vaultDescriptor), let binary = FileIdentity.of("/proc/self/exe"),
+      let headerDigest = Self.headerLineDigest(of: vaultDescriptor)
+    else { return miss("no file identity") }
     let path = path(tokenID: token.id)
     // O_NONBLOCK: a FIFO planted here must not hang the launch; it is refused below.
     let descriptor = SystemCalls.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK)
@@ -96,12 +105,14 @@ public struct RunCache: Sendable {
     guard let newline = bytes.prefix(512).firstIndex(of: 0x0A) else { return miss("damaged") }
     let header = bytes[..<newline]
     let fields = header.split(separator: 0x20, omittingEmptySubsequences: false)
-    guard fields.count == 6, fields[0].elementsEqual("llm-vault-run-cache".utf8), fields[1].elementsEqual("1".utf8),
+    guard fields.count == 7, fields[0].elementsEqual("llm-vault-run-cache".utf8), fields[1].elementsEqual("1".utf8),
       let vaultID = Hex.decode(String(decoding: fields[2], as: UTF8.self)), vaultID.count == 16,
       String(decoding: fields[3], as: UTF8.self) == token.id
     else { return miss("damaged") }
-    guard String(decoding: fields[4], as: UTF8.self) == vault.text else { return miss("the vault file changed") }
-    guard String(decoding: fields[5], as: UTF8.self) == binary.text else { return miss("another vault binary") }
+    guard String(decoding: fields[4], as: UTF8.self) == vault.text,
+      String(decoding: fields[5], as: UTF8.self) == Hex.encode(headerDigest)
+    else { return miss("the vault file changed") }
+    guard String(decoding: fields[6], as: UTF8.self) == binary.text else { return miss("another vault binary") }
     do {
       let key = try Self.key(secret: token.secret, vaultID: vaultID, tokenID: token.id)
       // Opened where it lies in the file's buffer: a second copy of a 1,000-key cache is 34 pages.
@@ -131,18 +142,25 @@ public struct RunCache: Sendable {
   /// the next one reads the vault again.
   public func store(
     token: AgentToken, session: AgentSession, plan: InjectionPlan, values: [RecordID: SecretBytes],
-    terms: TokenTerms
+    terms: TokenTerms, records: GenerationRecords?
   ) {
     var clock = timespec()
-    guard let vault = session.fileIdentity, clock_gettime(CLOCK_REALTIME, &clock) == 0,
-      vault.isSettled(seconds: settleSeconds, now: clock)
+    guard let vault = session.fileIdentity, let headerDigest = session.headerLineDigest,
+      clock_gettime(CLOCK_REALTIME, &clock) == 0, vault.isSettled(seconds: settleSeconds, now: clock)
     else {
       trace?("not stored: the vault file changed too recently")
       return
     }
+    // An older copy than one seen: every launch reads it (and warns), so caching it is waste.
+    if let seen = records?.seen(vaultID: session.header.id), seen.generation > session.header.generation {
+      trace?("not stored: an older generation than one seen")
+      return
+    }
     guard let binary = FileIdentity.of("/proc/self/exe") else { return }
+    let path = path(tokenID: token.id)
     let header = Array(
-      "\(Self.magic) \(session.header.idHex) \(token.id) \(vault.text) \(binary.text)".utf8)
+      "\(Self.magic) \(session.header.idHex) \(token.id) \(vault.text) \(Hex.encode(headerDigest)) \(binary.text)"
+        .utf8)
     do {
       try SystemCalls.makeDirectories(directory)
       // Written only into a directory of this user's that no one else can write to.
@@ -158,7 +176,9 @@ public struct RunCache: Sendable {
       let sealed = try record.encoded().withUnsafeBytes {
         try AESGCM.seal($0, key: key, associatedData: Self.binding(header[...]))
       }
-      try VaultFile.replace(path(tokenID: token.id), with: [header[...], [0x0A], sealed[...]], durable: false)
+      // What a writer killed before its rename left (the whole record, under its temporary name).
+      VaultFile.removeStaleTemporaries(for: path)
+      try VaultFile.replace(path, with: [header[...], [0x0A], sealed[...]], durable: false)
       trace?("stored")
     } catch {
       trace?("not stored: \((error as? VaultError)?.message ?? "\(error)")")
@@ -168,7 +188,32 @@ public struct RunCache: Sendable {
   /// Deletes the cache of a token the vault refused: a revoked or expired token's file holds
   /// what it could once read, and is of no use to anyone holding the token now.
   public func remove(tokenID: String) {
-    if unlink(path(tokenID: tokenID)) == 0 { trace?("removed") }
+    let path = path(tokenID: tokenID)
+    VaultFile.removeStaleTemporaries(for: path)
+    if unlink(path) == 0 { trace?("removed") }
+  }
+
+  /// How far into the vault file its header line is looked for (a longer one is not cached).
+  static let headerSearchByteCount = 1 << 16
+
+  /// SHA-256 of the vault file's second line (the header, which holds the generation), read
+  /// from the start of the open file; nil when the file has no second line in its first 64 KiB.
+  static func headerLineDigest(of descriptor: Int32) -> [UInt8]? {
+    for count in [4096, headerSearchByteCount] {
+      let head = SystemCalls.read(descriptor, count: count, at: 0)
+      if let digest = headerLineDigest(head[...]) { return digest }
+      if head.count < count { return nil }
+    }
+    return nil
+  }
+
+  /// SHA-256 of the second line of `bytes` (without its LF); nil when `bytes` holds no whole
+  /// second line.
+  static func headerLineDigest(_ bytes: ArraySlice<UInt8>) -> [UInt8]? {
+    guard let first = bytes.firstIndex(of: 0x0A),
+      let second = bytes[(first + 1)...].firstIndex(of: 0x0A)
+    else { return nil }
+    return SHA256.hash(bytes[(first + 1)..<second])
   }
 
   /// The key the cache is sealed under: HKDF-SHA256 of the token's secret, salted with the vault
