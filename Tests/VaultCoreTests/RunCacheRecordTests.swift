@@ -36,7 +36,8 @@ final class RunCacheRecordTests: XCTestCase {
   }
 
   private func record(_ launch: Launch) -> RunCacheRecord {
-    RunCacheRecord(generation: 7, terms: launch.terms, plan: launch.plan, values: launch.values)
+    RunCacheRecord(
+      generation: 7, terms: launch.terms, injection: Injection(plan: launch.plan, values: launch.values))
   }
 
   func testARecordReadsBackAsItWasWritten() throws {
@@ -45,19 +46,16 @@ final class RunCacheRecordTests: XCTestCase {
     let decoded = try RunCacheRecord.decode(record(launch).encoded())
     XCTAssertEqual(decoded.generation, 7)
     XCTAssertEqual(decoded.terms, launch.terms)
-    XCTAssertEqual(decoded.plan.entries.map(\.variable), launch.plan.entries.map(\.variable))
-    XCTAssertEqual(decoded.plan.entries.map(\.key.id), launch.plan.entries.map(\.key.id))
-    XCTAssertEqual(decoded.plan.keys.count, 3)
-    for (read, written) in zip(decoded.plan.keys, launch.plan.keys) {
+    let injection = decoded.injection
+    XCTAssertEqual(injection.variables.map(\.name), launch.plan.entries.map(\.variable))
+    XCTAssertEqual(
+      injection.variables.map { injection.keys[$0.key].id }, launch.plan.entries.map(\.key.id))
+    XCTAssertEqual(injection.keys.count, 3)
+    for (read, written) in zip(injection.keys, launch.plan.keys) {
       XCTAssertEqual(read.id, written.id)
       XCTAssertEqual(read.name, written.name)
-      XCTAssertEqual(read.provider, written.provider)
-      XCTAssertEqual(read.models, written.models)
-      XCTAssertEqual(read.environmentNames, written.environmentNames)
       XCTAssertEqual(read.masked, written.masked)
-      XCTAssertEqual(read.created, written.created)
-      XCTAssertEqual(read.updated, written.updated)
-      XCTAssertEqual(decoded.values[read.id]?.copyBytes(), launch.values[written.id]?.copyBytes(), read.name)
+      XCTAssertEqual(read.value?.copyBytes(), launch.values[written.id]?.copyBytes(), read.name)
     }
   }
 
@@ -76,24 +74,27 @@ final class RunCacheRecordTests: XCTestCase {
       var damaged = bytes
       damaged[Int.random(in: 0..<damaged.count, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
       if let read = try? RunCacheRecord.decode(SecretBytes(copying: damaged)) {
-        for entry in read.plan.entries { XCTAssertNoThrow(try Names.validateEnvironmentName(entry.variable)) }
+        for variable in read.injection.variables { XCTAssertNoThrow(try Names.validateEnvironmentName(variable.name)) }
       }
     }
   }
 
-  func testThePlanIsCheckedAgainWhenRead() throws {
+  func testEveryVariableIsCheckedAgainWhenRead() throws {
     let launch = try launch()
     defer { launch.vault.remove() }
-    let key = launch.plan.keys[0]
-    for refused in ["LD_PRELOAD", "PATH", "VAULT_AGENT_KEY", "1BAD", "BAD-NAME"] {
-      XCTAssertThrowsError(
-        try InjectionPlan(cached: [.init(variable: refused, keyIndex: 0)], keys: [key]), refused)
+    let key = Injection.Key(
+      id: launch.plan.keys[0].id, name: "SOME_KEY", masked: "********", value: SecretBytes(copying: Array("v".utf8)))
+    func read(_ names: [String]) throws -> RunCacheRecord {
+      let record = RunCacheRecord(
+        generation: 1, terms: launch.terms,
+        injection: Injection(keys: [key], variables: names.map { Injection.Variable(name: $0, key: 0) }))
+      return try RunCacheRecord.decode(record.encoded())
     }
-    XCTAssertThrowsError(
-      try InjectionPlan(
-        cached: [.init(variable: "SOME_KEY", keyIndex: 0), .init(variable: "SOME_KEY", keyIndex: 0)], keys: [key]),
-      "a variable claimed twice")
-    XCTAssertNoThrow(try InjectionPlan(cached: [.init(variable: "SOME_KEY", keyIndex: 0)], keys: [key]))
+    for refused in ["LD_PRELOAD", "PATH", "VAULT_AGENT_KEY", "1BAD", "BAD-NAME", ""] {
+      XCTAssertThrowsError(try read([refused]), refused)
+    }
+    XCTAssertThrowsError(try read(["SOME_KEY", "SOME_KEY"]), "a variable claimed twice")
+    XCTAssertEqual(try read(["SOME_KEY", "OTHER_NAME"]).injection.variables.map(\.name), ["SOME_KEY", "OTHER_NAME"])
   }
 
   func testLoadRefusesAnExpiredTokenAndAGenerationOlderThanOneSeen() throws {
@@ -101,12 +102,12 @@ final class RunCacheRecordTests: XCTestCase {
     defer { launch.vault.remove() }
     let cache = RunCache(directory: launch.vault.directory + "/runs", settleSeconds: 0)
     cache.store(
-      token: launch.token, session: launch.access.session, plan: launch.plan, values: launch.values,
-      terms: launch.terms, records: nil)
+      token: launch.token, session: launch.access.session,
+      injection: Injection(plan: launch.plan, values: launch.values), terms: launch.terms, records: nil)
     let path = launch.vault.store.targetPath
     let now = Timestamp.now()
     let hit = try XCTUnwrap(cache.load(token: launch.token, vaultPath: path, now: now, records: nil))
-    XCTAssertEqual(hit.plan.entries.map(\.variable), launch.plan.entries.map(\.variable))
+    XCTAssertEqual(hit.injection.variables.map(\.name), launch.plan.entries.map(\.variable))
     XCTAssertNil(
       cache.load(token: launch.token, vaultPath: path, now: launch.terms.effectiveExpiry, records: nil),
       "a cache served a token at its expiry")
@@ -127,8 +128,8 @@ final class RunCacheRecordTests: XCTestCase {
     defer { launch.vault.remove() }
     let cache = RunCache(directory: launch.vault.directory + "/runs", settleSeconds: 0)
     cache.store(
-      token: launch.token, session: launch.access.session, plan: launch.plan, values: launch.values,
-      terms: launch.terms, records: nil)
+      token: launch.token, session: launch.access.session,
+      injection: Injection(plan: launch.plan, values: launch.values), terms: launch.terms, records: nil)
     let path = launch.vault.store.targetPath
     // The same token id with another secret: the cache does not open.
     let own = launch.token.text.copyBytes()

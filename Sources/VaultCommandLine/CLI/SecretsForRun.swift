@@ -5,8 +5,11 @@ import VaultCrypto
 /// the agent key alone when `VAULT_AGENT_KEY` or `--agent-key-file` is given, else the
 /// passphrase.
 struct SecretsForRun {
-  var plan: InjectionPlan
-  var values: [RecordID: SecretBytes]
+  /// Which variables carry which keys, with the values opened (none for `--dry-run`).
+  var injection: Injection
+  /// The plan behind it, with the reasons `--dry-run` shows; nil when served from the run cache
+  /// (which a dry run never is).
+  var plan: InjectionPlan?
   /// The agent key's token used, if any: whose it is, its expiry and any grace period after a
   /// rotation.
   var terms: TokenTerms?
@@ -42,7 +45,7 @@ struct SecretsForRun {
         let target = store.targetPath
         if let hit = cache.load(token: token, vaultPath: target, now: now, records: store.generationRecords) {
           ProcessCredentials.discardAll()
-          return SecretsForRun(plan: hit.plan, values: hit.values, terms: hit.terms, vaultPath: target)
+          return SecretsForRun(injection: hit.injection, plan: nil, terms: hit.terms, vaultPath: target)
         }
       }
       let access: AgentAccess
@@ -56,12 +59,12 @@ struct SecretsForRun {
       let plan = try InjectionPlan(try access.select(selectors), ownNamesOnly: ownNamesOnly)
       let values = decrypt ? try access.open(plan.keys) : [:]
       let terms = TokenTerms(agent: access.agent, credential: access.session.keyring.credential)
+      let injection = Injection(plan: plan, values: values)
       cache?.store(
-        token: token, session: access.session, plan: plan, values: values, terms: terms,
-        records: store.generationRecords)
+        token: token, session: access.session, injection: injection, terms: terms, records: store.generationRecords)
       // The keys are open: the credential is not needed again.
       ProcessCredentials.discardAll()
-      return SecretsForRun(plan: plan, values: values, terms: terms, vaultPath: access.session.vaultPath)
+      return SecretsForRun(injection: injection, plan: plan, terms: terms, vaultPath: access.session.vaultPath)
     }
     let store = context.store
     // With a passphrase from a file or variable, the records are parsed while scrypt runs. A bad
@@ -78,7 +81,7 @@ struct SecretsForRun {
       // The key is derived and the values open: the passphrase is not needed again.
       ProcessCredentials.discardAll()
     }
-    return SecretsForRun(plan: plan, values: values, terms: nil)
+    return SecretsForRun(injection: Injection(plan: plan, values: values), plan: plan, terms: nil)
   }
 
   /// Records the use in the state file and warns when the agent key is close to expiry. A state
@@ -87,7 +90,7 @@ struct SecretsForRun {
     do {
       let store = context.store
       if let warning = try UsageState.recordUse(
-        forVault: vaultPath ?? store.targetPath, agentID: terms?.agentID, keyIDs: plan.keys.map(\.id), at: .now(),
+        forVault: vaultPath ?? store.targetPath, agentID: terms?.agentID, keyIDs: injection.keys.map(\.id), at: .now(),
         lockTimeout: store.lockTimeout)
       {
         Console.warning(warning)

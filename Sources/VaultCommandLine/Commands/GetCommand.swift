@@ -21,7 +21,7 @@ enum GetCommand: Command {
       try Names.validateLookupName(name)
       let secrets = try SecretsForRun.load(
         context, selectors: KeySelectors(keys: [name]), decrypt: true, ownNamesOnly: true)
-      guard let key = secrets.plan.keys.first, let value = secrets.values[key.id] else {
+      guard let value = secrets.injection.keys.first?.value else {
         throw VaultError.keyNotFound(name: name)
       }
       value.withUnsafeBytes { Console.outRaw($0) }

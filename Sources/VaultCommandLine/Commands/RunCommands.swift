@@ -46,13 +46,14 @@ enum RunCommand: Command {
     }
     let secrets = try SecretsForRun.load(context, selectors: try SecretsForRun.selectors(context), decrypt: !dryRun)
     if dryRun {
-      printPlan(secrets.plan, context: context)
+      // A dry run reads the vault (it opens nothing, so the run cache is not asked): it has a plan.
+      if let plan = secrets.plan { printPlan(plan, context: context) }
       return
     }
     let options = ChildEnvironment.Options(
       clean: arguments.flag("clean-env"), keepInherited: arguments.flag("no-override"))
     var (environment, kept) = ChildEnvironment.build(
-      inherited: context.environment, plan: secrets.plan, values: secrets.values, options: options)
+      inherited: context.environment, injection: secrets.injection, options: options)
     let childPath = options.clean || context.environment["PATH"] != nil ? context.environment["PATH"] : nil
     let executable = try ChildProcess.resolve(command[0], path: childPath)
     for variable in kept { Console.err("vault: kept the inherited \(variable) (--no-override)\n") }
@@ -62,8 +63,8 @@ enum RunCommand: Command {
       // The matcher refers to the values where they are (locked memory); it copies none. A value
       // too short to be a secret is not masked: every "true" in the output would be.
       var masks: [(value: SecretBytes, mask: [UInt8])] = []
-      for key in secrets.plan.keys {
-        guard let value = secrets.values[key.id] else { continue }
+      for key in secrets.injection.keys {
+        guard let value = key.value else { continue }
         guard KeyAdvice.isMaskable(value) else {
           Console.warning(
             "not masking \(key.name): its value has fewer than \(KeyAdvice.minimumMaskedLength) characters, too short to be a secret"
@@ -133,8 +134,9 @@ enum EnvCommand: Command {
       return
     }
     let secrets = try SecretsForRun.load(context, selectors: try SecretsForRun.selectors(context), decrypt: true)
-    let variables = secrets.plan.entries.compactMap { entry in
-      secrets.values[entry.key.id].map { (name: entry.variable, value: $0.copyBytes()) }
+    let injection = secrets.injection
+    let variables = injection.variables.compactMap { variable in
+      injection.value(of: variable).map { (name: variable.name, value: $0.copyBytes()) }
     }
     var text = try format.render(variables)
     defer { for index in text.indices { text[index] = 0 } }
@@ -192,7 +194,7 @@ enum InjectCommand: Command {
       : try SecretsForRun.load(
         context, selectors: KeySelectors(keys: template.references), decrypt: true, ownNamesOnly: true)
     var values: [String: SecretBytes] = [:]
-    for key in secrets?.plan.keys ?? [] { values[key.name] = secrets?.values[key.id] }
+    for key in secrets?.injection.keys ?? [] { values[key.name] = key.value }
     var rendered = template.render(values)
     defer { for index in rendered.indices { rendered[index] = 0 } }
     if let output {

@@ -24,6 +24,13 @@ public enum ChildEnvironment {
   public static func build(
     inherited: [String: String], plan: InjectionPlan, values: [RecordID: SecretBytes], options: Options
   ) -> (variables: [[UInt8]], kept: [String]) {
+    build(inherited: inherited, injection: Injection(plan: plan, values: values), options: options)
+  }
+
+  /// The same from an injection already resolved.
+  public static func build(inherited: [String: String], injection: Injection, options: Options) -> (
+    variables: [[UInt8]], kept: [String]
+  ) {
     var base = inherited
     if options.clean { base = base.filter { minimalVariables.contains($0.key) } }
     for name in removedVariables { base[name] = nil }
@@ -31,14 +38,14 @@ public enum ChildEnvironment {
     // injected variables need no dictionary: a list in plan order, sorted once. A nil value
     // (a key not opened) still replaces the inherited variable, and is not set.
     var injected: [(name: String, value: SecretBytes?)] = []
-    injected.reserveCapacity(plan.entries.count)
+    injected.reserveCapacity(injection.variables.count)
     var kept: [String] = []
-    for entry in plan.entries {
-      if options.keepInherited, base[entry.variable] != nil {
-        kept.append(entry.variable)
+    for variable in injection.variables {
+      if options.keepInherited, base[variable.name] != nil {
+        kept.append(variable.name)
         continue
       }
-      injected.append((entry.variable, values[entry.key.id]))
+      injected.append((variable.name, injection.value(of: variable)))
     }
     injected.sort { $0.name < $1.name }
     // The inherited variables, sorted, without those the plan sets: one walk along both lists.

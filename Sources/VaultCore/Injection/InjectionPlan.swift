@@ -80,34 +80,6 @@ public struct InjectionPlan: Sendable {
     self.keys = keys
   }
 
-  /// One entry as the run cache keeps it: the variable, and its key's position in the plan's
-  /// keys. A struct, not a tuple: an array of tuples has its metadata built at run time.
-  struct CachedEntry {
-    var variable: String
-    var keyIndex: Int
-  }
-
-  /// A plan read back from the run cache (`RunCacheRecord`): its entries, each naming its key
-  /// by position in `keys`, as a plan made them. The reasons are not kept (only `--dry-run`
-  /// shows them, and it does not use the cache). Every variable is checked again against the
-  /// injection policy and for a second claimant, as `claim` checks it: the cache file is
-  /// sealed under a key the token's holder can derive, so its contents get no more trust than
-  /// the holder.
-  init(cached: [CachedEntry], keys: [ProviderKey]) throws {
-    var entries: [Entry] = []
-    entries.reserveCapacity(cached.count)
-    var claimed = Set<String>(minimumCapacity: cached.count)
-    for entry in cached {
-      try Names.validateEnvironmentName(entry.variable)
-      guard claimed.insert(entry.variable).inserted else {
-        throw VaultError.injectionConflict("\(entry.variable) is claimed twice in the run cache")
-      }
-      entries.append(Entry(variable: entry.variable, key: keys[entry.keyIndex], selection: "", naming: ""))
-    }
-    self.entries = entries
-    self.keys = keys
-  }
-
   /// For each provider, the selected key that takes its variables: of the keys that would claim
   /// them (linked to a catalogued provider, no `env` names of their own), the provider's default,
   /// else the only one; several without the default are a conflict.

@@ -1,67 +1,59 @@
 import VaultCrypto
 
 /// The plaintext of a run cache file (`RunCache`): what one `vault run` or `vault env` with an
-/// agent key and no selectors planned and opened, so the next launch with the same token,
-/// against the same unchanged vault file, injects it without parsing a key line or opening a
-/// box. Binary, laid out in docs/FORMAT.md ("The run cache"): integers little-endian, strings
-/// and values as a 32-bit length and their bytes.
+/// agent key and no selectors injected, so the next launch with the same token, against the
+/// same unchanged vault file, injects it without parsing a key line or opening a box. Binary,
+/// laid out in docs/FORMAT.md ("The run cache"): integers little-endian, strings and values as a
+/// 32-bit length and their bytes.
 struct RunCacheRecord {
   /// The vault file's generation, checked against the rollback record on every use.
   var generation: UInt64
   var terms: TokenTerms
-  var plan: InjectionPlan
-  /// By key id, every key of the plan.
-  var values: [RecordID: SecretBytes]
+  /// Every key with its value, and every variable.
+  var injection: Injection
 
   /// The encoding, built in wiped memory (it holds the values).
   func encoded() -> SecretBytes {
-    var indexOfKey: [RecordID: Int] = [:]
-    indexOfKey.reserveCapacity(plan.keys.count)
-    for (index, key) in plan.keys.enumerated() { indexOfKey[key.id] = index }
     // Measured first, written second: the same walk with a writer that only counts.
     var counter = RunCacheWriter(into: nil)
-    write(to: &counter, indexOfKey: indexOfKey)
+    write(to: &counter)
     return SecretBytes(count: counter.offset) { buffer in
       var writer = RunCacheWriter(into: buffer)
-      write(to: &writer, indexOfKey: indexOfKey)
+      write(to: &writer)
     }
   }
 
-  private func write(to writer: inout RunCacheWriter, indexOfKey: [RecordID: Int]) {
+  private func write(to writer: inout RunCacheWriter) {
     writer.integer(generation)
     writer.string(terms.agentID)
     writer.string(terms.agentName)
     writer.time(terms.notAfter)
     writer.optionalTime(terms.retireAt)
     writer.optionalTime(terms.successorNotAfter)
-    writer.integer(UInt32(plan.keys.count))
-    for key in plan.keys {
+    writer.integer(UInt32(injection.keys.count))
+    for key in injection.keys {
       let words = key.id.words
       writer.integer(words.high)
       writer.integer(words.low)
       writer.string(key.name)
-      writer.optionalString(key.provider)
-      writer.strings(key.models)
-      writer.strings(key.environmentNames)
       writer.string(key.masked)
-      writer.time(key.created)
-      writer.time(key.updated)
-      // Every key of a plan was opened (`SecretsForRun.load`): a missing value would be a bug,
+      // Every key of a launch was opened (`SecretsForRun.load`): a missing value would be a bug,
       // and an empty one written here would be injected.
-      guard let value = values[key.id] else { preconditionFailure("a planned key without its value") }
+      guard let value = key.value else { preconditionFailure("a key of the launch without its value") }
       value.withUnsafeBytes { writer.bytes($0) }
     }
-    writer.integer(UInt32(plan.entries.count))
-    for entry in plan.entries {
-      writer.string(entry.variable)
-      guard let index = indexOfKey[entry.key.id] else { preconditionFailure("an entry whose key is not planned") }
-      writer.integer(UInt32(index))
+    writer.integer(UInt32(injection.variables.count))
+    for variable in injection.variables {
+      writer.string(variable.name)
+      writer.integer(UInt32(variable.key))
     }
   }
 
   /// Reads an encoding back; throws `malformed` at the first byte that does not fit, and for
-  /// anything left over. The keys come back without their sealed boxes (their values come
-  /// with them), and the plan is checked again as `InjectionPlan(cached:keys:)` says.
+  /// anything left over. Every variable is checked again against the injection policy and for
+  /// a second claimant, as `InjectionPlan` checks it: the record is sealed under a key the
+  /// token's holder can derive, so it gets no more trust than the holder.
+  ///
   /// Each value is a view into `plaintext` (no copy), which stays alive as long as one of them
   /// does; or, when `plaintext` could not be locked in RAM (one allocation past RLIMIT_MEMLOCK),
   /// a copy in the pooled secure memory a launch reading the vault would use, so a cached launch
@@ -79,40 +71,41 @@ struct RunCacheRecord {
       agentID: try reader.string(), agentName: try reader.string(), notAfter: try reader.time(),
       retireAt: try reader.optionalTime(), successorNotAfter: try reader.optionalTime())
     let keyCount = Int(try reader.integer() as UInt32)
-    // Each key takes at least 40 bytes: a count past what is left is damage, not an allocation.
-    guard keyCount <= reader.remaining / 40 else { throw RunCacheReader.Malformed() }
-    var keys: [ProviderKey] = []
-    var values: [RecordID: SecretBytes] = [:]
+    // Each key takes at least 28 bytes: a count past what is left is damage, not an allocation.
+    guard keyCount <= reader.remaining / 28 else { throw RunCacheReader.Malformed() }
+    var keys: [Injection.Key] = []
     keys.reserveCapacity(keyCount)
-    values.reserveCapacity(keyCount)
     for _ in 0..<keyCount {
       let id = RecordID(words: (try reader.integer(), try reader.integer()))
-      let key = ProviderKey(
-        id: id, name: try reader.string(), provider: try reader.optionalString(), models: try reader.strings(),
-        environmentNames: try reader.strings(), masked: try reader.string(), created: try reader.time(),
-        updated: try reader.time(), sealedDataKey: [], sealedValue: [])
+      let name = try reader.string()
+      let masked = try reader.string()
       let value = try reader.bytes()
+      let secret: SecretBytes
       if plaintext.isLocked {
         let start = value.baseAddress.map { $0 - bytes.baseAddress! } ?? 0
-        values[id] = SecretBytes(viewing: plaintext, range: start..<(start + value.count))
+        secret = SecretBytes(viewing: plaintext, range: start..<(start + value.count))
       } else {
-        values[id] = SecretBytes(count: value.count) { $0.copyMemory(from: value) }
+        secret = SecretBytes(count: value.count) { $0.copyMemory(from: value) }
       }
-      keys.append(key)
+      keys.append(Injection.Key(id: id, name: name, masked: masked, value: secret))
     }
-    let entryCount = Int(try reader.integer() as UInt32)
-    guard entryCount <= reader.remaining / 8 else { throw RunCacheReader.Malformed() }
-    var entries: [InjectionPlan.CachedEntry] = []
-    entries.reserveCapacity(entryCount)
-    for _ in 0..<entryCount {
-      let variable = try reader.string()
-      let index = Int(try reader.integer() as UInt32)
-      guard index < keys.count else { throw RunCacheReader.Malformed() }
-      entries.append(InjectionPlan.CachedEntry(variable: variable, keyIndex: index))
+    let variableCount = Int(try reader.integer() as UInt32)
+    guard variableCount <= reader.remaining / 8 else { throw RunCacheReader.Malformed() }
+    var variables: [Injection.Variable] = []
+    variables.reserveCapacity(variableCount)
+    var claimed = Set<String>(minimumCapacity: variableCount)
+    for _ in 0..<variableCount {
+      let name = try reader.string()
+      let key = Int(try reader.integer() as UInt32)
+      guard key < keys.count else { throw RunCacheReader.Malformed() }
+      try Names.validateEnvironmentName(name)
+      guard claimed.insert(name).inserted else {
+        throw VaultError.injectionConflict("\(name) is claimed twice in the run cache")
+      }
+      variables.append(Injection.Variable(name: name, key: key))
     }
     guard reader.remaining == 0 else { throw RunCacheReader.Malformed() }
-    return RunCacheRecord(
-      generation: generation, terms: terms, plan: try InjectionPlan(cached: entries, keys: keys), values: values)
+    return RunCacheRecord(generation: generation, terms: terms, injection: Injection(keys: keys, variables: variables))
   }
 }
 

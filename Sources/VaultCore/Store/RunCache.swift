@@ -4,9 +4,9 @@ import VaultCrypto
   import Glibc
 #endif
 
-/// What `vault run` and `vault env` with an agent key and no selectors read last time, per
+/// What `vault run` and `vault env` with an agent key and no selectors injected last time, per
 /// token, in this user's cache directory (`$XDG_CACHE_HOME/llm-vault/runs/<token id>`, else
-/// `~/.cache/llm-vault/runs/<token id>`): the plan and the values, sealed under a key only the
+/// `~/.cache/llm-vault/runs/<token id>`): which variables carry which keys' values, sealed under a key only the
 /// token's secret derives, and bound to the vault file's identity (`FileIdentity`) and to the
 /// `vault` binary that wrote it. While neither has changed, the next launch injects the same
 /// variables without parsing a key line or opening a box: at 1,000 keys, most of a launch.
@@ -65,8 +65,7 @@ public struct RunCache: Sendable {
 
   /// What a launch injects from the cache.
   public struct Hit {
-    public var plan: InjectionPlan
-    public var values: [RecordID: SecretBytes]
+    public var injection: Injection
     public var terms: TokenTerms
   }
 
@@ -131,7 +130,7 @@ public struct RunCache: Sendable {
         return miss("a newer generation was seen")
       }
       trace?("hit")
-      return Hit(plan: record.plan, values: record.values, terms: record.terms)
+      return Hit(injection: record.injection, terms: record.terms)
     } catch {
       return miss("does not open under this token")
     }
@@ -141,8 +140,7 @@ public struct RunCache: Sendable {
   /// `FileIdentity.isSettled`). A cache that cannot be written is no failure of the launch:
   /// the next one reads the vault again.
   public func store(
-    token: AgentToken, session: AgentSession, plan: InjectionPlan, values: [RecordID: SecretBytes],
-    terms: TokenTerms, records: GenerationRecords?
+    token: AgentToken, session: AgentSession, injection: Injection, terms: TokenTerms, records: GenerationRecords?
   ) {
     var clock = timespec()
     guard let vault = session.fileIdentity, let headerDigest = session.headerLineDigest,
@@ -170,8 +168,7 @@ public struct RunCache: Sendable {
         trace?("not stored: the directory is not private")
         return
       }
-      let record = RunCacheRecord(
-        generation: session.header.generation, terms: terms, plan: plan, values: values)
+      let record = RunCacheRecord(generation: session.header.generation, terms: terms, injection: injection)
       let key = try Self.key(secret: token.secret, vaultID: session.header.id, tokenID: token.id)
       let sealed = try record.encoded().withUnsafeBytes {
         try AESGCM.seal($0, key: key, associatedData: Self.binding(header[...]))

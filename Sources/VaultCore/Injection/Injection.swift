@@ -1,0 +1,62 @@
+import VaultCrypto
+
+/// What a launch puts into a child's environment, resolved: each variable with the key it
+/// carries, and each key's id, name, masked form and value. `vault run`, `env`, `inject` and
+/// `get` build the child's environment, the masks, their output and the usage record from it.
+/// A launch served from the run cache gets it straight from the record, with no `ProviderKey`,
+/// plan or look-up by id per key: at 1,000 keys those were most of what the cache left.
+public struct Injection: Sendable {
+  public struct Key: Sendable {
+    public let id: RecordID
+    public let name: String
+    /// The value's display form, which `--mask` writes in its place.
+    public let masked: String
+    /// nil when not opened (`--dry-run`).
+    public let value: SecretBytes?
+
+    public init(id: RecordID, name: String, masked: String, value: SecretBytes?) {
+      self.id = id
+      self.name = name
+      self.masked = masked
+      self.value = value
+    }
+  }
+
+  public struct Variable: Sendable {
+    public let name: String
+    /// Its key's position in `keys`.
+    public let key: Int
+
+    public init(name: String, key: Int) {
+      self.name = name
+      self.key = key
+    }
+  }
+
+  /// The distinct keys, in plan order.
+  public let keys: [Key]
+  /// Each variable once, in plan order.
+  public let variables: [Variable]
+
+  init(keys: [Key], variables: [Variable]) {
+    self.keys = keys
+    self.variables = variables
+  }
+
+  /// `plan` with the `values` opened for it (by key id; a key without one has a nil value).
+  public init(plan: InjectionPlan, values: [RecordID: SecretBytes]) {
+    var position: [RecordID: Int] = [:]
+    position.reserveCapacity(plan.keys.count)
+    var keys: [Key] = []
+    keys.reserveCapacity(plan.keys.count)
+    for key in plan.keys {
+      position[key.id] = keys.count
+      keys.append(Key(id: key.id, name: key.name, masked: key.masked, value: values[key.id]))
+    }
+    self.keys = keys
+    variables = plan.entries.map { Variable(name: $0.variable, key: position[$0.key.id]!) }
+  }
+
+  /// The value a variable carries.
+  public func value(of variable: Variable) -> SecretBytes? { keys[variable.key].value }
+}
