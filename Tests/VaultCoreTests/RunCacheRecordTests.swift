@@ -35,6 +35,15 @@ final class RunCacheRecordTests: XCTestCase {
     return Launch(vault: vault, token: token, access: access, plan: plan, values: values, terms: terms)
   }
 
+  /// The launch cached (with no wait for the file to settle); the cache and the vault's path.
+  private func stored(_ launch: Launch) -> (RunCache, String) {
+    let cache = RunCache(directory: launch.vault.directory + "/runs", settleSeconds: 0)
+    cache.store(
+      token: launch.token, session: launch.access.session,
+      injection: Injection(plan: launch.plan, values: launch.values), terms: launch.terms, records: nil)
+    return (cache, launch.vault.store.targetPath)
+  }
+
   private func record(_ launch: Launch) -> RunCacheRecord {
     RunCacheRecord(
       generation: 7, terms: launch.terms, injection: Injection(plan: launch.plan, values: launch.values))
@@ -100,11 +109,7 @@ final class RunCacheRecordTests: XCTestCase {
   func testLoadRefusesAnExpiredTokenAndAGenerationOlderThanOneSeen() throws {
     let launch = try launch()
     defer { launch.vault.remove() }
-    let cache = RunCache(directory: launch.vault.directory + "/runs", settleSeconds: 0)
-    cache.store(
-      token: launch.token, session: launch.access.session,
-      injection: Injection(plan: launch.plan, values: launch.values), terms: launch.terms, records: nil)
-    let path = launch.vault.store.targetPath
+    let (cache, path) = stored(launch)
     let now = Timestamp.now()
     let hit = try XCTUnwrap(cache.load(token: launch.token, vaultPath: path, now: now, records: nil))
     XCTAssertEqual(hit.injection.variables.map(\.name), launch.plan.entries.map(\.variable))
@@ -126,11 +131,7 @@ final class RunCacheRecordTests: XCTestCase {
   func testLoadRefusesAnotherTokenAndAChangedVaultFile() throws {
     let launch = try launch()
     defer { launch.vault.remove() }
-    let cache = RunCache(directory: launch.vault.directory + "/runs", settleSeconds: 0)
-    cache.store(
-      token: launch.token, session: launch.access.session,
-      injection: Injection(plan: launch.plan, values: launch.values), terms: launch.terms, records: nil)
-    let path = launch.vault.store.targetPath
+    let (cache, path) = stored(launch)
     // The same token id with another secret: the cache does not open.
     let own = launch.token.text.copyBytes()
     let other = try AgentToken.generate().text.copyBytes()

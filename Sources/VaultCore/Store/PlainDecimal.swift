@@ -23,6 +23,14 @@ enum PlainDecimal {
     return (value, position)
   }
 
+  /// `prefix`, `value` and LF: a header line such as `llm-vault-usage 3 FOLD`.
+  static func line(_ prefix: [UInt8], _ value: Int64) -> [UInt8] {
+    var bytes = prefix
+    append(&bytes, value)
+    bytes.append(0x0A)
+    return bytes
+  }
+
   /// Appends `value` (a negative one as 0).
   static func append(_ output: inout [UInt8], _ value: Int64) {
     // At most 19 digits: written backwards into a fixed buffer, no allocation.

@@ -34,12 +34,7 @@ public enum UsageLog {
   private static let usePrefix = Array("use ".utf8)
 
   /// The first line of a log made by the fold numbered `fold`.
-  static func header(fold: Int64) -> [UInt8] {
-    var bytes = headerPrefix
-    PlainDecimal.append(&bytes, fold)
-    bytes.append(0x0A)
-    return bytes
-  }
+  static func header(fold: Int64) -> [UInt8] { PlainDecimal.line(headerPrefix, fold) }
 
   /// The line for one use at `epoch` of `agent` (if any) and of `keys` (sorted, each once):
   /// `use EPOCH AGENT|- ID ... .` and LF. It starts with LF when `lastByte`, the log's last

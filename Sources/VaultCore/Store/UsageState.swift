@@ -292,12 +292,7 @@ public struct UsageState: Equatable, Sendable {
   private static let headerVersion1 = Array("llm-vault-usage 1\n".utf8)
 
   /// The first line of a snapshot made by the fold numbered `fold`.
-  static func header(fold: Int64) -> [UInt8] {
-    var bytes = headerPrefix
-    PlainDecimal.append(&bytes, fold)
-    bytes.append(0x0A)
-    return bytes
-  }
+  static func header(fold: Int64) -> [UInt8] { PlainDecimal.line(headerPrefix, fold) }
 
   /// The fold number of a version-3 header at the start of `bytes`, and where it ends.
   static func header(in bytes: UnsafeBufferPointer<UInt8>) -> (fold: Int64, end: Int)? {
