@@ -27,11 +27,25 @@ final class DurabilityTests: XCTestCase {
     XCTAssertEqual(replace, ["fsync", "rename", "fsync"], "VaultFile.replace")
   }
 
-  /// The usage state is the one file saved without fsync, on purpose (docs/FORMAT.md).
+  /// The run cache and the usage log's header are saved without fsync, on purpose.
   func testANonDurableReplaceRenamesWithoutSyncing() throws {
     let vault = try TestVault()
     defer { vault.remove() }
-    let events = try traced { try VaultFile.replace(vault.directory + "/state", with: [1], durable: false) }
+    let events = try traced { try VaultFile.replace(vault.directory + "/state", with: [1], durability: .none) }
     XCTAssertEqual(events, ["rename"])
+  }
+
+  /// The usage snapshot: its bytes before its name, so a power cut never leaves an empty one.
+  func testAContentsReplaceSyncsTheFileButNotTheDirectory() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    let events = try traced { try VaultFile.replace(vault.directory + "/state", with: [1], durability: .contents) }
+    XCTAssertEqual(events, ["fsync", "rename"])
+    let fold = try traced {
+      _ = try UsageState.add(
+        forVault: vault.directory + "/vault.json", agents: [:],
+        keys: ["0123456789abcdef0123456789abcdef": GatewayUsageDelta(lastUsed: Timestamp(secondsSinceEpoch: 1))])
+    }
+    XCTAssertEqual(fold, ["fsync", "rename", "rename"], "a fold: the snapshot synced and renamed, then the log")
   }
 }

@@ -175,7 +175,7 @@ public struct RunCache: Sendable {
       }
       // What a writer killed before its rename left (the whole record, under its temporary name).
       VaultFile.removeStaleTemporaries(for: path)
-      try VaultFile.replace(path, with: [header[...], [0x0A], sealed[...]], durable: false)
+      try VaultFile.replace(path, with: [header[...], [0x0A], sealed[...]], durability: .none)
       trace?("stored")
     } catch {
       trace?("not stored: \((error as? VaultError)?.message ?? "\(error)")")

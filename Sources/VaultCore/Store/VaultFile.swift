@@ -103,19 +103,32 @@ public enum VaultFile {
     }
   }
 
+  /// What a replacement survives beyond readers, who always see the old file or the new one.
+  public enum Durability: Sendable {
+    /// A power cut at any instant leaves the old file or the new one, and once `replace`
+    /// returns, the new one: the temporary is fsynced before the rename, the directory after.
+    case full
+    /// A power cut leaves the old file or the new one, never an empty or partial new one (the
+    /// temporary is fsynced before the rename), but may lose the change: the usage snapshot.
+    /// Without it, a file system that does not write a renamed file's data before the rename
+    /// (ext4 when the rename replaces nothing, or mounted noauto_da_alloc; XFS) can come back
+    /// with the new name on an empty file.
+    case contents
+    /// No fsync: atomic for readers only. For files whose loss or emptiness costs nothing but a
+    /// redo (the run cache, the usage log's bare header).
+    case none
+  }
+
   /// Replaces the file at `path` with `bytes`, so that readers and a crash at any instant see
   /// either the old file or the new one: write a 0600 temp file in the same directory, fsync
-  /// it, rename it over the target, fsync the directory so the rename itself is durable.
-  ///
-  /// `durable: false` skips both fsyncs: still atomic for readers, but a power cut may lose the
-  /// change. Only for the usage state, which every `vault run` rewrites and which is not worth
-  /// two disk flushes per launch.
-  public static func replace(_ path: String, with bytes: [UInt8], durable: Bool = true) throws {
-    try replace(path, with: [bytes[...]], durable: durable)
+  /// it, rename it over the target, fsync the directory so the rename itself is durable; less,
+  /// as `durability` says.
+  public static func replace(_ path: String, with bytes: [UInt8], durability: Durability = .full) throws {
+    try replace(path, with: [bytes[...]], durability: durability)
   }
 
   /// `replace` with the new contents given in pieces, written one after the other.
-  static func replace(_ path: String, with pieces: [ArraySlice<UInt8>], durable: Bool = true) throws {
+  static func replace(_ path: String, with pieces: [ArraySlice<UInt8>], durability: Durability = .full) throws {
     let directory = SystemCalls.directory(of: path)
     let temporary = try temporaryPath(for: path)
     // O_EXCL | O_NOFOLLOW: never write through a file or symlink someone planted; the mode is
@@ -131,11 +144,13 @@ public enum VaultFile {
       for piece in pieces {
         if let code = SystemCalls.writeAll(descriptor, piece) { throw SystemCalls.ioError("write", path, code) }
       }
-      guard !durable || SystemCalls.fsync(descriptor) == 0 else { throw SystemCalls.ioError("flush", path) }
+      guard durability == .none || SystemCalls.fsync(descriptor) == 0 else {
+        throw SystemCalls.ioError("flush", path)
+      }
     }
     guard SystemCalls.rename(temporary, path) == 0 else { throw SystemCalls.ioError("replace", path) }
     renamed = true
-    if durable { try syncDirectory(directory) }
+    if durability == .full { try syncDirectory(directory) }
   }
 
   /// Creates `path` with `bytes` only if nothing is there yet (`vault init`).
