@@ -37,7 +37,7 @@ struct SecretsForRun {
       let token = try context.agentToken()
       let store = context.store
       // Every key the token reads, as `vault run` and `vault env` without selectors take them:
-      // the launch the run cache serves (RunCache: the plan and values of the last such launch,
+      // the launch the run cache serves (RunCache: what the last such launch injected,
       // while the vault file and the binary are unchanged).
       let cache =
         selectors.isEmpty && decrypt && !ownNamesOnly ? RunCache.forUser(environment: context.environment) : nil
