@@ -374,7 +374,8 @@ final class EnvAndInjectTests: XCTestCase {
     try makeDirectory(sandbox.root + "/directory")
     var targets = [
       vault, vault + ".lock", vault + ".state", vault + ".state.lock", vault + ".state.log",
-      data + "/.vault.json.tmp-1-0123456789abcdef",
+      vault + ".state.bad", vault + ".state.log.bad", data + "/.vault.json.tmp-1-0123456789abcdef",
+      data + "/.vault.json.state.tmp-1-0123456789abcdef", data + "/.vault.json.state.log.tmp-1-0123456789abcdef",
       sandbox.root + "/alias/vault.json", sandbox.root + "/alias/vault.json.lock", sandbox.root + "/hard-link-to-vault",
       sandbox.root + "/symlink", sandbox.root + "/dangling", sandbox.root + "/fifo", sandbox.root + "/directory",
       "/dev/null",

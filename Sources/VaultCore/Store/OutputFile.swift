@@ -6,22 +6,23 @@
 /// vault's own files, and never over anything but a regular file of the caller's.
 public enum OutputFile {
   /// Throws `insecureFile` (exit 9) when `path` names the vault, its lock, its state file, the
-  /// state's lock or log, or one of its temporary files (by name or by inode, so a hard link or a
+  /// state's lock or log, their `.bad` copies, or one of their temporary files (by name or by inode, so a hard link or a
   /// second path to the same file is caught too), or exists and is not a regular file owned by
   /// the caller: a symlink is refused, not replaced; a device, FIFO, socket or directory is
   /// refused. A missing file is fine: it is created 0600.
   public static func check(_ path: String, besides vault: VaultStore) throws {
     let target = vault.targetPath
-    let own = [
-      target, target + ".lock", UsageState.path(forVault: target), UsageState.path(forVault: target) + ".lock",
-      UsageLog.path(forVault: target),
-    ]
+    let state = UsageState.path(forVault: target)
+    let log = UsageLog.path(forVault: target)
+    // The usage files' `.bad` copies too: a later set-aside renames over them.
+    let own = [target, target + ".lock", state, state + ".lock", state + ".bad", log, log + ".bad"]
     let output = resolvedLocation(of: path)
     let ownDirectory = SystemCalls.directory(of: target)
-    let temporaryPrefix = "." + SystemCalls.baseName(of: target) + ".tmp-"
+    // The temporaries of a save, and of a fold of the usage snapshot or log.
+    let temporaryPrefixes = [target, state, log].map { "." + SystemCalls.baseName(of: $0) + ".tmp-" }
+    let outputName = SystemCalls.baseName(of: output)
     if own.contains(output)
-      || (SystemCalls.directory(of: output) == ownDirectory
-        && SystemCalls.baseName(of: output).hasPrefix(temporaryPrefix))
+      || (SystemCalls.directory(of: output) == ownDirectory && temporaryPrefixes.contains { outputName.hasPrefix($0) })
     {
       throw VaultError.insecureFile(
         "refusing to write \(path): it is one of the vault's own files", hint: "choose another output file")
