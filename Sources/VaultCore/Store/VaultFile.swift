@@ -29,12 +29,13 @@ public enum VaultFile {
   private static func read(_ path: String, limit: Int, followLinks: Bool, identifying: Bool) throws -> (
     bytes: [UInt8], identity: FileIdentity?
   ) {
-    let (descriptor, size) = try openChecked(path, limit: limit, followLinks: followLinks)
+    let (descriptor, status) = try openChecked(path, limit: limit, followLinks: followLinks)
     defer { SystemCalls.close(descriptor) }
-    let before = identifying ? SystemCalls.fileStatus(descriptor).map(FileIdentity.init) : nil
-    switch SystemCalls.readAll(descriptor, limit: limit, expectedSize: size) {
+    switch SystemCalls.readAll(descriptor, limit: limit, expectedSize: Int(status.st_size)) {
     case .success(let bytes):
-      guard identifying, let before else { return (bytes, nil) }
+      guard identifying else { return (bytes, nil) }
+      // Before the read: the status the checks were made on.
+      let before = FileIdentity(status)
       let after = SystemCalls.fileStatus(descriptor).map(FileIdentity.init)
       return (bytes, before == after ? after : nil)
     case .failure(.tooLarge): throw tooLarge(limit)
@@ -49,17 +50,17 @@ public enum VaultFile {
   static func read(_ path: String, unlessStill known: [UInt8]) throws -> [UInt8]? {
     let same: Bool
     do {
-      let (descriptor, size) = try openChecked(path, limit: maximumByteCount, followLinks: true)
+      let (descriptor, status) = try openChecked(path, limit: maximumByteCount, followLinks: true)
       defer { SystemCalls.close(descriptor) }
-      same = size == known.count && SystemCalls.readMatches(descriptor, known)
+      same = Int(status.st_size) == known.count && SystemCalls.readMatches(descriptor, known)
     }
     return same ? nil : try read(path)
   }
 
   /// `path` opened for reading, after checking that it is a regular file owned by this user,
   /// not writable by group or others, and at most `limit` bytes; its descriptor (the caller
-  /// closes it) and size.
-  private static func openChecked(_ path: String, limit: Int, followLinks: Bool) throws -> (Int32, Int) {
+  /// closes it) and the status checked.
+  private static func openChecked(_ path: String, limit: Int, followLinks: Bool) throws -> (Int32, stat) {
     // O_NONBLOCK: opening a FIFO planted at the path must not hang; it is refused below.
     let descriptor = SystemCalls.open(path, O_RDONLY | O_NONBLOCK | (followLinks ? 0 : O_NOFOLLOW))
     guard descriptor >= 0 else {
@@ -72,7 +73,7 @@ public enum VaultFile {
       try checkSafe(status, path: path)
       // The size first, so an oversized file costs one fstat, not a read into memory.
       guard status.st_size <= limit else { throw tooLarge(limit) }
-      return (descriptor, Int(status.st_size))
+      return (descriptor, status)
     } catch {
       SystemCalls.close(descriptor)
       throw error
