@@ -23,6 +23,15 @@ enum PlainDecimal {
     return (value, position)
   }
 
+  /// The number of a line `prefix` + number + LF at the start of `bytes` (as `line` writes it),
+  /// and where the line ends; nil for anything else.
+  static func scanLine(_ prefix: [UInt8], in bytes: UnsafeBufferPointer<UInt8>) -> (value: Int64, end: Int)? {
+    guard bytes.count > prefix.count, prefix.elementsEqual(bytes[0..<prefix.count]),
+      let (value, end) = scan(bytes, at: prefix.count), end < bytes.count, bytes[end] == 0x0A
+    else { return nil }
+    return (value, end + 1)
+  }
+
   /// `prefix`, `value` and LF: a header line such as `llm-vault-usage 3 FOLD`.
   static func line(_ prefix: [UInt8], _ value: Int64) -> [UInt8] {
     var bytes = prefix

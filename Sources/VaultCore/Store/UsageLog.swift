@@ -57,10 +57,7 @@ public enum UsageLog {
 
   /// The fold number of the header at the start of `bytes`, and where the header ends.
   static func header(in bytes: UnsafeBufferPointer<UInt8>) -> (fold: Int64, end: Int)? {
-    guard bytes.count > headerPrefix.count, headerPrefix.elementsEqual(bytes[0..<headerPrefix.count]),
-      let (fold, end) = PlainDecimal.scan(bytes, at: headerPrefix.count), end < bytes.count, bytes[end] == 0x0A
-    else { return nil }
-    return (fold, end + 1)
+    PlainDecimal.scanLine(headerPrefix, in: bytes).map { (fold: $0.value, end: $0.end) }
   }
 
   /// Reads a log: its fold number and the uses of every complete line. A line that is not

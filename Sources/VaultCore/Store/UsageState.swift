@@ -307,10 +307,7 @@ public struct UsageState: Equatable, Sendable {
 
   /// The fold number of a version-3 header at the start of `bytes`, and where it ends.
   static func header(in bytes: UnsafeBufferPointer<UInt8>) -> (fold: Int64, end: Int)? {
-    guard bytes.count > headerPrefix.count, headerPrefix.elementsEqual(bytes[0..<headerPrefix.count]),
-      let (fold, end) = PlainDecimal.scan(bytes, at: headerPrefix.count), end < bytes.count, bytes[end] == 0x0A
-    else { return nil }
-    return (fold, end + 1)
+    PlainDecimal.scanLine(headerPrefix, in: bytes).map { (fold: $0.value, end: $0.end) }
   }
 
   /// The fold number a snapshot's header names: 0 for versions 1 and 2, written before the log.
