@@ -94,14 +94,25 @@ public struct UsageState: Equatable, Sendable {
   }
 
   private static func readSnapshot(_ path: String) -> (state: UsageState, fold: Int64, problem: String?) {
-    let bytes: [UInt8]
+    snapshot(readSnapshotBytes(path), path: path)
+  }
+
+  /// The snapshot's bytes: `.some(nil)` when there is none, nil when it cannot be read or is
+  /// not a regular file within `maximumByteCount` (`try?` would flatten the two together).
+  private static func readSnapshotBytes(_ path: String) -> [UInt8]?? {
     do {
-      bytes = try VaultFile.read(path, limit: maximumByteCount, followLinks: false)
+      return .some(try VaultFile.read(path, limit: maximumByteCount, followLinks: false))
     } catch VaultError.vaultNotFound {
-      return (UsageState(), 0, nil)
+      return .some(nil)
     } catch {
-      return (UsageState(), 0, "the usage state file \(path) cannot be read")
+      return nil
     }
+  }
+
+  /// What `readSnapshotBytes` gave, read as a snapshot, and why it cannot be used.
+  private static func snapshot(_ read: [UInt8]??, path: String) -> (state: UsageState, fold: Int64, problem: String?) {
+    guard let read else { return (UsageState(), 0, "the usage state file \(path) cannot be read") }
+    guard let bytes = read else { return (UsageState(), 0, nil) }
     // What a power cut can leave of a snapshot made without its fsync (by an older `vault`): an
     // empty or NUL-filled file. Nothing is known in it, and nothing worth keeping as `.bad`.
     if bytes.allSatisfy({ $0 == 0 }) { return (UsageState(), 0, nil) }
@@ -212,9 +223,7 @@ public struct UsageState: Equatable, Sendable {
       logFold = fold
       logged = uses
     }
-    // `try?` would flatten "no file" (nil) into "unreadable": keep the two apart.
-    let present: [UInt8]??
-    do { present = .some(try readIfPresent(path)) } catch { present = nil }
+    let present = readSnapshotBytes(path)
     let snapshotFold = present.flatMap { $0.flatMap(headerFold) } ?? 0
     let next = max(snapshotFold, logFold) == .max ? 1 : max(snapshotFold, logFold) + 1
     var added = logFold == snapshotFold ? logged : UsageTally()
@@ -227,7 +236,8 @@ public struct UsageState: Equatable, Sendable {
     {
       bytes = updated
     } else {
-      let snapshot = readSnapshot(path)
+      // The bytes read above, not a second read of the file.
+      let snapshot = snapshot(present, path: path)
       var state = snapshot.state
       if let problem = snapshot.problem, setAside(path) {
         warnings.append("\(problem); set aside as \(path).bad, counting anew")
@@ -261,16 +271,6 @@ public struct UsageState: Equatable, Sendable {
       SystemCalls.isRegular(status) || SystemCalls.isSymbolicLink(status)
     else { return false }
     return path.withCString { from in (path + ".bad").withCString { rename(from, $0) } } == 0
-  }
-
-  /// The file's bytes; nil when there is none. Throws when it cannot be read or is not a
-  /// regular file within `maximumByteCount`.
-  private static func readIfPresent(_ path: String) throws -> [UInt8]? {
-    do {
-      return try VaultFile.read(path, limit: maximumByteCount, followLinks: false)
-    } catch VaultError.vaultNotFound {
-      return nil
-    }
   }
 
   /// The state as text: a header line naming fold number `fold`, then one line per record,
