@@ -97,7 +97,7 @@ public struct RunCache: Sendable {
     guard descriptor >= 0 else { return miss(errno == ENOENT ? "none" : "unreadable") }
     defer { SystemCalls.close(descriptor) }
     guard let status = SystemCalls.fileStatus(descriptor), SystemCalls.isRegular(status),
-      status.st_uid == geteuid(), status.st_mode & 0o077 == 0,
+      SystemCalls.isOwn(status, forbidding: 0o077),
       case .success(let bytes) = SystemCalls.readAll(
         descriptor, limit: Self.maximumByteCount, expectedSize: Int(status.st_size))
     else { return miss("not a private regular file of this user") }
@@ -163,7 +163,7 @@ public struct RunCache: Sendable {
       try SystemCalls.makeDirectories(directory)
       // Written only into a directory of this user's that no one else can write to.
       guard let status = SystemCalls.pathStatus(directory, followLinks: false), SystemCalls.isDirectory(status),
-        status.st_uid == geteuid(), status.st_mode & 0o022 == 0
+        SystemCalls.isOwn(status, forbidding: 0o022)
       else {
         trace?("not stored: the directory is not private")
         return

@@ -180,6 +180,11 @@ enum SystemCalls {
   }
 
   static func isRegular(_ status: stat) -> Bool { status.st_mode & S_IFMT == S_IFREG }
+  /// Whether this user owns it and none of the `forbidden` permission bits is set (0o022: no
+  /// one else may write it; 0o077: no one else may read or write it).
+  static func isOwn(_ status: stat, forbidding forbidden: mode_t) -> Bool {
+    status.st_uid == geteuid() && status.st_mode & forbidden == 0
+  }
   static func isDirectory(_ status: stat) -> Bool { status.st_mode & S_IFMT == S_IFDIR }
   static func isSymbolicLink(_ status: stat) -> Bool { status.st_mode & S_IFMT == S_IFLNK }
 

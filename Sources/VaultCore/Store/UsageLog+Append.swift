@@ -49,6 +49,6 @@ extension UsageLog {
 
   /// The checks `VaultFile.read` makes of every file `vault` reads beside the vault.
   private static func isOwnRegularFile(_ status: stat) -> Bool {
-    SystemCalls.isRegular(status) && status.st_uid == geteuid() && status.st_mode & 0o022 == 0
+    SystemCalls.isRegular(status) && SystemCalls.isOwn(status, forbidding: 0o022)
   }
 }
