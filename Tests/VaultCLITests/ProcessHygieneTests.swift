@@ -22,13 +22,18 @@ final class ProcessHygieneTests: XCTestCase {
 
     let marker = sandbox.root + "/child-core-limit"
     let running = try sandbox.start(["run", "--mask", "--", "sh", "-c", "ulimit -c > \(marker); sleep 1"])
+    // The supervising vault's soft core limit, read while the child runs (it sleeps 1 s after
+    // writing the marker). vault gives the caller's limit back for the spawn and takes it away
+    // again once posix_spawn returns; on a busy machine the child can write its marker before
+    // the parent is scheduled again, so the limit is read until it shows 0, for as long as the
+    // child is still running, and the last reading is what is checked.
     var vaultLimit: String? = nil
-    for _ in 0..<100 where vaultLimit == nil {
-      usleep(20_000)
+    for _ in 0..<100 where !FileManager.default.fileExists(atPath: marker) { usleep(20_000) }
+    for _ in 0..<25 {
       let limits = (try? String(contentsOfFile: "/proc/\(running.pid)/limits", encoding: .utf8)) ?? ""
-      if FileManager.default.fileExists(atPath: marker) {
-        vaultLimit = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map(String.init)
-      }
+      vaultLimit = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }.map(String.init)
+      if vaultLimit?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).first == "0" { break }
+      usleep(20_000)
     }
     let result = try running.wait()
     XCTAssertEqual(result.status, 0, result.stderrText)
