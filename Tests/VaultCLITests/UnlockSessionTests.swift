@@ -192,6 +192,9 @@ final class UnlockSessionTests: XCTestCase {
     XCTAssertEqual(mkdir(directory, 0o700), 0)
     let socket = directory + "/" + Hex.encode(locked.document.header.id) + ".sock"
     let agent = try sandbox.start(["__unlock-agent", socket], stdin: record.encoded().copyBytes())
+    // The agent serves once its socket exists; asked before that, status says "locked" (a busy
+    // fresh-clone .ci/run asked before the agent had started).
+    XCTAssertTrue(RunKit.waitFor(socket), "the agent made no socket")
     XCTAssertTrue(try sandbox.run(["status"]).stdoutText.contains(": unlocked until "))
     XCTAssertEqual(try sandbox.run(["get", "MY_API"], environment: noPassphrase).status, 0)
     let ended = try agent.wait()
