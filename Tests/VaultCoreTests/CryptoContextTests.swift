@@ -31,6 +31,24 @@ final class CryptoContextTests: XCTestCase {
     }
   }
 
+  func testKeyContextsMatchTheStringForms() throws {
+    for vaultID in ["00112233445566778899aabbccddeeff", "ffeeddccbbaa99887766554433221100"] {
+      var contexts = CryptoContext.KeyContexts(vaultID: vaultID)
+      for round in 0..<4 {
+        let id = try RecordID.random()
+        XCTAssertEqual(
+          contexts.dataKey(recordID: id) { Array($0) }, CryptoContext.dataKey(vaultID: vaultID, recordID: id))
+        // A long name after a short one: the reused buffer holds only the latest context.
+        let name = round % 2 == 0 ? "K" : String(repeating: "LONG_NAME_", count: 12)
+        XCTAssertEqual(
+          contexts.value(recordID: id, name: name) { Array($0) },
+          CryptoContext.value(vaultID: vaultID, recordID: id, name: name))
+        XCTAssertEqual(
+          contexts.dataKey(recordID: id) { Array($0) }, CryptoContext.dataKey(vaultID: vaultID, recordID: id))
+      }
+    }
+  }
+
   func testOpenerOpensWhatSealWroteAndRefusesTampering() throws {
     let key = try SecureRandom.secret(count: 32)
     let otherKey = try SecureRandom.secret(count: 32)

@@ -60,23 +60,78 @@ enum CryptoContext {
 }
 
 extension CryptoContext {
-  /// The `grant` and `value` contexts of one token, built as bytes into one reused buffer: the
-  /// same bytes as `grant(...)` and `value(...)` (CryptoContextTests checks), without the string
-  /// interpolation, for `vault run`'s two boxes per key. The parts shared by every key are
-  /// spelled once.
+  /// The `value` context of one vault's keys, built as bytes into one reused buffer: the same
+  /// bytes as `value(...)` (CryptoContextTests checks), without the string interpolation, for
+  /// the batches `vault run` opens (two boxes per key). The part shared by every key is spelled
+  /// once.
+  struct ValueContexts {
+    private let prefix: [UInt8]
+    private var buffer: [UInt8] = []
+
+    init(vaultID: String) {
+      prefix = Array("llm-vault/v1/value|\(vaultID)|".utf8)
+      buffer.reserveCapacity(128)
+    }
+
+    /// `value(...)` for `recordID` and `name`, valid during `body`.
+    mutating func value<Result>(recordID: RecordID, name: String, _ body: (UnsafeRawBufferPointer) throws -> Result)
+      rethrows -> Result
+    {
+      buffer.removeAll(keepingCapacity: true)
+      buffer += prefix
+      recordID.appendHex(to: &buffer)
+      buffer.append(UInt8(ascii: "|"))
+      buffer += name.utf8
+      return try buffer.withUnsafeBytes(body)
+    }
+  }
+
+  /// The `data-key` and `value` contexts of one vault's keys, as `ValueContexts` builds the
+  /// value's: what the master key's batch (`vault run` with the passphrase) opens with.
+  struct KeyContexts {
+    private let dataKeyPrefix: [UInt8]
+    private var buffer: [UInt8] = []
+    private var values: ValueContexts
+
+    init(vaultID: String) {
+      dataKeyPrefix = Array("llm-vault/v1/data-key|\(vaultID)|".utf8)
+      buffer.reserveCapacity(96)
+      values = ValueContexts(vaultID: vaultID)
+    }
+
+    /// `dataKey(...)` for `recordID`, valid during `body`.
+    mutating func dataKey<Result>(recordID: RecordID, _ body: (UnsafeRawBufferPointer) throws -> Result) rethrows
+      -> Result
+    {
+      buffer.removeAll(keepingCapacity: true)
+      buffer += dataKeyPrefix
+      recordID.appendHex(to: &buffer)
+      return try buffer.withUnsafeBytes(body)
+    }
+
+    /// `value(...)` for `recordID` and `name`, valid during `body`.
+    mutating func value<Result>(recordID: RecordID, name: String, _ body: (UnsafeRawBufferPointer) throws -> Result)
+      rethrows -> Result
+    {
+      try values.value(recordID: recordID, name: name, body)
+    }
+  }
+
+  /// The `grant` and `value` contexts of one token, as `KeyContexts` builds a vault's: what an
+  /// agent key's batch (`vault run` with an agent key) opens with.
   struct TokenContexts {
     private let grantPrefix: [UInt8]
     private let grantEnd: [UInt8]
     private let limitsText: String?
-    private let valuePrefix: [UInt8]
     private var buffer: [UInt8] = []
+    private var values: ValueContexts
 
     init(vaultID: String, agentID: String, tokenID: String, retireAt: Timestamp?, limits: AgentLimits) {
       grantPrefix = Array("llm-vault/v1/grant|\(vaultID)|\(agentID)|\(tokenID)|".utf8)
       grantEnd = Array("|\(retireAt?.rfc3339 ?? "-")".utf8)
       limitsText = limits.isNone ? nil : limits.canonicalText
-      valuePrefix = Array("llm-vault/v1/value|\(vaultID)|".utf8)
       buffer.reserveCapacity(256)
+      values = ValueContexts(vaultID: vaultID)
     }
 
     /// `grant(...)` for `recordID` with these limits and `endpoint`, valid during `body`.
@@ -97,12 +152,7 @@ extension CryptoContext {
     mutating func value<Result>(recordID: RecordID, name: String, _ body: (UnsafeRawBufferPointer) throws -> Result)
       rethrows -> Result
     {
-      buffer.removeAll(keepingCapacity: true)
-      buffer += valuePrefix
-      recordID.appendHex(to: &buffer)
-      buffer.append(UInt8(ascii: "|"))
-      buffer += name.utf8
-      return try buffer.withUnsafeBytes(body)
+      try values.value(recordID: recordID, name: name, body)
     }
   }
 }

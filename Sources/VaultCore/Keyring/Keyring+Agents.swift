@@ -191,10 +191,20 @@ public final class AgentKeyring: Sendable {
   }
 
   /// The values of `keys`, in order, each of which must have a grant for this token: the same
-  /// checks and errors as `open(_:)` key by key, with one cipher context and one buffer for the
-  /// associated data over the whole batch (`vault run` opens thousands). The grants have a
-  /// context of their own: all are under the slot key, which is then set once for the batch.
+  /// checks and errors as `open(_:)` key by key, with, per run, one cipher context and one
+  /// buffer for the associated data (`vault run` opens thousands). The grants have a context of
+  /// their own: all are under the slot key, which is then set once for the run. A large batch
+  /// runs in two halves at once (`BatchOpening`).
   public func open(_ keys: [ProviderKey]) throws -> [SecretBytes] {
+    try open(keys, splittingFrom: BatchOpening.threshold)
+  }
+
+  /// `open(_:)`, split in two halves from `threshold` keys (tests split small batches).
+  func open(_ keys: [ProviderKey], splittingFrom threshold: Int) throws -> [SecretBytes] {
+    try BatchOpening.open(keys, threshold: threshold) { [self] run in try open(run: run) }
+  }
+
+  private func open(run keys: ArraySlice<ProviderKey>) throws -> [SecretBytes] {
     let grantOpener = try AESGCM.Opener()
     let valueOpener = try AESGCM.Opener()
     var contexts = CryptoContext.TokenContexts(
@@ -203,9 +213,10 @@ public final class AgentKeyring: Sendable {
     var values: [SecretBytes] = []
     values.reserveCapacity(keys.count)
     // The owner writes grants in key order, and readable keys come in key order: the grant
-    // expected next is tried first, and only a key out of that order is looked up.
+    // expected next is tried first (for `--all`, the grant at the key's own position), and only
+    // a key out of that order is looked up.
     let grants = credential.grants
-    var next = 0
+    var next = keys.startIndex
     for key in keys {
       let grant: Grant
       if next < grants.count, grants[next].key == key.id {

@@ -108,22 +108,33 @@ public final class Keyring: Sendable {
     try open([key])[0]
   }
 
-  /// The plaintext values of `keys`, in order, as `open(_:)` gives each: one cipher context
-  /// for the data keys, all under the master key (set once for the batch), and one for the
-  /// values, instead of a context made and freed per box (`vault run` with the passphrase
-  /// opens two boxes per key, as an agent key's batch does).
+  /// The plaintext values of `keys`, in order, as `open(_:)` gives each: per run, one cipher
+  /// context for the data keys, all under the master key (set once for the run), one for the
+  /// values, and one buffer for the associated data, instead of a context and a string per box
+  /// (`vault run` with the passphrase opens two boxes per key). A large batch runs in two
+  /// halves at once (`BatchOpening`).
   public func open(_ keys: [ProviderKey]) throws -> [SecretBytes] {
+    try open(keys, splittingFrom: BatchOpening.threshold)
+  }
+
+  /// `open(_:)`, split in two halves from `threshold` keys (tests split small batches).
+  func open(_ keys: [ProviderKey], splittingFrom threshold: Int) throws -> [SecretBytes] {
+    try BatchOpening.open(keys, threshold: threshold) { [self] run in try open(run: run) }
+  }
+
+  private func open(run keys: ArraySlice<ProviderKey>) throws -> [SecretBytes] {
     let dataKeyOpener = try AESGCM.Opener()
     let valueOpener = try AESGCM.Opener()
+    var contexts = CryptoContext.KeyContexts(vaultID: vaultIDHex)
     var values: [SecretBytes] = []
     values.reserveCapacity(keys.count)
     for key in keys {
       values.append(
         try integrityChecked(key) {
-          let dataKey = try CryptoContext.dataKey(vaultID: vaultIDHex, recordID: key.id).withUnsafeBytes {
+          let dataKey = try contexts.dataKey(recordID: key.id) {
             try dataKeyOpener.open(key.sealedDataKey, key: masterKey, associatedData: $0)
           }
-          return try CryptoContext.value(vaultID: vaultIDHex, recordID: key.id, name: key.name).withUnsafeBytes {
+          return try contexts.value(recordID: key.id, name: key.name) {
             try valueOpener.open(key.sealedValue, key: dataKey, associatedData: $0)
           }
         })
