@@ -6,13 +6,14 @@ shifts both. Vaults are filled with `vault import` of a generated .env (fake val
 low KDF cost tests use (N=2^14) unless a figure says otherwise.
 """
 
-import hashlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+import kdf
 
 VAULT = sys.argv[1]
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 15
@@ -91,13 +92,9 @@ def make_run_vault(directory, count):
     return agent_env
 
 
-def scrypt_ms():
-    samples = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        hashlib.scrypt(b"bench passphrase", salt=os.urandom(32), n=1 << 17, r=8, p=1, maxmem=256 << 20, dklen=32)
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+def scrypt_ms(env):
+    """scrypt N=2^17 alone, as a process (bench/kdf.py): the median of RUNS timings."""
+    return statistics.median(kdf.scrypt_ms(17, env) for _ in range(RUNS))
 
 
 def main():
@@ -131,7 +128,7 @@ def main():
             figure(f"run -- true, agent key, {count:,} keys in scope", lambda _: [VAULT, "run", "--", "true"], env)
         default_env = make_vault(os.path.join(root, "run-default"), 10, 17, provider=None)
         figure("run -- true, passphrase at the default KDF, 10 keys", lambda _: [VAULT, "run", "--", "true"], default_env)
-        scrypt = scrypt_ms()
+        scrypt = scrypt_ms(default_env)
 
         agent_env, tokens = make_agent_vault(os.path.join(root, "agents"))
         agent_env = dict(agent_env, VAULT_AGENT_KEY=tokens[3])
@@ -150,7 +147,7 @@ def main():
         by_label = {label: value for label, value, _ in rows}
         with_passphrase = by_label["run -- true, passphrase at the default KDF, 10 keys"]
         print(
-            f"scrypt N=2^17 alone (Python's hashlib, the same OpenSSL): {scrypt:.1f}ms; "
+            f"{kdf.label(17)} alone: {scrypt:.1f}ms; "
             f"run with the passphrase beyond it: {with_passphrase - scrypt:.1f}ms"
         )
         for verb in ("get", "list", "add"):
