@@ -31,7 +31,8 @@ final class FormatStrictnessTests: XCTestCase {
     try sandbox.initVault()
     try sandbox.addOK("MY_API", value: Robust.fakeSecret())
     let store = VaultStore(path: sandbox.vaultPath)
-    try store.update(passphrase: { SecretBytes(copying: Array(VaultSandbox.passphrase.utf8)) }) { document, _ in
+    let passphrase = { SecretBytes(copying: Array(VaultSandbox.passphrase.utf8)) }
+    try store.update(passphrase: passphrase) { document, _ in
       document.keys[0].environmentNames = ["LD_PRELOAD"]
     }
     assertFailure(try sandbox.run(["verify"]), 6, mentioning: ["is injected under LD_PRELOAD"])
