@@ -32,7 +32,7 @@ final class BatchOpeningTests: XCTestCase {
     }
   }
 
-  func testTheDefaultThresholdSplitsAThousandKeyRunAndKeepsTheOrder() throws {
+  func testTheDefaultThresholdSplitsABatchOf300KeysAndKeepsTheOrder() throws {
     XCTAssertLessThanOrEqual(BatchOpening.threshold, 300)
     let (vault, token) = try vault(keys: 300)
     defer { vault.remove() }
@@ -82,6 +82,64 @@ final class BatchOpeningTests: XCTestCase {
     tampered[1].sealedValue = keys[0].sealedValue
     assertIntegrityError(naming: "KEY_1") { try unlocked.keyring.open(tampered, splittingFrom: 2) }
     assertIntegrityError(naming: "KEY_1") { try session.keyring.open(tampered, splittingFrom: 2) }
+  }
+
+  /// Whatever is wrong, and in whichever half, a split run throws what one pass throws: the
+  /// first bad key's error, of either kind (outside the scope, or a box that does not open).
+  func testASplitRunThrowsWhatASinglePassThrows() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    let token = try vault.store.update(passphrase: TestVault.passphrase) { document, keyring in
+      for index in 0..<8 {
+        try document.addKey(
+          name: "KEY_\(index)", value: SecretBytes(copying: Array(Self.value(index).utf8)),
+          provider: index % 2 == 0 ? "openai" : "anthropic", models: [], environmentNames: [], keyring: keyring,
+          now: .now())
+      }
+      return try document.createAgent(
+        name: "bot", scope: AgentScope(providers: ["openai"]), lifetime: 3_600, createdBy: "test", keyring: keyring,
+        now: .now())
+    }
+    let keys = try vault.store.read().document.keys
+    let unlocked = try vault.store.unlock(passphrase: TestVault.passphrase)
+    let session = try vault.store.openAgent(token: token)
+    func broken(_ changes: [(Int, Int)]) -> [ProviderKey] {
+      var tampered = keys
+      for (index, donor) in changes { tampered[index].sealedValue = keys[donor].sealedValue }
+      return tampered
+    }
+    func errorText(_ body: () throws -> [SecretBytes]) -> String {
+      do {
+        _ = try body()
+        return "no error"
+      } catch {
+        return "\(error)"
+      }
+    }
+    let cases: [(keys: [ProviderKey], owner: String?, agent: String)] = [
+      // Out of the scope in the first half, a bad box in the second.
+      (broken([(6, 0)]), "KEY_6", "KEY_1"),
+      // A bad box in the first half, out of the scope in the second (the even keys, then KEY_5).
+      ([keys[0], broken([(2, 0)])[2], keys[4], keys[5]], "KEY_2", "KEY_2"),
+      // Two bad boxes in the second half: the earlier one.
+      (Array(broken([(4, 0), (6, 0)]).enumerated().filter { $0.offset % 2 == 0 }.map(\.element)), "KEY_4", "KEY_4"),
+    ]
+    for (index, testCase) in cases.enumerated() {
+      let single = errorText { try session.keyring.open(testCase.keys, splittingFrom: .max) }
+      XCTAssertTrue(single.contains("\(testCase.agent) "), "case \(index): \(single)")
+      XCTAssertEqual(errorText { try session.keyring.open(testCase.keys, splittingFrom: 2) }, single, "case \(index)")
+      if let owner = testCase.owner {
+        let single = errorText { try unlocked.keyring.open(testCase.keys, splittingFrom: .max) }
+        XCTAssertTrue(single.contains("\(owner) "), "case \(index): \(single)")
+        XCTAssertEqual(
+          errorText { try unlocked.keyring.open(testCase.keys, splittingFrom: 2) }, single, "case \(index)")
+      }
+    }
+    // A scoped token's keys with gaps between them: the second half starts off its grant's
+    // position, and still opens the right values.
+    let readable = keys.enumerated().filter { $0.offset % 2 == 0 }.map(\.element)
+    XCTAssertEqual(
+      try session.keyring.open(readable, splittingFrom: 2).map(\.text), [0, 2, 4, 6].map(Self.value))
   }
 
   func testAKeyOutsideTheScopeInTheSecondHalfIsRefused() throws {

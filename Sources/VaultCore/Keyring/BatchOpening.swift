@@ -10,8 +10,9 @@ enum BatchOpening {
   static let threshold = 256
 
   /// `openRun` over `keys`, in order, in one run or in two halves run at once. Each half makes
-  /// its own cipher contexts. The error is the one a single run would throw: the first half's
-  /// before the second's, and each half stops at its first failing key.
+  /// its own cipher contexts. A key's error is the one a single run would throw: the first
+  /// half's before the second's, and each half stops at its first failing key. (Only a cipher
+  /// context the second half could not allocate may give way to a bad key of the first.)
   static func open(
     _ keys: [ProviderKey], threshold: Int = threshold,
     _ openRun: @escaping @Sendable (ArraySlice<ProviderKey>) throws -> [SecretBytes]
