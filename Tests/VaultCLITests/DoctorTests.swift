@@ -248,6 +248,43 @@ final class DoctorTests: XCTestCase {
     assertClean(try doctor(sandbox))
   }
 
+  /// Doctor makes nothing: a missing socket directory of the unlock agent is checked for whether
+  /// it could be made, and is not made; an existing one is judged as `vault unlock` judges it.
+  /// That judgment is a finding only where keyctl is refused (the agent then keeps sessions), so
+  /// what holds on every machine is that nothing is created or changed.
+  func testTheUnlockAgentsDirectoryIsCheckedNotMade() throws {
+    let sandbox = try cleanVault()
+    let runtime = sandbox.root + "/run"
+    XCTAssertEqual(mkdir(runtime, 0o700), 0)
+    let agentDirectory = runtime + "/llm-vault"
+
+    let missing = try doctor(sandbox, environment: ["XDG_RUNTIME_DIR": runtime])
+    XCTAssertEqual(missing.status, 0, missing.stdoutText + missing.stderrText)
+    XCTAssertFalse(fileExists(agentDirectory), "doctor made \(agentDirectory)")
+    let keyringRefused = missing.stdoutText.contains("the kernel keyring is refused here")
+    if !keyringRefused { assertClean(missing) }
+
+    XCTAssertEqual(mkdir(agentDirectory, 0o700), 0)
+    XCTAssertEqual(chmod(agentDirectory, 0o755), 0)
+    let open = try doctor(sandbox, environment: ["XDG_RUNTIME_DIR": runtime])
+    if keyringRefused {
+      assertFinding(open, ["'vault unlock' cannot work here", "\(agentDirectory) is not a directory of mode 0700"])
+    } else {
+      assertClean(open)
+    }
+    XCTAssertEqual(fileMode(agentDirectory), 0o755, "doctor changed the directory's mode")
+
+    // A runtime directory that does not exist: the agent's cannot be made in it.
+    let absent = sandbox.root + "/absent"
+    let nowhere = try doctor(sandbox, environment: ["XDG_RUNTIME_DIR": absent])
+    if keyringRefused {
+      assertFinding(nowhere, ["'vault unlock' cannot work here", "\(absent)/llm-vault cannot be created"])
+    } else {
+      assertClean(nowhere)
+    }
+    XCTAssertFalse(fileExists(absent))
+  }
+
   func testJSONCarriesEveryFinding() throws {
     let sandbox = try cleanVault()
     _ = try sandbox.agentCreate("weekly", ["--all", "--expires", "7d"])
