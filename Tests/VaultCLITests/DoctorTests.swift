@@ -285,6 +285,46 @@ final class DoctorTests: XCTestCase {
     XCTAssertFalse(fileExists(absent))
   }
 
+  /// The run cache: vault stores it only in a directory of this user's that no one else can
+  /// write to, and reads only private regular files of this user's there; doctor says when
+  /// either is not so (by name and mode: no cache file is read), and that VAULT_RUN_CACHE=0
+  /// turns it off (a note, which changes no exit status).
+  func testTheRunCacheDirectoryAndItsFiles() throws {
+    let sandbox = try cleanVault()
+    let token = try sandbox.agentCreate("runner", ["--all"])
+    var launch = RunFixture.agentEnvironment(token)
+    launch["VAULT_TEST_RUN_CACHE_SETTLE_SECONDS"] = "0"
+    XCTAssertEqual(try sandbox.run(["run", "--", "/bin/true"], environment: launch).status, 0)
+    let directory = sandbox.root + "/.cache/llm-vault/runs"
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+    XCTAssertEqual(names.count, 1, "\(names)")
+    let file = directory + "/" + (names.first ?? "")
+    assertClean(try doctor(sandbox))
+
+    XCTAssertEqual(chmod(directory, 0o777), 0)
+    let open = try doctor(sandbox)
+    let line = assertFinding(
+      open, ["warning: the run cache directory \(directory) is writable by group or others (mode 777)"])
+    XCTAssertTrue(line?.hasSuffix("; chmod 700 \(directory)") == true, line ?? "")
+    XCTAssertEqual(chmod(directory, 0o700), 0)
+
+    XCTAssertEqual(chmod(file, 0o644), 0)
+    let readable = try doctor(sandbox)
+    assertFinding(readable, ["warning: the run cache file \(file) is open to group or others (mode 644)", "chmod 600"])
+    // Nothing of the file's contents, not even its clear first line (the vault's id and the file identities).
+    let firstLine = Array((FileManager.default.contents(atPath: file) ?? Data()).prefix { $0 != 0x0A })
+    XCTAssertTrue(firstLine.starts(with: Array("llm-vault-run-cache 1 ".utf8)))
+    assertNoLeak(readable, bytes: [Array(token.utf8), Array(firstLine.dropFirst("llm-vault-run-cache 1 ".count))])
+    XCTAssertEqual(chmod(file, 0o600), 0)
+
+    let off = try doctor(sandbox, environment: ["VAULT_RUN_CACHE": "0"])
+    XCTAssertEqual(off.status, 0, off.stdoutText + off.stderrText)
+    XCTAssertEqual(findings(off).count, 1, off.stdoutText)
+    XCTAssertTrue(
+      findings(off).first?.hasPrefix("note: the run cache is off (VAULT_RUN_CACHE=0)") == true, off.stdoutText)
+    XCTAssertTrue(off.stdoutText.hasSuffix("vault doctor: all checks passed\n"), off.stdoutText)
+  }
+
   func testJSONCarriesEveryFinding() throws {
     let sandbox = try cleanVault()
     _ = try sandbox.agentCreate("weekly", ["--all", "--expires", "7d"])

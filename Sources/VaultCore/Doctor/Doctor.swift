@@ -91,7 +91,7 @@ public enum Doctor {
     FileChecks.vaultFile, FileChecks.directory, FileChecks.besideFiles, VaultChecks.readable, VaultChecks.rollback,
     VaultChecks.usageState, CredentialChecks.files, CredentialChecks.variables, CredentialChecks.identityFiles,
     KeyChecks.agentExpiry,
-    KeyChecks.unusedKeys, KeyChecks.keyShape,
+    KeyChecks.unusedKeys, KeyChecks.keyShape, CacheChecks.runCache,
   ]
 
   /// Runs `checks` on `subject`; no finding means all is well.
