@@ -325,6 +325,30 @@ final class DoctorTests: XCTestCase {
     XCTAssertTrue(off.stdoutText.hasSuffix("vault doctor: all checks passed\n"), off.stdoutText)
   }
 
+  /// A second hard link to a file beside the vault, or to the vault, is another path that shares
+  /// its writes and keeps its old contents: a warning naming the path, with how to find the other.
+  func testAHardLinkToTheUsageStateOrTheVault() throws {
+    let sandbox = try cleanVault()
+    XCTAssertEqual(try sandbox.run(["run", "--key", "OPENAI_MAIN", "--", "/bin/true"]).status, 0)
+    let state = sandbox.vaultPath + ".state"
+    XCTAssertTrue(fileExists(state))
+    assertClean(try doctor(sandbox))
+
+    let other = sandbox.root + "/state-copy"
+    XCTAssertEqual(link(state, other), 0)
+    let line = assertFinding(
+      try doctor(sandbox), ["warning: \(state) has 2 hard links", "another path is the same file"])
+    XCTAssertTrue(line?.contains("; remove the other link (find ") == true, line ?? "")
+    XCTAssertTrue(line?.hasSuffix(" -xdev -samefile \(state))") == true, line ?? "")
+    XCTAssertEqual(unlink(other), 0)
+    assertClean(try doctor(sandbox))
+
+    // The vault file itself: one finding (the file's own check says nothing of links).
+    XCTAssertEqual(link(sandbox.vaultPath, other), 0)
+    assertFinding(try doctor(sandbox), ["warning: \(sandbox.vaultPath) has 2 hard links"])
+    XCTAssertEqual(findings(try doctor(sandbox)).count, 1)
+  }
+
   func testJSONCarriesEveryFinding() throws {
     let sandbox = try cleanVault()
     _ = try sandbox.agentCreate("weekly", ["--all", "--expires", "7d"])
