@@ -248,6 +248,107 @@ final class DoctorTests: XCTestCase {
     assertClean(try doctor(sandbox))
   }
 
+  /// Doctor makes nothing: a missing socket directory of the unlock agent is checked for whether
+  /// it could be made, and is not made; an existing one is judged as `vault unlock` judges it.
+  /// That judgment is a finding only where keyctl is refused (the agent then keeps sessions), so
+  /// what holds on every machine is that nothing is created or changed.
+  func testTheUnlockAgentsDirectoryIsCheckedNotMade() throws {
+    let sandbox = try cleanVault()
+    let runtime = sandbox.root + "/run"
+    XCTAssertEqual(mkdir(runtime, 0o700), 0)
+    let agentDirectory = runtime + "/llm-vault"
+
+    let missing = try doctor(sandbox, environment: ["XDG_RUNTIME_DIR": runtime])
+    XCTAssertEqual(missing.status, 0, missing.stdoutText + missing.stderrText)
+    XCTAssertFalse(fileExists(agentDirectory), "doctor made \(agentDirectory)")
+    let keyringRefused = missing.stdoutText.contains("the kernel keyring is refused here")
+    if !keyringRefused { assertClean(missing) }
+
+    XCTAssertEqual(mkdir(agentDirectory, 0o700), 0)
+    XCTAssertEqual(chmod(agentDirectory, 0o755), 0)
+    let open = try doctor(sandbox, environment: ["XDG_RUNTIME_DIR": runtime])
+    if keyringRefused {
+      assertFinding(open, ["'vault unlock' cannot work here", "\(agentDirectory) is not a directory of mode 0700"])
+    } else {
+      assertClean(open)
+    }
+    XCTAssertEqual(fileMode(agentDirectory), 0o755, "doctor changed the directory's mode")
+
+    // A runtime directory that does not exist: the agent's cannot be made in it.
+    let absent = sandbox.root + "/absent"
+    let nowhere = try doctor(sandbox, environment: ["XDG_RUNTIME_DIR": absent])
+    if keyringRefused {
+      assertFinding(nowhere, ["'vault unlock' cannot work here", "\(absent)/llm-vault cannot be created"])
+    } else {
+      assertClean(nowhere)
+    }
+    XCTAssertFalse(fileExists(absent))
+  }
+
+  /// The run cache: vault stores it only in a directory of this user's that no one else can
+  /// write to, and reads only private regular files of this user's there; doctor says when
+  /// either is not so (by name and mode: no cache file is read), and that VAULT_RUN_CACHE=0
+  /// turns it off (a note, which changes no exit status).
+  func testTheRunCacheDirectoryAndItsFiles() throws {
+    let sandbox = try cleanVault()
+    let token = try sandbox.agentCreate("runner", ["--all"])
+    var launch = RunFixture.agentEnvironment(token)
+    launch["VAULT_TEST_RUN_CACHE_SETTLE_SECONDS"] = "0"
+    XCTAssertEqual(try sandbox.run(["run", "--", "/bin/true"], environment: launch).status, 0)
+    let directory = sandbox.root + "/.cache/llm-vault/runs"
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+    XCTAssertEqual(names.count, 1, "\(names)")
+    let file = directory + "/" + (names.first ?? "")
+    assertClean(try doctor(sandbox))
+
+    XCTAssertEqual(chmod(directory, 0o777), 0)
+    let open = try doctor(sandbox)
+    let line = assertFinding(
+      open, ["warning: the run cache directory \(directory) is writable by group or others (mode 777)"])
+    XCTAssertTrue(line?.hasSuffix("; chmod 700 \(directory)") == true, line ?? "")
+    XCTAssertEqual(chmod(directory, 0o700), 0)
+
+    XCTAssertEqual(chmod(file, 0o644), 0)
+    let readable = try doctor(sandbox)
+    assertFinding(readable, ["warning: the run cache file \(file) is open to group or others (mode 644)", "chmod 600"])
+    // Nothing of the file's contents, not even its clear first line (the vault's id and the file identities).
+    let firstLine = Array((FileManager.default.contents(atPath: file) ?? Data()).prefix { $0 != 0x0A })
+    XCTAssertTrue(firstLine.starts(with: Array("llm-vault-run-cache 1 ".utf8)))
+    assertNoLeak(readable, bytes: [Array(token.utf8), Array(firstLine.dropFirst("llm-vault-run-cache 1 ".count))])
+    XCTAssertEqual(chmod(file, 0o600), 0)
+
+    let off = try doctor(sandbox, environment: ["VAULT_RUN_CACHE": "0"])
+    XCTAssertEqual(off.status, 0, off.stdoutText + off.stderrText)
+    XCTAssertEqual(findings(off).count, 1, off.stdoutText)
+    XCTAssertTrue(
+      findings(off).first?.hasPrefix("note: the run cache is off (VAULT_RUN_CACHE=0)") == true, off.stdoutText)
+    XCTAssertTrue(off.stdoutText.hasSuffix("vault doctor: all checks passed\n"), off.stdoutText)
+  }
+
+  /// A second hard link to a file beside the vault, or to the vault, is another path that shares
+  /// its writes and keeps its old contents: a warning naming the path, with how to find the other.
+  func testAHardLinkToTheUsageStateOrTheVault() throws {
+    let sandbox = try cleanVault()
+    XCTAssertEqual(try sandbox.run(["run", "--key", "OPENAI_MAIN", "--", "/bin/true"]).status, 0)
+    let state = sandbox.vaultPath + ".state"
+    XCTAssertTrue(fileExists(state))
+    assertClean(try doctor(sandbox))
+
+    let other = sandbox.root + "/state-copy"
+    XCTAssertEqual(link(state, other), 0)
+    let line = assertFinding(
+      try doctor(sandbox), ["warning: \(state) has 2 hard links", "another path is the same file"])
+    XCTAssertTrue(line?.contains("; remove the other link (find ") == true, line ?? "")
+    XCTAssertTrue(line?.hasSuffix(" -xdev -samefile \(state))") == true, line ?? "")
+    XCTAssertEqual(unlink(other), 0)
+    assertClean(try doctor(sandbox))
+
+    // The vault file itself: one finding (the file's own check says nothing of links).
+    XCTAssertEqual(link(sandbox.vaultPath, other), 0)
+    assertFinding(try doctor(sandbox), ["warning: \(sandbox.vaultPath) has 2 hard links"])
+    XCTAssertEqual(findings(try doctor(sandbox)).count, 1)
+  }
+
   func testJSONCarriesEveryFinding() throws {
     let sandbox = try cleanVault()
     _ = try sandbox.agentCreate("weekly", ["--all", "--expires", "7d"])

@@ -11,9 +11,12 @@ enum DoctorCommand: Command {
       environment; agent keys that expire within 14 days; provider keys unused for 90 days;
       provider keys whose masked form is shaped like another provider's key; an older copy of
       the vault (a rollback); a damaged usage state file; whether the vault is unlocked ('vault
-      unlock') and whether the kernel keyring or the unlock agent works here. Prints one line per
-      finding with what to do (and 'note:' lines that need nothing done), and exits 0 when there
-      is no finding, 1 otherwise.
+      unlock') and whether the kernel keyring or the unlock agent works here;
+      a second hard link to the vault or a file beside it (another path sharing its writes);
+      a run cache directory or file that is a link, another user's or open to others (nothing is
+      cached there), and the run cache turned off by VAULT_RUN_CACHE (a note).
+      Makes no directory and writes no file. Prints one line per finding with what to do (and
+      'note:' lines that need nothing done), and exits 0 when there is no finding, 1 otherwise.
       """)
 
   static func run(_ context: Context) throws {

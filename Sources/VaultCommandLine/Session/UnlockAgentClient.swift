@@ -15,26 +15,48 @@ struct UnlockAgentClient {
   /// `/tmp/llm-vault-<uid>`. Either is created 0700 and must be a real directory owned by this
   /// user with no access for anyone else; anything else is refused rather than used.
   func socketDirectory(creating: Bool) throws -> String {
-    let base: String
-    if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") {
-      base = runtime + "/llm-vault"
-    } else {
-      base = "/tmp/llm-vault-\(geteuid())"
-    }
+    let base = socketDirectoryPath
     if creating, mkdir(base, 0o700) != 0, errno != EEXIST {
       throw VaultError.io("cannot create \(base): \(String(cString: strerror(errno)))")
     }
+    if let refusal = Self.refusal(of: base) { throw refusal }
+    return base
+  }
+
+  /// Why `socketDirectory(creating: true)` would fail, found without creating anything (`vault
+  /// doctor` changes nothing): nil when the directory is private, or is missing from a directory
+  /// this user can write to, where the first `vault unlock` makes it.
+  func socketDirectoryProblem() -> String? {
+    let base = socketDirectoryPath
+    var status = stat()
+    guard lstat(base, &status) != 0, errno == ENOENT else { return Self.refusal(of: base)?.message }
+    let parent = String(base[..<(base.lastIndex(of: "/") ?? base.startIndex)])
+    // AT_EACCESS: the effective user's permissions, those mkdir(2) would be judged by.
+    guard stat(parent, &status) == 0, status.st_mode & S_IFMT == S_IFDIR,
+      faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS) == 0
+    else { return "\(base) cannot be created (\(parent) is not a directory you can write to)" }
+    return nil
+  }
+
+  private var socketDirectoryPath: String {
+    if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") { return runtime + "/llm-vault" }
+    return "/tmp/llm-vault-\(geteuid())"
+  }
+
+  /// Why `base` cannot hold sockets: nil when it is a directory of this user's that no one
+  /// else can open.
+  private static func refusal(of base: String) -> VaultError? {
     var status = stat()
     guard lstat(base, &status) == 0 else {
-      if errno == ENOENT { throw VaultError.io("\(base) does not exist") }
-      throw VaultError.io("cannot read \(base): \(String(cString: strerror(errno)))")
+      if errno == ENOENT { return .io("\(base) does not exist") }
+      return .io("cannot read \(base): \(String(cString: strerror(errno)))")
     }
     guard status.st_mode & S_IFMT == S_IFDIR, status.st_uid == geteuid(), status.st_mode & 0o077 == 0 else {
-      throw VaultError.insecureFile(
+      return .insecureFile(
         "\(base) is not a directory of mode 0700 owned by you; the unlock agent will not put its socket there",
         hint: "remove it, or set XDG_RUNTIME_DIR to a private directory")
     }
-    return base
+    return nil
   }
 
   func socketPath(vaultID: [UInt8], creating: Bool = false) throws -> String {

@@ -106,17 +106,8 @@ struct UnlockSessions {
   }
 
   /// Whether each backend works here, for `vault doctor`: the keyring answers keyctl, and the
-  /// agent's socket directory is (or can be made) private.
+  /// agent's socket directory is private, or missing where it can be made. Nothing is created.
   func availability() -> (keyring: Bool, agentProblem: String?) {
-    let agentProblem: String?
-    do {
-      _ = try agent.socketDirectory(creating: true)
-      agentProblem = nil
-    } catch let error as VaultError {
-      agentProblem = error.message
-    } catch {
-      agentProblem = "\(error)"
-    }
-    return (KernelKeyring.isUsable, agentProblem)
+    (KernelKeyring.isUsable, agent.socketDirectoryProblem())
   }
 }

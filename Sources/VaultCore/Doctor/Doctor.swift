@@ -88,10 +88,11 @@ public enum Doctor {
   /// kernel keyring and the agent's socket, which live in the command line: `vault doctor`
   /// appends them (`SessionChecks`).
   public static let checks: [DoctorCheck] = [
-    FileChecks.vaultFile, FileChecks.directory, FileChecks.besideFiles, VaultChecks.readable, VaultChecks.rollback,
-    VaultChecks.usageState, CredentialChecks.files, CredentialChecks.variables, CredentialChecks.identityFiles,
-    KeyChecks.agentExpiry,
-    KeyChecks.unusedKeys, KeyChecks.keyShape,
+    FileChecks.vaultFile, FileChecks.directory, FileChecks.besideFiles, FileChecks.hardLinks,
+    VaultChecks.readable, VaultChecks.rollback, VaultChecks.usageState,
+    CredentialChecks.files, CredentialChecks.variables, CredentialChecks.identityFiles,
+    KeyChecks.agentExpiry, KeyChecks.unusedKeys, KeyChecks.keyShape,
+    CacheChecks.runCache,
   ]
 
   /// Runs `checks` on `subject`; no finding means all is well.

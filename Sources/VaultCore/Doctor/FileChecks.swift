@@ -96,6 +96,38 @@ enum FileChecks {
     }
   }
 
+  /// The vault and the files `vault` keeps beside it, each with one name. A second hard link is
+  /// another path to the same file: it shares every write (two vaults sharing a lock or a usage
+  /// log) until `vault` replaces the file by rename, and then keeps the old contents (an older
+  /// vault, in which revoked agent keys work). One made on purpose looks the same, so it is a
+  /// warning, not an error.
+  static let hardLinks = DoctorCheck(name: "hard-links") { subject in
+    let target = subject.store.targetPath
+    let state = UsageState.path(forVault: target)
+    return [target, target + ".lock", state, UsageLog.path(forVault: target), state + ".lock"].compactMap { path in
+      guard let status = SystemCalls.pathStatus(path, followLinks: false), SystemCalls.isRegular(status),
+        status.st_nlink > 1
+      else { return nil }
+      return DoctorFinding(
+        check: "hard-link", subject: path,
+        message:
+          "\(path) has \(status.st_nlink) hard links: another path is the same file, sharing its writes until vault replaces it and keeping the old contents after",
+        fix: "remove the other link (find \(fileSystemTop(of: path)) -xdev -samefile \(path))")
+    }
+  }
+
+  /// The top directory of the file system holding `path`: a hard link cannot leave it, so
+  /// `find -xdev` from there sees every other name of the file.
+  private static func fileSystemTop(of path: String) -> String {
+    var top = SystemCalls.directory(of: path)
+    guard let device = SystemCalls.pathStatus(top)?.st_dev else { return top }
+    while true {
+      let parent = SystemCalls.directory(of: top)
+      guard parent != top, SystemCalls.pathStatus(parent)?.st_dev == device else { return top }
+      top = parent
+    }
+  }
+
   static func octal(_ mode: mode_t) -> String {
     let digits = String(mode, radix: 8)
     return String(repeating: "0", count: max(0, 3 - digits.count)) + digits

@@ -34,9 +34,7 @@ public struct RunCache: Sendable {
   /// This user's cache, from the environment: nil when `VAULT_RUN_CACHE` turns it off (`0`,
   /// `off`, `false`, `no`, in any case), or without an absolute `XDG_CACHE_HOME` or `HOME`.
   public static func forUser(environment: [String: String]) -> RunCache? {
-    if let setting = environment["VAULT_RUN_CACHE"], ["0", "off", "false", "no"].contains(setting.lowercased()) {
-      return nil
-    }
+    if isTurnedOff(environment: environment) { return nil }
     let directory: String
     if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") {
       directory = cache + "/llm-vault/runs"
@@ -61,6 +59,12 @@ public struct RunCache: Sendable {
       }
     #endif
     return RunCache(directory: directory, settleSeconds: settle, trace: trace)
+  }
+
+  /// Whether `VAULT_RUN_CACHE` turns the cache off: `0`, `off`, `false` or `no`, in any case.
+  static func isTurnedOff(environment: [String: String]) -> Bool {
+    guard let setting = environment["VAULT_RUN_CACHE"] else { return false }
+    return ["0", "off", "false", "no"].contains(setting.lowercased())
   }
 
   /// What a launch injects from the cache.

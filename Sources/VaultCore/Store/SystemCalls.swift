@@ -217,6 +217,21 @@ enum SystemCalls {
     return String(path[path.index(after: slash)...])
   }
 
+  /// The names in `directory`, without `.` and `..`; nil when it cannot be opened. The
+  /// corresponding C functions are `opendir` and `readdir`.
+  static func entryNames(of directory: String) -> [String]? {
+    guard let stream = opendir(directory) else { return nil }
+    defer { closedir(stream) }
+    var names: [String] = []
+    while let entry = readdir(stream) {
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+  }
+
   /// Creates `path` and any missing parents with mode 0700 (`mkdir -p`, private by default).
   static func makeDirectories(_ path: String) throws {
     if let status = pathStatus(path) {
