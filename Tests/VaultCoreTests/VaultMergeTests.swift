@@ -192,6 +192,82 @@ final class VaultMergeTests: XCTestCase {
     XCTAssertEqual(result.document.header.settings.agentKeyLimit, 30)
   }
 
+  private func makeDefault(_ store: VaultStore, _ name: String) throws {
+    try store.update(passphrase: TestVault.passphrase) { document, _ in _ = try document.makeDefault(name) }
+  }
+
+  /// The default key is the order of `keys`, which the merge takes from OURS: a default chosen
+  /// on THEIRS alone must survive it, one chosen on OURS alone too, and two different choices
+  /// among the same keys are a conflict that keeps OURS's.
+  func testADefaultKeyChosenOnOneSideSurvivesTheMerge() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    for name in ["FIRST", "SECOND", "THIRD"] {
+      try vault.add(name, "sk-\(name.lowercased())-value-0000000000", provider: "openai")
+    }
+    try vault.add("OTHER", "sk-other-value-00000000000000", provider: "anthropic")
+    var fork = try Fork(vault)
+    try makeDefault(fork.theirs, "THIRD")
+    try add(fork.ours, "OURS_NEW", "sk-ours-new-value-0000000000", provider: "anthropic")
+    var result = try fork.merge()
+    XCTAssertEqual(result.conflicts, [])
+    XCTAssertEqual(result.document.defaultKey(of: "openai")?.name, "THIRD")
+    XCTAssertEqual(result.document.defaultKey(of: "anthropic")?.name, "OTHER")
+    XCTAssertEqual(result.document.keys.map(\.name), ["THIRD", "FIRST", "SECOND", "OTHER", "OURS_NEW"])
+    XCTAssertEqual(try fork.written(result).unlocked.document.defaultKey(of: "openai")?.name, "THIRD")
+
+    // Chosen on OURS alone.
+    fork = try Fork(vault)
+    try makeDefault(fork.ours, "SECOND")
+    try add(fork.theirs, "THEIRS_NEW", "sk-theirs-new-value-00000000", provider: "openai")
+    result = try fork.merge()
+    XCTAssertEqual(result.conflicts, [])
+    XCTAssertEqual(result.document.defaultKey(of: "openai")?.name, "SECOND")
+
+    // The same choice on both sides.
+    fork = try Fork(vault)
+    try makeDefault(fork.ours, "THIRD")
+    try makeDefault(fork.theirs, "THIRD")
+    result = try fork.merge()
+    XCTAssertEqual(result.conflicts, [])
+    XCTAssertEqual(result.document.defaultKey(of: "openai")?.name, "THIRD")
+
+    // Different choices among the same keys.
+    fork = try Fork(vault)
+    try makeDefault(fork.ours, "SECOND")
+    try makeDefault(fork.theirs, "THIRD")
+    result = try fork.merge()
+    XCTAssertEqual(result.conflicts, [MergeConflict(.setting("openai's default key"), "was changed on both sides")])
+    XCTAssertEqual(result.document.defaultKey(of: "openai")?.name, "SECOND")
+  }
+
+  /// A default that moved on THEIRS only because its old default went (removed there) is no
+  /// choice to carry over, and a key the merge keeps from OURS with variables of its own cannot
+  /// become the default.
+  func testADefaultThatMovedAsASideEffectIsNoConflict() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    for name in ["FIRST", "SECOND", "THIRD"] {
+      try vault.add(name, "sk-\(name.lowercased())-value-0000000000", provider: "openai")
+    }
+    var fork = try Fork(vault)
+    try fork.theirs.update(passphrase: TestVault.passphrase) { document, _ in try document.removeKey("FIRST") }
+    try makeDefault(fork.ours, "THIRD")
+    var result = try fork.merge()
+    XCTAssertEqual(result.conflicts, [])
+    XCTAssertEqual(result.document.keys.map(\.name), ["THIRD", "SECOND"])
+
+    fork = try Fork(vault)
+    try makeDefault(fork.theirs, "SECOND")
+    try fork.ours.update(passphrase: TestVault.passphrase) { document, _ in
+      try document.setEnvironmentNames(of: "SECOND", to: ["SECOND_API_KEY"], now: .now())
+    }
+    result = try fork.merge()
+    XCTAssertEqual(result.conflicts, [])
+    XCTAssertEqual(result.document.defaultKey(of: "openai")?.name, "FIRST")
+    XCTAssertEqual(try result.document.key(named: "SECOND").environmentNames, ["SECOND_API_KEY"])
+  }
+
   func testAgentKeysCreatedOnBothSidesBothReadTheMergedKeys() throws {
     let vault = try TestVault()
     defer { vault.remove() }

@@ -169,6 +169,7 @@ private struct Merger {
     // key goes through `reseal` below, and a removed member's slot never comes back.
     document.members = try mergeMembers()
     document.keys = try mergeKeys()
+    mergeDefaults(&document)
     document.agents = try mergeAgents()
     let rekeyed = try rekeyStoppedReads(&document)
     // Grants are not merged: drop them all and let the owner's usual upkeep grant every live
@@ -372,6 +373,39 @@ private struct Merger {
       }
     }
     return try merged.map { try VaultMerge.reseal($0.key, from: keyring(of: $0.side), to: keyring) }
+  }
+
+  // MARK: Default keys
+
+  /// A provider's default key is only the order of `keys` (docs/FORMAT.md, "Default keys"), and
+  /// `mergeKeys` keeps OURS's order: without this step a default THEIRS chose since BASE
+  /// (`vault edit NAME --default`) would be lost without a word. A side chose a default when its
+  /// default differs from BASE's while BASE's is still there, eligible (it was moved ahead of it);
+  /// one that moved because BASE's went is no choice, and follows from the merged keys. A
+  /// choice made on THEIRS alone is taken; two different choices are a conflict keeping OURS's.
+  mutating func mergeDefaults(_ document: inout VaultDocument) {
+    let baseDefaults = KeySelection.defaults(in: base.keys)
+    for (provider, _) in KeySelection.defaults(in: theirs.document.keys).sorted(by: { $0.key < $1.key }) {
+      let before = baseDefaults[provider]
+      guard let chosen = Self.chosenDefault(of: provider, in: theirs.document.keys, before: before) else { continue }
+      if let own = Self.chosenDefault(of: provider, in: ours.document.keys, before: before) {
+        if own != chosen { conflict(.setting("\(provider)'s default key"), "was changed on both sides") }
+        continue
+      }
+      // Moved where the merged default is, as `vault edit --default` moves it; a key the merge
+      // took from OURS with variables of its own cannot be a default, and stays where it is.
+      guard let key = document.keys.first(where: { $0.id == chosen }), key.provider == provider else { continue }
+      _ = try? document.makeDefault(key.name)
+    }
+  }
+
+  /// The default of `provider` in `keys` when it was chosen over BASE's (`before`), which is
+  /// still there and could still be the default; nil otherwise.
+  static func chosenDefault(of provider: String, in keys: [ProviderKey], before: RecordID?) -> RecordID? {
+    guard let before, let now = KeySelection.defaults(in: keys)[provider], now != before,
+      keys.contains(where: { $0.id == before && $0.provider == provider && $0.environmentNames.isEmpty })
+    else { return nil }
+    return now
   }
 
   static func firstRepeatedName(_ names: [String]) -> String? {
