@@ -76,6 +76,7 @@ struct SecretsForRun {
     let plan = try InjectionPlan(selected, ownNamesOnly: ownNamesOnly)
     var values: [RecordID: SecretBytes] = [:]
     if decrypt {
+      values.reserveCapacity(plan.keys.count)
       let unlocked = try stretched.map { try store.unlock($0) } ?? store.unlock(locked, credential: credential)
       for (key, value) in zip(plan.keys, try unlocked.keyring.open(plan.keys)) { values[key.id] = value }
       // The key is derived and the values open: the passphrase is not needed again.
