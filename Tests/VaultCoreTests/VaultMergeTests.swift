@@ -216,29 +216,29 @@ final class VaultMergeTests: XCTestCase {
     XCTAssertEqual(result.document.keys.map(\.name), ["THIRD", "FIRST", "SECOND", "OTHER", "OURS_NEW"])
     XCTAssertEqual(try fork.written(result).unlocked.document.defaultKey(of: "openai")?.name, "THIRD")
 
-    // Chosen on OURS alone.
-    fork = try Fork(vault)
-    try makeDefault(fork.ours, "SECOND")
-    try add(fork.theirs, "THEIRS_NEW", "sk-theirs-new-value-00000000", provider: "openai")
-    result = try fork.merge()
-    XCTAssertEqual(result.conflicts, [])
-    XCTAssertEqual(result.document.defaultKey(of: "openai")?.name, "SECOND")
-
-    // The same choice on both sides.
-    fork = try Fork(vault)
-    try makeDefault(fork.ours, "THIRD")
-    try makeDefault(fork.theirs, "THIRD")
-    result = try fork.merge()
-    XCTAssertEqual(result.conflicts, [])
-    XCTAssertEqual(result.document.defaultKey(of: "openai")?.name, "THIRD")
-
-    // Different choices among the same keys.
-    fork = try Fork(vault)
-    try makeDefault(fork.ours, "SECOND")
-    try makeDefault(fork.theirs, "THIRD")
-    result = try fork.merge()
-    XCTAssertEqual(result.conflicts, [MergeConflict(.setting("openai's default key"), "was changed on both sides")])
-    XCTAssertEqual(result.document.defaultKey(of: "openai")?.name, "SECOND")
+    /// OURS and THEIRS each make `ours` and `theirs` the default (nil: no choice on that side)
+    /// in a fresh fork; the merge's conflicts and its default of openai.
+    func merged(ours: String?, theirs: String?) throws -> (conflicts: [MergeConflict], default: String?) {
+      let fork = try Fork(vault)
+      if let ours { try makeDefault(fork.ours, ours) }
+      if let theirs { try makeDefault(fork.theirs, theirs) }
+      // A key added to the provider on the side that chose nothing: the choice must outlive it.
+      if ours != nil, theirs == nil {
+        try add(fork.theirs, "THEIRS_NEW", "sk-theirs-new-value-00000000", provider: "openai")
+      }
+      let result = try fork.merge()
+      return (result.conflicts, result.document.defaultKey(of: "openai")?.name)
+    }
+    // Chosen on OURS alone; the same choice on both sides; different choices among the same keys.
+    let conflict = MergeConflict(.setting("openai's default key"), "was changed on both sides")
+    let cases: [(ours: String, theirs: String?, conflicts: [MergeConflict], default: String)] = [
+      ("SECOND", nil, [], "SECOND"), ("THIRD", "THIRD", [], "THIRD"), ("SECOND", "THIRD", [conflict], "SECOND"),
+    ]
+    for testCase in cases {
+      let outcome = try merged(ours: testCase.ours, theirs: testCase.theirs)
+      XCTAssertEqual(outcome.conflicts, testCase.conflicts, "\(testCase)")
+      XCTAssertEqual(outcome.default, testCase.default, "\(testCase)")
+    }
   }
 
   /// A default that moved on THEIRS only because its old default went (removed there) is no
