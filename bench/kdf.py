@@ -4,7 +4,7 @@ beside the vault's commands that run it.
 `openssl kdf` at N minus `openssl kdf` at N=16 in the same round takes away openssl's start-up
 and leaves the KDF. A fresh process touches scrypt's memory for the first time, as `vault` does;
 a KDF repeated inside one process (Python's hashlib) reuses memory already mapped and is faster
-than any first run (at N=2^14, 16 MiB: some 10 ms on the machine of bench/README.md), which
+than any first run (at N=2^14, 16 MiB: 10 to 15 ms on the machine of bench/README.md), which
 would charge that difference to the vault. Without the openssl tool, hashlib in this process is
 the fallback, and `label` says so.
 """
