@@ -106,6 +106,54 @@ final class ConcurrentDecodeTests: XCTestCase {
     }
   }
 
+  /// `vault get` (`VaultStore.value(named:)`) with a passphrase that asks nobody checks the
+  /// checksum and finds the line while scrypt runs: the same value as the plain path, and its
+  /// errors in the same order: damage, then a name not in the file, then a wrong passphrase.
+  func testValueNamedReadsAndRefusesAsThePlainPathDoes() throws {
+    let vault = try vaultWithKeysAndAgents()
+    defer { vault.remove() }
+    func credential(_ passphrase: String?, mayAsk: Bool) -> VaultCredential {
+      VaultCredential(mayAskAPerson: mayAsk) {
+        guard let passphrase else { throw Meanwhile() }
+        return SecretBytes(copying: Array(passphrase.utf8))
+      }
+    }
+    let right = String(decoding: TestVault.passphrase().copyBytes(), as: UTF8.self)
+    func error(_ name: String, _ passphrase: String?, mayAsk: Bool) -> Error? {
+      do {
+        _ = try vault.store.value(named: name, credential: credential(passphrase, mayAsk: mayAsk))
+        return nil
+      } catch {
+        return error
+      }
+    }
+    for mayAsk in [false, true] {
+      XCTAssertEqual(
+        try vault.store.value(named: "KEY_33", credential: credential(right, mayAsk: mayAsk)).copyBytes(),
+        Array("sk-value-33-0123456789".utf8))
+      guard case VaultError.keyNotFound? = error("NO_SUCH_KEY", right, mayAsk: mayAsk) else {
+        return XCTFail("\(String(describing: error("NO_SUCH_KEY", right, mayAsk: mayAsk)))")
+      }
+      guard case VaultError.keyNotFound? = error("NO_SUCH_KEY", "not the passphrase", mayAsk: mayAsk) else {
+        return XCTFail("a missing name comes before a wrong passphrase")
+      }
+      guard case VaultError.wrongPassphrase? = error("KEY_1", "not the passphrase", mayAsk: mayAsk) else {
+        return XCTFail("\(String(describing: error("KEY_1", "not the passphrase", mayAsk: mayAsk)))")
+      }
+    }
+    // Damaged (the checksum no longer matches): damage, whatever the credential does.
+    var damaged = try vault.bytes()
+    damaged[try VaultCodec.checkedLayout(damaged).keyLines[30].lowerBound + 20] ^= 0x01
+    try damaged.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: vault.store.path)) }
+    for mayAsk in [false, true] {
+      for passphrase in [right, "not the passphrase", nil] {
+        guard case VaultError.integrity? = error("KEY_1", passphrase, mayAsk: mayAsk) else {
+          return XCTFail("not damage: \(String(describing: error("KEY_1", passphrase, mayAsk: mayAsk)))")
+        }
+      }
+    }
+  }
+
   /// A damaged file whose checksum no longer matches (a key line, the header's generation, the
   /// first line) is reported as damaged, whatever ran meanwhile threw, and never as what it threw.
   func testAChecksumMismatchComesBeforeWhatRanMeanwhile() throws {

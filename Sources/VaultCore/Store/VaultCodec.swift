@@ -338,6 +338,22 @@ public enum VaultCodec {
   static func decode<Value>(
     _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value
   ) throws -> (Decoded, Value) {
+    let read = try checkedLayout(bytes, meanwhile: meanwhile) { layout in
+      (try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
+    }
+    let (keys, agents) = read.records
+    let decoded = decoded(bytes, read.layout, header: read.header, keys: keys, agents: agents, members: read.members)
+    return (decoded, read.value)
+  }
+
+  /// The checked layout, the header and the members of `bytes`, with `meanwhile` run on this
+  /// thread while a second one checks the rest and then reads `records` from the layout. Errors
+  /// come in `decode`'s order: damage anywhere in the file (or what `records` throws) before
+  /// anything `meanwhile` throws, and `meanwhile` is not run when the members are damaged.
+  static func checkedLayout<Value, Records: Sendable>(
+    _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value,
+    records: @escaping @Sendable (VaultFileLayout) throws -> Records
+  ) throws -> (layout: VaultFileLayout, header: VaultHeader, members: [Member], value: Value, records: Records) {
     // A personal vault (version 1 or 2) has no members and its header is line 2: the checksum
     // (a SHA-256 of the whole file) and the layout are checked on the second thread as well,
     // and `meanwhile` starts at once with the header, read by the same strict rules (so its
@@ -347,40 +363,37 @@ public enum VaultCodec {
     if let version = personalVersion(bytes), let range = try? VaultFileLayout.header(in: bytes),
       let header = try? decodeHeader(bytes, range, version: version)
     {
-      let records = BackgroundWork { () throws -> (VaultFileLayout, [ProviderKey], [AgentKey]) in
+      let second = BackgroundWork { () throws -> (VaultFileLayout, Records) in
         let layout = try checkedLayout(bytes)
         guard layout.version == version, layout.header == range, layout.memberLines.isEmpty else {
           throw VaultError.integrity("the file's layout is broken: header line")
         }
-        return (layout, try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
+        return (layout, try records(layout))
       }
       let value: Value
       do {
         value = try meanwhile(header, [])
       } catch {
-        _ = try records.wait()
+        _ = try second.wait()
         throw error
       }
-      let (layout, keys, agents) = try records.wait()
       // The layout's header is `range` (checked on the second thread).
-      return (decoded(bytes, layout, header: header, keys: keys, agents: agents, members: []), value)
+      let (layout, read) = try second.wait()
+      return (layout, header, [], value, read)
     }
     let layout = try checkedLayout(bytes)
     let header = try decodeHeader(bytes, layout.header, version: layout.version)
-    let records = BackgroundWork { () throws -> ([ProviderKey], [AgentKey]) in
-      (try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
-    }
+    let second = BackgroundWork { try records(layout) }
     let members: [Member]
     let value: Value
     do {
       members = try decodeMembers(bytes, layout, of: header)
       value = try meanwhile(header, members)
     } catch {
-      _ = try records.wait()
+      _ = try second.wait()
       throw error
     }
-    let (keys, agents) = try records.wait()
-    return (decoded(bytes, layout, header: header, keys: keys, agents: agents, members: members), value)
+    return (layout, header, members, value, try second.wait())
   }
 
   /// 1 or 2 when the file's first line is a personal vault's of that version, else nil.

@@ -270,16 +270,36 @@ public struct VaultStore: Sendable {
 extension VaultStore {
   /// One provider key's value, reading only what it needs: the layout, the checksum, the
   /// header and that key's line; the MAC still covers the whole file. `vault get` in a vault of
-  /// 10,000 keys then costs the KDF plus one line, not a parse of every record.
+  /// 10,000 keys then costs the KDF plus one line, not a parse of every record. When nobody
+  /// will be asked for the passphrase, the checksum (a SHA-256 of the whole file) and the search
+  /// for the line run on a second thread while scrypt runs, as in `readStretching`; damage is
+  /// still reported first, and a name not in the file before a wrong passphrase.
   public func value(named name: String, credential: VaultCredential) throws -> SecretBytes {
     try Names.validateLookupName(name)
     let bytes = try VaultFile.read(targetPath)
-    let layout = try VaultCodec.checkedLayout(bytes)
-    let header = try VaultCodec.decodeHeader(bytes, layout.header, version: layout.version)
-    warnIfRolledBack(header)
-    guard let (index, range) = layout.keyLine(named: name, in: bytes) else { throw VaultError.keyNotFound(name: name) }
-    let members = try VaultCodec.decodeMembers(bytes, layout, of: header)
-    let opener = try HeaderOpener(credential, header: header, members: members)
+    let layout: VaultFileLayout
+    let header: VaultHeader
+    let line: (index: Int, range: Range<Int>)?
+    let opener: HeaderOpener
+    if credential.mayAskAPerson {
+      // A missing name and a damaged file are reported before anyone is asked to type.
+      layout = try VaultCodec.checkedLayout(bytes)
+      header = try VaultCodec.decodeHeader(bytes, layout.header, version: layout.version)
+      warnIfRolledBack(header)
+      line = layout.keyLine(named: name, in: bytes)
+      guard line != nil else { throw VaultError.keyNotFound(name: name) }
+      let members = try VaultCodec.decodeMembers(bytes, layout, of: header)
+      opener = try HeaderOpener(credential, header: header, members: members)
+    } else {
+      let read = try VaultCodec.checkedLayout(bytes) { header, members in
+        try HeaderOpener(credential, header: header, members: members)
+      } records: { layout in
+        layout.keyLine(named: name, in: bytes)
+      }
+      (layout, header, line, opener) = (read.layout, read.header, read.records, read.value)
+      warnIfRolledBack(header)
+    }
+    guard let (index, range) = line else { throw VaultError.keyNotFound(name: name) }
     let headerDigest = SHA256.hash(bytes[layout.header])
     let keyring = try classifyingWrongPassphrase(header, headerDigest: headerDigest) {
       try opener.keyring(for: header)
