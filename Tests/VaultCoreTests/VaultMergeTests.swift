@@ -230,7 +230,8 @@ final class VaultMergeTests: XCTestCase {
       return (result.conflicts, result.document.defaultKey(of: "openai")?.name)
     }
     // Chosen on OURS alone; the same choice on both sides; different choices among the same keys.
-    let conflict = MergeConflict(.setting("openai's default key"), "was changed on both sides")
+    let conflict = MergeConflict(
+      .providerKey("THIRD"), "was made openai's default on one side and SECOND on the other (SECOND stays)")
     let cases: [(ours: String, theirs: String?, conflicts: [MergeConflict], default: String)] = [
       ("SECOND", nil, [], "SECOND"), ("THIRD", "THIRD", [], "THIRD"), ("SECOND", "THIRD", [conflict], "SECOND"),
     ]
@@ -242,30 +243,94 @@ final class VaultMergeTests: XCTestCase {
   }
 
   /// A default that moved on THEIRS only because its old default went (removed there) is no
-  /// choice to carry over, and a key the merge keeps from OURS with variables of its own cannot
-  /// become the default.
+  /// choice to carry over.
   func testADefaultThatMovedAsASideEffectIsNoConflict() throws {
     let vault = try TestVault()
     defer { vault.remove() }
     for name in ["FIRST", "SECOND", "THIRD"] {
       try vault.add(name, "sk-\(name.lowercased())-value-0000000000", provider: "openai")
     }
-    var fork = try Fork(vault)
+    let fork = try Fork(vault)
     try fork.theirs.update(passphrase: TestVault.passphrase) { document, _ in try document.removeKey("FIRST") }
     try makeDefault(fork.ours, "THIRD")
-    var result = try fork.merge()
+    let result = try fork.merge()
     XCTAssertEqual(result.conflicts, [])
     XCTAssertEqual(result.document.keys.map(\.name), ["THIRD", "SECOND"])
+  }
 
-    fork = try Fork(vault)
-    try makeDefault(fork.theirs, "SECOND")
-    try fork.ours.update(passphrase: TestVault.passphrase) { document, _ in
-      try document.setEnvironmentNames(of: "SECOND", to: ["SECOND_API_KEY"], now: .now())
+  private func edit(_ store: VaultStore, _ change: (inout VaultDocument) throws -> Void) throws {
+    try store.update(passphrase: TestVault.passphrase) { document, _ in try change(&document) }
+  }
+
+  /// BASE holds D of anthropic, then A, B and C of openai (A the default); `ours` and `theirs`
+  /// edit their copies; the merge's conflicts (as text) and its default of openai.
+  private func mergedDefault(
+    ours: (inout VaultDocument) throws -> Void, theirs: (inout VaultDocument) throws -> Void
+  ) throws -> (conflicts: [String], default: String?) {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    try vault.add("D", "sk-d-value-000000000000000000", provider: "anthropic")
+    for name in ["A", "B", "C"] {
+      try vault.add(name, "sk-\(name.lowercased())-value-000000000000000000", provider: "openai")
     }
-    result = try fork.merge()
-    XCTAssertEqual(result.conflicts, [])
-    XCTAssertEqual(result.document.defaultKey(of: "openai")?.name, "FIRST")
-    XCTAssertEqual(try result.document.key(named: "SECOND").environmentNames, ["SECOND_API_KEY"])
+    let fork = try Fork(vault)
+    try edit(fork.ours, ours)
+    try edit(fork.theirs, theirs)
+    let result = try fork.merge()
+    _ = try fork.written(result)
+    return (result.conflicts.map(\.description), result.document.defaultKey(of: "openai")?.name)
+  }
+
+  /// A choice counts however the side got there: after removing BASE's default, or giving it
+  /// variables of its own; and a key one side moved to the end so that it would not take over
+  /// (it joined the provider) does not take over in the merge, where OURS's order puts it first.
+  func testADefaultChosenAfterBasesDefaultWentStillCounts() throws {
+    let none: (inout VaultDocument) throws -> Void = { _ in }
+    var outcome = try mergedDefault(ours: none) {
+      try $0.removeKey("A")
+      try $0.makeDefault("C")
+    }
+    XCTAssertEqual(outcome.conflicts, [])
+    XCTAssertEqual(outcome.default, "C")
+    outcome = try mergedDefault(ours: none) {
+      try $0.setEnvironmentNames(of: "A", to: ["A_KEY"], now: .now())
+      try $0.makeDefault("C")
+    }
+    XCTAssertEqual(outcome.conflicts, [])
+    XCTAssertEqual(outcome.default, "C")
+    // Two choices, one made after removing A: a conflict, and OURS's stays.
+    outcome = try mergedDefault(
+      ours: {
+        try $0.removeKey("A")
+        try $0.makeDefault("C")
+      },
+      theirs: { try $0.makeDefault("B") })
+    XCTAssertEqual(
+      outcome.conflicts, ["provider key B was made openai's default on one side and C on the other (C stays)"])
+    XCTAssertEqual(outcome.default, "C")
+    // D joins openai on THEIRS, which moves it to the end there; OURS's order has it first.
+    outcome = try mergedDefault(ours: none) { try $0.setProvider(of: "D", to: "openai", now: .now()) }
+    XCTAssertEqual(outcome.conflicts, [])
+    XCTAssertEqual(outcome.default, "A")
+  }
+
+  /// A choice the merge cannot keep, because the other side removed the key or gave it
+  /// variables of its own, is named; the other side's choice, if any, is taken.
+  func testADefaultTheMergeCannotKeepIsAConflict() throws {
+    var outcome = try mergedDefault(ours: { try $0.makeDefault("B") }) {
+      try $0.makeDefault("C")
+      try $0.removeKey("B")
+    }
+    XCTAssertEqual(
+      outcome.conflicts, ["provider key B was made openai's default on one side and removed on the other"])
+    XCTAssertEqual(outcome.default, "C")
+    outcome = try mergedDefault(ours: { try $0.setEnvironmentNames(of: "C", to: ["C_KEY"], now: .now()) }) {
+      try $0.makeDefault("C")
+    }
+    XCTAssertEqual(
+      outcome.conflicts,
+      ["provider key C was made openai's default on one side and given variables of its own on the other"])
+    XCTAssertEqual(outcome.default, "A")
   }
 
   func testAgentKeysCreatedOnBothSidesBothReadTheMergedKeys() throws {

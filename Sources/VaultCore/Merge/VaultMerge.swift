@@ -169,7 +169,7 @@ private struct Merger {
     // key goes through `reseal` below, and a removed member's slot never comes back.
     document.members = try mergeMembers()
     document.keys = try mergeKeys()
-    mergeDefaults(&document)
+    try mergeDefaults(&document)
     document.agents = try mergeAgents()
     let rekeyed = try rekeyStoppedReads(&document)
     // Grants are not merged: drop them all and let the owner's usual upkeep grant every live
@@ -379,33 +379,62 @@ private struct Merger {
 
   /// A provider's default key is only the order of `keys` (docs/FORMAT.md, "Default keys"), and
   /// `mergeKeys` keeps OURS's order: without this step a default THEIRS chose since BASE
-  /// (`vault edit NAME --default`) would be lost without a word. A side chose a default when its
-  /// default differs from BASE's while BASE's is still there, eligible (it was moved ahead of it);
-  /// one that moved because BASE's went is no choice, and follows from the merged keys. A
-  /// choice made on THEIRS alone is taken; two different choices are a conflict keeping OURS's.
-  mutating func mergeDefaults(_ document: inout VaultDocument) {
-    let baseDefaults = KeySelection.defaults(in: base.keys)
-    for (provider, _) in KeySelection.defaults(in: theirs.document.keys).sorted(by: { $0.key < $1.key }) {
-      let before = baseDefaults[provider]
-      guard let chosen = Self.chosenDefault(of: provider, in: theirs.document.keys, before: before) else { continue }
-      if let own = Self.chosenDefault(of: provider, in: ours.document.keys, before: before) {
-        if own != chosen { conflict(.setting("\(provider)'s default key"), "was changed on both sides") }
-        continue
+  /// (`vault edit NAME --default`) would be lost without a word, and a key THEIRS moved to the
+  /// end so that it would not take over (a new provider, its last `--env` name gone) would take
+  /// over. Per provider, each side's choice (`chosenDefaults`) is made the merged default; two
+  /// different choices keep OURS's, and a choice the merge cannot keep (the key removed, moved
+  /// to another provider or given variables of its own on the other side) is a conflict.
+  mutating func mergeDefaults(_ document: inout VaultDocument) throws {
+    let basePositions = Dictionary(base.keys.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+    let oursChoices = Self.chosenDefaults(in: ours.document.keys, basePositions: basePositions)
+    let theirsChoices = Self.chosenDefaults(in: theirs.document.keys, basePositions: basePositions)
+    for provider in Set(oursChoices.keys).union(theirsChoices.keys).sorted() {
+      // OURS's first: of two choices the merge can keep, OURS's stays.
+      var kept: [ProviderKey] = []
+      for (choice, keys) in [
+        (oursChoices[provider], ours.document.keys), (theirsChoices[provider], theirs.document.keys),
+      ] {
+        guard let choice, !kept.contains(where: { $0.id == choice }) else { continue }
+        guard let key = document.keys.first(where: { $0.id == choice }) else {
+          let name = keys.first { $0.id == choice }?.name ?? "\(choice)"
+          conflict(.providerKey(name), "was made \(provider)'s default on one side and removed on the other")
+          continue
+        }
+        if key.provider != provider {
+          conflict(
+            .providerKey(key.name),
+            "was made \(provider)'s default on one side and moved to another provider on the other")
+        } else if !key.environmentNames.isEmpty {
+          conflict(
+            .providerKey(key.name),
+            "was made \(provider)'s default on one side and given variables of its own on the other")
+        } else {
+          kept.append(key)
+        }
       }
-      // Moved where the merged default is, as `vault edit --default` moves it; a key the merge
-      // took from OURS with variables of its own cannot be a default, and stays where it is.
-      guard let key = document.keys.first(where: { $0.id == chosen }), key.provider == provider else { continue }
-      _ = try? document.makeDefault(key.name)
+      guard let winner = kept.first else { continue }
+      if let other = kept.dropFirst().first {
+        conflict(
+          .providerKey(other.name),
+          "was made \(provider)'s default on one side and \(winner.name) on the other (\(winner.name) stays)")
+      }
+      // Moved where the merged default is, as `vault edit --default` moves it.
+      try document.makeDefault(winner.name)
     }
   }
 
-  /// The default of `provider` in `keys` when it was chosen over BASE's (`before`), which is
-  /// still there and could still be the default; nil otherwise.
-  static func chosenDefault(of provider: String, in keys: [ProviderKey], before: RecordID?) -> RecordID? {
-    guard let before, let now = KeySelection.defaults(in: keys)[provider], now != before,
-      keys.contains(where: { $0.id == before && $0.provider == provider && $0.environmentNames.isEmpty })
-    else { return nil }
-    return now
+  /// Per provider, the default `keys` has where it differs from the default of their natural
+  /// order: the same keys in BASE's order, keys BASE did not have after those in their own
+  /// order. Only `vault edit --default` puts a key ahead of one it followed (an add appends, a
+  /// removal leaves the order; a key that starts to go in under a provider's variables moves to
+  /// the end), so such a default was chosen, or kept from a key that would have taken over; one
+  /// that moved because BASE's went is no choice, and follows from the merged keys.
+  static func chosenDefaults(in keys: [ProviderKey], basePositions: [RecordID: Int]) -> [String: RecordID] {
+    let natural = keys.enumerated().sorted { one, two in
+      (basePositions[one.element.id] ?? Int.max, one.offset) < (basePositions[two.element.id] ?? Int.max, two.offset)
+    }.map(\.element)
+    let naturalDefaults = KeySelection.defaults(in: natural)
+    return KeySelection.defaults(in: keys).filter { naturalDefaults[$0.key] != $0.value }
   }
 
   static func firstRepeatedName(_ names: [String]) -> String? {
