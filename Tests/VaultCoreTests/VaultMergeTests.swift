@@ -317,16 +317,17 @@ final class VaultMergeTests: XCTestCase {
   /// A choice the merge cannot keep, because the other side removed the key or gave it
   /// variables of its own, is named; the other side's choice, if any, is taken.
   func testADefaultTheMergeCannotKeepIsAConflict() throws {
-    var outcome = try mergedDefault(ours: { try $0.makeDefault("B") }) {
-      try $0.makeDefault("C")
-      try $0.removeKey("B")
-    }
+    var outcome = try mergedDefault(
+      ours: { try $0.makeDefault("B") },
+      theirs: {
+        try $0.makeDefault("C")
+        try $0.removeKey("B")
+      })
     XCTAssertEqual(
       outcome.conflicts, ["provider key B was made openai's default on one side and removed on the other"])
     XCTAssertEqual(outcome.default, "C")
-    outcome = try mergedDefault(ours: { try $0.setEnvironmentNames(of: "C", to: ["C_KEY"], now: .now()) }) {
-      try $0.makeDefault("C")
-    }
+    outcome = try mergedDefault(
+      ours: { try $0.setEnvironmentNames(of: "C", to: ["C_KEY"], now: .now()) }, theirs: { try $0.makeDefault("C") })
     XCTAssertEqual(
       outcome.conflicts,
       ["provider key C was made openai's default on one side and given variables of its own on the other"])
