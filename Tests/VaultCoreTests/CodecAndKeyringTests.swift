@@ -81,7 +81,7 @@ final class CodecAndKeyringTests: XCTestCase {
     let before = try vault.store.read().document
     let newPassphrase = { SecretBytes(copying: Array("a new passphrase".utf8)) }
     try vault.store.update(passphrase: TestVault.passphrase) { document, keyring in
-      document.header = try keyring.rewrap(document.header, passphrase: newPassphrase(), logN: 14)
+      document.header = try keyring.rewrap(document.header, passphrase: newPassphrase(), logN: TestVault.logN)
     }
     let after = try vault.store.read().document
     XCTAssertEqual(after.keys, before.keys)

@@ -71,7 +71,8 @@ final class FormatSpecTests: XCTestCase {
     XCTAssertEqual(lines.count, 9)
     XCTAssertEqual(lines[0], "{\"format\":\"llm-vault\",\"version\":2,")
     XCTAssertTrue(lines[1].hasPrefix("\"vault\":{\"id\":\""))
-    XCTAssertTrue(lines[1].contains(",\"kdf\":{\"name\":\"scrypt\",\"n\":16384,\"r\":8,\"p\":1,\"salt\":\""))
+    XCTAssertTrue(
+      lines[1].contains(",\"kdf\":{\"name\":\"scrypt\",\"n\":\(1 << TestVault.logN),\"r\":8,\"p\":1,\"salt\":\""))
     XCTAssertEqual(lines[2], "\"keys\":[")
     XCTAssertTrue(lines[3].hasPrefix("{\"id\":\"") && lines[3].contains("\"name\":\"A_KEY\",\"provider\":null"))
     XCTAssertTrue(lines[3].contains("\"masked\":\"val…def\""))

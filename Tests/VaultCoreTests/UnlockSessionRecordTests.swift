@@ -61,7 +61,7 @@ final class UnlockSessionRecordTests: XCTestCase {
 
     // After a passphrase change the same record no longer fits: the passphrase is asked.
     try vault.store.update(passphrase: TestVault.passphrase) { document, keyring in
-      document.header = try keyring.rewrap(document.header, passphrase: TestVault.passphrase(), logN: 14)
+      document.header = try keyring.rewrap(document.header, passphrase: TestVault.passphrase(), logN: TestVault.logN)
     }
     _ = try vault.store.unlock(credential: session)
     XCTAssertEqual(asked, 1)
