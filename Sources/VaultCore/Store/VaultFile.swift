@@ -165,13 +165,8 @@ public enum VaultFile {
   public static func removeStaleTemporaries(for path: String) {
     let directory = SystemCalls.directory(of: path)
     let prefix = "." + SystemCalls.baseName(of: path) + ".tmp-"
-    guard let stream = opendir(directory) else { return }
-    defer { closedir(stream) }
-    while let entry = readdir(stream) {
-      let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-      }
-      if name.hasPrefix(prefix) { unlink(directory + "/" + name) }
+    for name in SystemCalls.entryNames(of: directory) ?? [] where name.hasPrefix(prefix) {
+      unlink(directory + "/" + name)
     }
   }
 
