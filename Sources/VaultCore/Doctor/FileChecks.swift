@@ -72,8 +72,7 @@ enum FileChecks {
   /// 0600 and never follows a link there, so a link makes every write fail, and anyone who can
   /// open one can hold the lock and keep writers waiting.
   static let besideFiles = DoctorCheck(name: "lock-files") { subject in
-    let target = subject.store.targetPath
-    return [target + ".lock", target + ".state.lock"].compactMap { path in
+    CompanionFiles(ofVault: subject.store.targetPath).locks.compactMap { path in
       guard let status = SystemCalls.pathStatus(path, followLinks: false) else { return nil }
       let problem: (String, String)?
       if SystemCalls.isSymbolicLink(status) {
@@ -103,8 +102,7 @@ enum FileChecks {
   /// warning, not an error.
   static let hardLinks = DoctorCheck(name: "hard-links") { subject in
     let target = subject.store.targetPath
-    let state = UsageState.path(forVault: target)
-    return [target, target + ".lock", state, UsageLog.path(forVault: target), state + ".lock"].compactMap { path in
+    return ([target] + CompanionFiles(ofVault: target).all).compactMap { path in
       guard let status = SystemCalls.pathStatus(path, followLinks: false), SystemCalls.isRegular(status),
         status.st_nlink > 1
       else { return nil }

@@ -12,10 +12,10 @@ public enum OutputFile {
   /// refused. A missing file is fine: it is created 0600.
   public static func check(_ path: String, besides vault: VaultStore) throws {
     let target = vault.targetPath
-    let state = UsageState.path(forVault: target)
-    let log = UsageLog.path(forVault: target)
+    let companions = CompanionFiles(ofVault: target)
+    let (state, log) = (companions.state, companions.log)
     // The usage files' `.bad` copies too: a later set-aside renames over them.
-    let own = [target, target + ".lock", state, state + ".lock", state + ".bad", log, log + ".bad"]
+    let own = [target] + companions.all + [state + ".bad", log + ".bad"]
     let output = resolvedLocation(of: path)
     let ownDirectory = SystemCalls.directory(of: target)
     // The temporaries of a save, and of a fold of the usage snapshot or log.
