@@ -244,4 +244,34 @@ final class ConcurrencyTests: XCTestCase {
     let get = try sandbox.run(["get", "WAITED"])
     XCTAssertEqual(get.stdoutText, value)
   }
+
+  func testAWriterKilledWhileItWaitsLeavesTheVaultAndTheNextSaveRemovesItsTemporary() throws {
+    // With a passphrase file a save begins its temporary beside scrypt, before it takes the lock
+    // (PreparedReplacement). Killed while it waits for the lock, it leaves the vault as it was;
+    // its temporary stays until a save finds its writer gone.
+    let sandbox = try VaultSandbox()
+    try sandbox.initVault()
+    XCTAssertEqual(try sandbox.add("FIRST", value: Robust.fakeSecret()).status, 0)
+    let before = try sandbox.readVault()
+    let lock = try holdLock(sandbox)
+    let waiting = try sandbox.start(
+      ["add", "KILLED"], stdin: Array((Robust.fakeSecret() + "\n").utf8), environment: ["VAULT_LOCK_TIMEOUT": "60"])
+    var begun: [String] = []
+    let deadline = Date().addingTimeInterval(20)
+    while begun.isEmpty, Date() < deadline {
+      usleep(5_000)
+      begun = Robust.temporaryFiles(besides: sandbox.vaultPath)
+    }
+    XCTAssertEqual(begun.count, 1, "the temporary begun before the lock")
+    waiting.kill()
+    _ = try? waiting.wait()
+    close(lock)
+    XCTAssertEqual(try sandbox.readVault(), before)
+    XCTAssertEqual(Robust.temporaryFiles(besides: sandbox.vaultPath), begun, "left by the killed writer")
+    XCTAssertEqual(try sandbox.add("NEXT", value: Robust.fakeSecret()).status, 0)
+    XCTAssertEqual(Robust.temporaryFiles(besides: sandbox.vaultPath), [])
+    let verify = try sandbox.run(["verify"])
+    XCTAssertEqual(verify.status, 0, verify.stderrText)
+    XCTAssertTrue(verify.stdoutText.hasPrefix("ok: 2 provider keys"), verify.stdoutText)
+  }
 }

@@ -120,6 +120,19 @@ enum SystemCalls {
     return result
   }
 
+  /// The corresponding C function is `fdatasync`.
+  static func dataSync(_ descriptor: Int32) -> Int32 {
+    let result = retrying { Glibc.fdatasync(descriptor) }
+    record(result == 0 ? "fdatasync" : "fdatasync failed")
+    return result
+  }
+
+  /// Whether a process with this pid exists (this user's or another's): `kill` with signal 0,
+  /// which sends nothing.
+  static func processIsAlive(_ pid: pid_t) -> Bool {
+    kill(pid, 0) == 0 || errno == EPERM
+  }
+
   /// The corresponding C function is `rename`.
   static func rename(_ from: String, _ to: String) -> Int32 {
     let result = Glibc.rename(from, to)
@@ -127,12 +140,13 @@ enum SystemCalls {
     return result
   }
 
-  /// The durability calls of this process in order (`fsync`, `rename`), kept only while a test
-  /// has turned tracing on: a save whose fsyncs were skipped still looks right after a SIGKILL
-  /// (the page cache survives), so tests check the calls themselves.
+  /// The durability calls of this process in order (`fsync`, `fdatasync`, `rename`, and `take`
+  /// when a save writes the rest of a temporary begun beside scrypt), kept only while a test has
+  /// turned tracing on: a save whose fsyncs were skipped still looks right after a SIGKILL (the
+  /// page cache survives), so tests check the calls themselves.
   static let trace = Mutex<[String]?>(nil)
 
-  private static func record(_ event: String) {
+  static func record(_ event: String) {
     trace.withLock { events in events?.append(event) }
   }
 

@@ -18,7 +18,11 @@ public enum VaultCodec {
 
   /// The version `document` is written as.
   public static func version(of document: VaultDocument) -> Int64 {
-    document.members.isEmpty && document.header.passphraseSlot != nil ? formatVersion : teamFormatVersion
+    version(of: document.header, members: document.members)
+  }
+
+  private static func version(of header: VaultHeader, members: [Member]) -> Int64 {
+    members.isEmpty && header.passphraseSlot != nil ? formatVersion : teamFormatVersion
   }
 
   private static let checksumPrefix = VaultFileSuffix.checksumPrefix
@@ -67,38 +71,35 @@ public enum VaultCodec {
     var headerDigest: [UInt8]
   }
 
+  /// Bytes a new file may begin with, and a SHA-256 already fed exactly those bytes
+  /// (`PreparedReplacement` hashes them beside scrypt). The stream is spent by the encoding it
+  /// is given to.
+  struct HashedPrefix {
+    var pieces: [ArraySlice<UInt8>]
+    var count: Int
+    var digest: SHA256.Stream
+  }
+
   /// The file for `document` without copying the unchanged: a run of keys whose lines were read
   /// from `source`, one after the other, is a slice of `source` (from the first line to the last,
   /// the `,` LF between them included, which is what the writer puts there), written as it is.
   /// A save of 10,000 keys then needs no second buffer of the file's size.
-  static func encodedFile(_ document: VaultDocument, keyring: Keyring, reusingLinesOf source: [UInt8]) -> EncodedFile {
-    encodedFile(document, keyring: keyring, reusingLines: true, source: source)
+  /// When the file begins with the bytes of `hashed`, its checksum continues their SHA-256
+  /// instead of hashing them again.
+  static func encodedFile(
+    _ document: VaultDocument, keyring: Keyring, reusingLinesOf source: [UInt8], continuing hashed: HashedPrefix? = nil
+  ) -> EncodedFile {
+    encodedFile(document, keyring: keyring, reusingLines: true, source: source, continuing: hashed)
   }
 
   private static func encodedFile(
-    _ document: VaultDocument, keyring: Keyring, reusingLines: Bool, source: [UInt8]?
+    _ document: VaultDocument, keyring: Keyring, reusingLines: Bool, source: [UInt8]?,
+    continuing hashed: HashedPrefix? = nil
   ) -> EncodedFile {
     var pieces: [ArraySlice<UInt8>] = []
     var writer = JSONWriter(reservingCapacity: source == nil ? 512 + document.keys.count * 420 : 4096)
-    let header = document.header
-    let version = version(of: document)
-    writer.raw("{\"format\":")
-    writer.string(formatName)
-    writer.raw(",\"version\":")
-    writer.integer(version)
-    writer.raw(",\n\"vault\":")
-    let headerStart = writer.bytes.count
-    writeHeader(header, version: version, to: &writer)
-    let headerDigest = SHA256.hash(writer.bytes[headerStart...])
-    if version >= teamFormatVersion {
-      writer.raw(",\n\"members\":[\n")
-      for (index, member) in document.members.enumerated() {
-        writeMember(member, to: &writer)
-        writer.raw(index == document.members.count - 1 ? "\n" : ",\n")
-      }
-      writer.raw("]")
-    }
-    writer.raw(",\n\"keys\":[\n")
+    let headerRange = writeOpening(document.header, members: document.members, to: &writer)
+    let headerDigest = SHA256.hash(writer.bytes[headerRange])
     // The lines of `source` not yet written: keys that follow each other in `source` too.
     var run: Range<Int>? = nil
     func endRun(followedByAnotherKey: Bool) {
@@ -137,9 +138,12 @@ public enum VaultCodec {
     // The last piece takes the suffix (a file written whole is then one array, as before).
     var tail = writer.bytes
     writer = JSONWriter()
-    let stream = SHA256.Stream()
-    for piece in pieces { piece.withUnsafeBytes { stream.update($0) } }
-    tail.withUnsafeBytes { stream.update($0) }
+    let covered = pieces + [ArraySlice(tail)]
+    let continued = hashed.flatMap { BytePieces.begin(covered, with: $0.pieces) ? $0 : nil }
+    let stream = continued?.digest ?? SHA256.Stream()
+    for piece in BytePieces.dropping(continued?.count ?? 0, from: covered) {
+      piece.withUnsafeBytes { stream.update($0) }
+    }
     let checksum = stream.finish()
     let mac = checksum.withUnsafeBytes { keyring.authenticationCode($0) }
     tail.append(contentsOf: checksumPrefix)
@@ -163,6 +167,47 @@ public enum VaultCodec {
     guard same else { return nil }
     assertIsEncoding(line, of: key)
     return line.startIndex..<line.endIndex
+  }
+
+  /// What every file begins with: the first line, the header (whose JSON object's range in
+  /// `writer` is returned, for its digest), the members of a team vault, and `"keys":[` LF.
+  private static func writeOpening(_ header: VaultHeader, members: [Member], to writer: inout JSONWriter) -> Range<Int>
+  {
+    let version = version(of: header, members: members)
+    writer.raw("{\"format\":")
+    writer.string(formatName)
+    writer.raw(",\"version\":")
+    writer.integer(version)
+    writer.raw(",\n\"vault\":")
+    let headerStart = writer.bytes.count
+    writeHeader(header, version: version, to: &writer)
+    let headerRange = headerStart..<writer.bytes.count
+    if version >= teamFormatVersion {
+      writer.raw(",\n\"members\":[\n")
+      for (index, member) in members.enumerated() {
+        writeMember(member, to: &writer)
+        writer.raw(index == members.count - 1 ? "\n" : ",\n")
+      }
+      writer.raw("]")
+    }
+    writer.raw(",\n\"keys\":[\n")
+    return headerRange
+  }
+
+  /// What the next save of `bytes` most likely begins with (`PreparedReplacement` writes it
+  /// beside scrypt): the opening as the writer spells it with the generation one higher, then
+  /// every key line as it stands in `bytes`, the separators between them included. A save that
+  /// adds keys or changes only agent keys begins so; any other is written whole. Nil when the
+  /// header or the members do not decode.
+  static func likelyOpening(ofSaveOf bytes: [UInt8], _ layout: VaultFileLayout) -> [ArraySlice<UInt8>]? {
+    guard var header = try? decodeHeader(bytes, layout.header, version: layout.version),
+      let members = try? decodeMembers(bytes, layout, of: header), header.generation < UInt64.max
+    else { return nil }
+    header.generation += 1
+    var writer = JSONWriter(reservingCapacity: 4096)
+    _ = writeOpening(header, members: members, to: &writer)
+    guard let first = layout.keyLines.first, let last = layout.keyLines.last else { return [ArraySlice(writer.bytes)] }
+    return [ArraySlice(writer.bytes), bytes[first.lowerBound..<last.upperBound]]
   }
 
   /// The header's JSON object, exactly as written (line 2 of the file after `"vault":`).
@@ -338,12 +383,23 @@ public enum VaultCodec {
   static func decode<Value>(
     _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value
   ) throws -> (Decoded, Value) {
+    let (decoded, value, _) = try decode(bytes, meanwhile: meanwhile) { _ in () }
+    return (decoded, value)
+  }
+
+  /// `decode(_:meanwhile:)`, and `afterwards` run on the second thread once the records are
+  /// parsed (a save begins its temporary there: `PreparedReplacement`), not when they fail.
+  static func decode<Value, Extra: Sendable>(
+    _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value,
+    afterwards: @escaping @Sendable (VaultFileLayout) -> Extra
+  ) throws -> (Decoded, Value, Extra) {
     let read = try checkedLayout(bytes, meanwhile: meanwhile) { layout in
-      (try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
+      let records = (try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
+      return (records, afterwards(layout))
     }
-    let (keys, agents) = read.records
+    let ((keys, agents), extra) = read.records
     let decoded = decoded(bytes, read.layout, header: read.header, keys: keys, agents: agents, members: read.members)
-    return (decoded, read.value)
+    return (decoded, read.value, extra)
   }
 
   /// The checked layout, the header and the members of `bytes`, with `meanwhile` run on this

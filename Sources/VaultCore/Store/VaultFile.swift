@@ -128,21 +128,25 @@ public enum VaultFile {
     try replace(path, with: [bytes[...]], durability: durability)
   }
 
-  /// `replace` with the new contents given in pieces, written one after the other.
-  static func replace(_ path: String, with pieces: [ArraySlice<UInt8>], durability: Durability = .full) throws {
+  /// `replace` with the new contents given in pieces, written one after the other. A temporary
+  /// `prepared` beside scrypt is used when it holds the beginning of exactly these bytes: only
+  /// the rest is written to it.
+  static func replace(
+    _ path: String, with pieces: [ArraySlice<UInt8>], durability: Durability = .full,
+    continuing prepared: PreparedReplacement? = nil
+  ) throws {
     let directory = SystemCalls.directory(of: path)
-    let temporary = try temporaryPath(for: path)
-    // O_EXCL | O_NOFOLLOW: never write through a file or symlink someone planted; the mode is
-    // set at creation, before any byte exists.
-    let descriptor = SystemCalls.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
-    guard descriptor >= 0 else { throw SystemCalls.ioError("create a temporary file in", directory) }
+    let (temporary, descriptor, rest) =
+      try prepared?.take(for: path, writing: pieces)
+      ?? {
+        let (temporary, descriptor) = try createTemporary(for: path)
+        return (temporary, descriptor, pieces)
+      }()
     var renamed = false
     defer { if !renamed { unlink(temporary) } }
     do {
       defer { SystemCalls.close(descriptor) }
-      // The umask may have cleared bits but never adds any; make the mode exact regardless.
-      guard fchmod(descriptor, 0o600) == 0 else { throw SystemCalls.ioError("set the mode of", temporary) }
-      for piece in pieces {
+      for piece in rest {
         if let code = SystemCalls.writeAll(descriptor, piece) { throw SystemCalls.ioError("write", path, code) }
       }
       guard durability == .none || SystemCalls.fsync(descriptor) == 0 else {
@@ -154,20 +158,47 @@ public enum VaultFile {
     if durability == .full { try syncDirectory(directory) }
   }
 
+  /// A new temporary file beside `path` (`.<name>.tmp-<pid>-<random>`), open for writing, mode
+  /// 0600 before any byte is written; the caller closes it and renames or removes it.
+  static func createTemporary(for path: String) throws -> (path: String, descriptor: Int32) {
+    let directory = SystemCalls.directory(of: path)
+    let temporary = try temporaryPath(for: path)
+    // O_EXCL | O_NOFOLLOW: never write through a file or symlink someone planted; the mode is
+    // set at creation, before any byte exists.
+    let descriptor = SystemCalls.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
+    guard descriptor >= 0 else { throw SystemCalls.ioError("create a temporary file in", directory) }
+    // The umask may have cleared bits but never adds any; make the mode exact regardless.
+    guard fchmod(descriptor, 0o600) == 0 else {
+      let error = SystemCalls.ioError("set the mode of", temporary)
+      unlink(temporary)
+      SystemCalls.close(descriptor)
+      throw error
+    }
+    return (temporary, descriptor)
+  }
+
   /// Creates `path` with `bytes` only if nothing is there yet (`vault init`).
   public static func create(_ path: String, with bytes: [UInt8]) throws {
     if SystemCalls.pathStatus(path, followLinks: false) != nil { throw VaultError.vaultExists(path: path) }
     try replace(path, with: bytes)
   }
 
-  /// Removes temp files a killed writer left behind. Called only under the lock, when no
-  /// other writer can be using one.
+  /// Removes temp files a killed writer left behind: those whose process (the pid in the name)
+  /// is gone. Called only under the lock. A live writer's temporary stays: a save of the vault
+  /// begins its temporary beside scrypt, before it takes the lock (`PreparedReplacement`).
   public static func removeStaleTemporaries(for path: String) {
     let directory = SystemCalls.directory(of: path)
     let prefix = "." + SystemCalls.baseName(of: path) + ".tmp-"
     for name in SystemCalls.entryNames(of: directory) ?? [] where name.hasPrefix(prefix) {
+      if let writer = writerID(name.dropFirst(prefix.count)), SystemCalls.processIsAlive(writer) { continue }
       unlink(directory + "/" + name)
     }
+  }
+
+  /// The pid at the start of a temporary's name after its prefix (`<pid>-<random>`).
+  private static func writerID(_ rest: Substring) -> pid_t? {
+    guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0 else { return nil }
+    return pid
   }
 
   private static func temporaryPath(for path: String) throws -> String {

@@ -212,14 +212,21 @@ public struct VaultStore: Sendable {
       return opener
     }
     let (decoded, opened): (VaultCodec.Decoded, HeaderOpener)
+    let prepared: PreparedReplacement?
     if credential.mayAskAPerson {
       // Every record is checked before anyone is asked to type a passphrase.
       decoded = try VaultCodec.decode(bytes)
       opened = try opener(header: decoded.document.header, members: decoded.document.members)
+      prepared = nil
     } else {
       // The records are parsed on a second thread while this one stretches the passphrase: in
-      // a vault of 10,000 keys each takes tens of milliseconds. Damage still comes first.
-      (decoded, opened) = try VaultCodec.decode(bytes, meanwhile: opener)
+      // a vault of 10,000 keys each takes tens of milliseconds. Damage still comes first. Then
+      // that thread begins the save's temporary file with what the new file most likely
+      // begins with, and syncs it, which a vault of 10,000 keys would otherwise do after.
+      let target = targetPath
+      (decoded, opened, prepared) = try VaultCodec.decode(bytes, meanwhile: opener) { layout in
+        VaultCodec.likelyOpening(ofSaveOf: bytes, layout).flatMap { PreparedReplacement.begin(target, writing: $0) }
+      }
     }
     let before = LockedVault(bytes: bytes, decoded: decoded)
     var opener = opened
@@ -246,8 +253,9 @@ public struct VaultStore: Sendable {
       document.header.generation += 1
       VaultFile.removeStaleTemporaries(for: targetPath)
       // Unchanged keys are written straight from the bytes read under the lock.
-      let written = VaultCodec.encodedFile(document, keyring: keyring, reusingLinesOf: current.bytes)
-      try VaultFile.replace(targetPath, with: written.pieces)
+      let written = VaultCodec.encodedFile(
+        document, keyring: keyring, reusingLinesOf: current.bytes, continuing: prepared?.prefix)
+      try VaultFile.replace(targetPath, with: written.pieces, continuing: prepared)
       noteAuthenticated(document.header, headerDigest: written.headerDigest)
       return result
     }
