@@ -203,4 +203,67 @@ final class ConcurrentDecodeTests: XCTestCase {
     XCTAssertEqual(document.keys.suffix(2).map(\.name), ["NOT_ASKED", "ASKED"])
     XCTAssertEqual(document.agents.first?.credentials.first?.grants.count, 42)
   }
+
+  /// From a file of which only the head is read (`VaultFile.Opened`), the second thread reads
+  /// the rest: the same bytes and document as a whole read, a header longer than the head read
+  /// whole first, and damage anywhere still the error before what ran meanwhile.
+  func testAFileOpenedWithItsHeadReadsWhatAWholeReadReads() throws {
+    let vault = try vaultWithKeysAndAgents()
+    defer { vault.remove() }
+    try vault.store.update(passphrase: TestVault.passphrase) { document, keyring in
+      for index in 0..<40 {
+        try document.addKey(
+          name: "MORE_\(index)", value: SecretBytes(copying: Array("sk-value-\(index)-0123456789".utf8)),
+          provider: nil, models: [], environmentNames: [], keyring: keyring, now: .now())
+      }
+    }
+    let bytes = try vault.bytes()
+    XCTAssertLessThan(VaultFile.Opened.headByteCount, bytes.count, "the rest is read apart from the head")
+    let opened = try VaultFile.Opened(vault.store.path)
+    XCTAssertEqual(opened.head, Array(bytes.prefix(VaultFile.Opened.headByteCount)))
+    let read = try VaultCodec.decode(opened) { header, _ in
+      header.generation
+    } afterwards: { bytes, _ in
+      bytes.count
+    }
+    XCTAssertEqual(read.bytes, bytes)
+    XCTAssertEqual(read.decoded.document, try VaultCodec.decode(bytes).document)
+    XCTAssertEqual(read.value, try VaultCodec.decode(bytes).document.header.generation)
+    XCTAssertEqual(read.extra, bytes.count)
+
+    // A header line past the head (endpoints make it long): read whole, then the same.
+    try vault.store.update(passphrase: TestVault.passphrase) { document, _ in
+      document.header.settings.endpoints = (0..<60).map {
+        ProviderEndpoint(
+          provider: "provider" + String(100 + $0),
+          baseURL: "https://gateway.example.com/" + String(repeating: "v", count: 300))
+      }
+    }
+    let long = try vault.bytes()
+    XCTAssertGreaterThan(try VaultFileLayout.header(in: long).upperBound, VaultFile.Opened.headByteCount)
+    let wholeFirst = try VaultCodec.decode(try VaultFile.Opened(vault.store.path)) { _, _ in
+      0
+    } afterwards: { _, _ in
+      ()
+    }
+    XCTAssertEqual(wholeFirst.bytes, long)
+    XCTAssertEqual(wholeFirst.decoded.document, try VaultCodec.decode(long).document)
+
+    // A key line damaged past the head: the damage, not what ran meanwhile.
+    var damaged = bytes
+    let last = try XCTUnwrap(try VaultCodec.checkedLayout(bytes).keyLines.last)
+    XCTAssertGreaterThan(last.lowerBound, VaultFile.Opened.headByteCount)
+    damaged[last.lowerBound + 3] ^= 0x01
+    try damaged.withUnsafeBytes { try Data($0).write(to: URL(fileURLWithPath: vault.store.path)) }
+    XCTAssertThrowsError(
+      try VaultCodec.decode(try VaultFile.Opened(vault.store.path)) { _, _ -> Int in
+        throw Meanwhile()
+      } afterwards: {
+        _, _ in
+        ()
+      }
+    ) { error in
+      XCTAssertEqual(error as? VaultError, .integrity("checksum mismatch"))
+    }
+  }
 }

@@ -383,7 +383,7 @@ public enum VaultCodec {
   static func decode<Value>(
     _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value
   ) throws -> (Decoded, Value) {
-    let (decoded, value, _) = try decode(bytes, meanwhile: meanwhile) { _ in () }
+    let (decoded, value, _) = try decode(bytes, meanwhile: meanwhile) { _, _ in () }
     return (decoded, value)
   }
 
@@ -391,15 +391,36 @@ public enum VaultCodec {
   /// parsed (a save begins its temporary there: `PreparedReplacement`), not when they fail.
   static func decode<Value, Extra: Sendable>(
     _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value,
-    afterwards: @escaping @Sendable (VaultFileLayout) -> Extra
+    afterwards: @escaping @Sendable ([UInt8], VaultFileLayout) -> Extra
   ) throws -> (Decoded, Value, Extra) {
-    let read = try checkedLayout(bytes, meanwhile: meanwhile) { layout in
-      let records = (try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
-      return (records, afterwards(layout))
+    let read = try checkedLayout(bytes, meanwhile: meanwhile) { bytes, layout in
+      try decodedRecords(bytes, layout, afterwards: afterwards)
     }
     let ((keys, agents), extra) = read.records
     let decoded = decoded(bytes, read.layout, header: read.header, keys: keys, agents: agents, members: read.members)
     return (decoded, read.value, extra)
+  }
+
+  /// `decode(_:meanwhile:afterwards:)` of a file of which only the head is read yet: its bytes
+  /// are read on the second thread too (`checkedLayout(_ file:…)`).
+  static func decode<Value, Extra: Sendable>(
+    _ file: VaultFile.Opened, meanwhile: (VaultHeader, [Member]) throws -> Value,
+    afterwards: @escaping @Sendable ([UInt8], VaultFileLayout) -> Extra
+  ) throws -> (bytes: [UInt8], decoded: Decoded, value: Value, extra: Extra) {
+    let read = try checkedLayout(file, meanwhile: meanwhile) { bytes, layout in
+      try decodedRecords(bytes, layout, afterwards: afterwards)
+    }
+    let ((keys, agents), extra) = read.records
+    let decoded = decoded(
+      read.bytes, read.layout, header: read.header, keys: keys, agents: agents, members: read.members)
+    return (read.bytes, decoded, read.value, extra)
+  }
+
+  private static func decodedRecords<Extra>(
+    _ bytes: [UInt8], _ layout: VaultFileLayout, afterwards: ([UInt8], VaultFileLayout) -> Extra
+  ) throws -> (([ProviderKey], [AgentKey]), Extra) {
+    let records = (try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
+    return (records, afterwards(bytes, layout))
   }
 
   /// The checked layout, the header and the members of `bytes`, with `meanwhile` run on this
@@ -408,38 +429,15 @@ public enum VaultCodec {
   /// anything `meanwhile` throws, and `meanwhile` is not run when the members are damaged.
   static func checkedLayout<Value, Records: Sendable>(
     _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value,
-    records: @escaping @Sendable (VaultFileLayout) throws -> Records
+    records: @escaping @Sendable ([UInt8], VaultFileLayout) throws -> Records
   ) throws -> (layout: VaultFileLayout, header: VaultHeader, members: [Member], value: Value, records: Records) {
-    // A personal vault (version 1 or 2) has no members and its header is line 2: the checksum
-    // (a SHA-256 of the whole file) and the layout are checked on the second thread as well,
-    // and `meanwhile` starts at once with the header, read by the same strict rules (so its
-    // scrypt cost is one a valid file may ask for). Whatever they find still comes first.
-    // Anything else (a team vault, a file whose first two lines are not a personal vault's) is
-    // read in order below, which gives exactly `decode`'s errors.
-    if let version = personalVersion(bytes), let range = try? VaultFileLayout.header(in: bytes),
-      let header = try? decodeHeader(bytes, range, version: version)
-    {
-      let second = BackgroundWork { () throws -> (VaultFileLayout, Records) in
-        let layout = try checkedLayout(bytes)
-        guard layout.version == version, layout.header == range, layout.memberLines.isEmpty else {
-          throw VaultError.integrity("the file's layout is broken: header line")
-        }
-        return (layout, try records(layout))
-      }
-      let value: Value
-      do {
-        value = try meanwhile(header, [])
-      } catch {
-        _ = try second.wait()
-        throw error
-      }
-      // The layout's header is `range` (checked on the second thread).
-      let (layout, read) = try second.wait()
-      return (layout, header, [], value, read)
+    if let personal = personalHeader(bytes) {
+      let read = try checkedPersonalLayout(personal, reading: { bytes }, meanwhile: meanwhile, records: records)
+      return (read.layout, read.header, [], read.value, read.records)
     }
     let layout = try checkedLayout(bytes)
     let header = try decodeHeader(bytes, layout.header, version: layout.version)
-    let second = BackgroundWork { try records(layout) }
+    let second = BackgroundWork { try records(bytes, layout) }
     let members: [Member]
     let value: Value
     do {
@@ -450,6 +448,77 @@ public enum VaultCodec {
       throw error
     }
     return (layout, header, members, value, try second.wait())
+  }
+
+  /// `checkedLayout(_:meanwhile:records:)` of a file of which only the head is read yet: for a
+  /// personal vault `meanwhile` starts with the header in the head, and the second thread reads
+  /// the whole file before it checks it (at 10,000 keys, 4 MB whose read, mostly page faults of a
+  /// fresh buffer, held scrypt back 5 to 9 ms); anything else is read whole first. The bytes
+  /// read come back with the rest.
+  static func checkedLayout<Value, Records: Sendable>(
+    _ file: VaultFile.Opened, meanwhile: (VaultHeader, [Member]) throws -> Value,
+    records: @escaping @Sendable ([UInt8], VaultFileLayout) throws -> Records
+  ) throws -> (
+    bytes: [UInt8], layout: VaultFileLayout, header: VaultHeader, members: [Member], value: Value, records: Records
+  ) {
+    guard let personal = personalHeader(file.head) else {
+      let bytes = try file.readAll()
+      let read = try checkedLayout(bytes, meanwhile: meanwhile, records: records)
+      return (bytes, read.layout, read.header, read.members, read.value, read.records)
+    }
+    let head = file.head
+    let read = try checkedPersonalLayout(
+      personal,
+      reading: {
+        let bytes = try file.readAll()
+        // Read through one descriptor, so a save (a rename) cannot come between; only a write
+        // into the file itself can, and then the header scrypt ran for is not this file's.
+        guard bytes.starts(with: head[..<(personal.range.upperBound + 2)]) else {
+          throw VaultError.integrity("the file changed while it was read")
+        }
+        return bytes
+      }, meanwhile: meanwhile, records: records)
+    return (read.bytes, read.layout, read.header, [], read.value, read.records)
+  }
+
+  /// A personal vault (version 1 or 2) has no members and its header is line 2: the checksum
+  /// (a SHA-256 of the whole file) and the layout are checked on the second thread as well,
+  /// and `meanwhile` starts at once with the header, read by the same strict rules (so its
+  /// scrypt cost is one a valid file may ask for). Whatever they find still comes first.
+  /// Anything else (a team vault, a file whose first two lines are not a personal vault's) is
+  /// read in order, which gives exactly `decode`'s errors.
+  private static func personalHeader(_ bytes: [UInt8]) -> (version: Int64, range: Range<Int>, header: VaultHeader)? {
+    guard let version = personalVersion(bytes), let range = try? VaultFileLayout.header(in: bytes),
+      let header = try? decodeHeader(bytes, range, version: version)
+    else { return nil }
+    return (version, range, header)
+  }
+
+  /// The second thread reads the file (`reading`), checks its layout and reads `records`, while
+  /// this one runs `meanwhile` with the header.
+  private static func checkedPersonalLayout<Value, Records: Sendable>(
+    _ personal: (version: Int64, range: Range<Int>, header: VaultHeader),
+    reading: @escaping @Sendable () throws -> [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value,
+    records: @escaping @Sendable ([UInt8], VaultFileLayout) throws -> Records
+  ) throws -> (bytes: [UInt8], layout: VaultFileLayout, header: VaultHeader, value: Value, records: Records) {
+    let second = BackgroundWork { () throws -> ([UInt8], VaultFileLayout, Records) in
+      let bytes = try reading()
+      let layout = try checkedLayout(bytes)
+      guard layout.version == personal.version, layout.header == personal.range, layout.memberLines.isEmpty else {
+        throw VaultError.integrity("the file's layout is broken: header line")
+      }
+      return (bytes, layout, try records(bytes, layout))
+    }
+    let value: Value
+    do {
+      value = try meanwhile(personal.header, [])
+    } catch {
+      _ = try second.wait()
+      throw error
+    }
+    // The layout's header is `range` (checked on the second thread).
+    let (bytes, layout, read) = try second.wait()
+    return (bytes, layout, personal.header, value, read)
   }
 
   /// 1 or 2 when the file's first line is a personal vault's of that version, else nil.

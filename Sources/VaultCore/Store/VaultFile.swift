@@ -57,6 +57,46 @@ public enum VaultFile {
     return same ? nil : try read(path)
   }
 
+  /// A vault file opened and checked as `read` checks it, of which only the head is read yet:
+  /// the header, all that scrypt needs, is in its first line and a half. The rest is read by
+  /// `readAll` on whichever thread has the time (`VaultCodec.checkedLayout(_ file:…)`).
+  ///
+  /// `@unchecked Sendable`: the head is read before any other thread sees this; `readAll` is
+  /// called by one thread at a time, and the descriptor is closed when this is released.
+  final class Opened: @unchecked Sendable {
+    /// How much the head holds at most: a personal vault's header line is some 400 bytes.
+    static let headByteCount = 16 << 10
+    let head: [UInt8]
+    private let path: String
+    private let descriptor: Int32
+    private let size: Int
+
+    init(_ path: String) throws {
+      let (descriptor, status) = try openChecked(path, limit: maximumByteCount, followLinks: true)
+      self.path = path
+      self.descriptor = descriptor
+      size = Int(status.st_size)
+      // pread: the file position stays at 0 for `readAll`. A failed read leaves the head
+      // empty, and `readAll` reports the error.
+      head = SystemCalls.read(descriptor, count: min(size, Self.headByteCount), at: 0)
+    }
+
+    /// Every byte of the file, from the start, through the descriptor opened (the same file a
+    /// save may have renamed something over since).
+    func readAll() throws -> [UInt8] {
+      guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw SystemCalls.ioError("read", path) }
+      switch SystemCalls.readAll(descriptor, limit: maximumByteCount, expectedSize: size) {
+      case .success(let bytes): return bytes
+      case .failure(.tooLarge): throw tooLarge(maximumByteCount)
+      case .failure(.system(let code)): throw SystemCalls.ioError("read", path, code)
+      }
+    }
+
+    deinit {
+      SystemCalls.close(descriptor)
+    }
+  }
+
   /// `path` opened for reading, after checking that it is a regular file owned by this user,
   /// not writable by group or others, and at most `limit` bytes; its descriptor (the caller
   /// closes it) and the status checked.

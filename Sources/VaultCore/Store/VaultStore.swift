@@ -101,11 +101,13 @@ public struct VaultStore: Sendable {
   /// `unlock(_:)`, so a command can still look at the records (and refuse a selection) first.
   public func readStretching(_ credential: VaultCredential) throws -> StretchedVault? {
     guard !credential.mayAskAPerson else { return nil }
-    let bytes = try VaultFile.read(targetPath)
-    let (decoded, opener) = try VaultCodec.decode(bytes) { header, members in
+    let read = try VaultCodec.decode(try VaultFile.Opened(targetPath)) { header, members in
       try HeaderOpener(credential, header: header, members: members)
+    } afterwards: { _, _ in
+      ()
     }
-    let locked = LockedVault(bytes: bytes, decoded: decoded)
+    let locked = LockedVault(bytes: read.bytes, decoded: read.decoded)
+    let opener = read.value
     warnIfRolledBack(locked.document.header)
     return StretchedVault(locked: locked, opener: opener)
   }
@@ -202,7 +204,6 @@ public struct VaultStore: Sendable {
     credential: VaultCredential,
     _ change: (inout VaultDocument, Keyring, _ passphrase: () throws -> SecretBytes?) throws -> (Result, Keyring)
   ) throws -> Result {
-    let bytes = try VaultFile.read(targetPath)
     func opener(header: VaultHeader, members: [Member]) throws -> HeaderOpener {
       // An older copy is refused before the passphrase is asked for: a write to it would give a
       // new key to every agent key revoked since the copy was taken.
@@ -211,20 +212,24 @@ public struct VaultStore: Sendable {
       try refuseIfReader(opener.access)
       return opener
     }
+    let bytes: [UInt8]
     let (decoded, opened): (VaultCodec.Decoded, HeaderOpener)
     let prepared: PreparedReplacement?
     if credential.mayAskAPerson {
       // Every record is checked before anyone is asked to type a passphrase.
+      bytes = try VaultFile.read(targetPath)
       decoded = try VaultCodec.decode(bytes)
       opened = try opener(header: decoded.document.header, members: decoded.document.members)
       prepared = nil
     } else {
-      // The records are parsed on a second thread while this one stretches the passphrase: in
-      // a vault of 10,000 keys each takes tens of milliseconds. Damage still comes first. Then
-      // that thread begins the save's temporary file with what the new file most likely
-      // begins with, and syncs it, which a vault of 10,000 keys would otherwise do after.
+      // The file is read and its records parsed on a second thread while this one stretches
+      // the passphrase: in a vault of 10,000 keys each takes tens of milliseconds. Damage still
+      // comes first. Then that thread begins the save's temporary file with what the new file
+      // most likely begins with, and syncs it, which a vault of 10,000 keys would otherwise do
+      // after.
       let target = targetPath
-      (decoded, opened, prepared) = try VaultCodec.decode(bytes, meanwhile: opener) { layout in
+      (bytes, decoded, opened, prepared) = try VaultCodec.decode(try VaultFile.Opened(targetPath), meanwhile: opener) {
+        bytes, layout in
         VaultCodec.likelyOpening(ofSaveOf: bytes, layout).flatMap { PreparedReplacement.begin(target, writing: $0) }
       }
     }
@@ -284,13 +289,14 @@ extension VaultStore {
   /// still reported first, and a name not in the file before a wrong passphrase.
   public func value(named name: String, credential: VaultCredential) throws -> SecretBytes {
     try Names.validateLookupName(name)
-    let bytes = try VaultFile.read(targetPath)
+    let bytes: [UInt8]
     let layout: VaultFileLayout
     let header: VaultHeader
     let line: (index: Int, range: Range<Int>)?
     let opener: HeaderOpener
     if credential.mayAskAPerson {
       // A missing name and a damaged file are reported before anyone is asked to type.
+      bytes = try VaultFile.read(targetPath)
       layout = try VaultCodec.checkedLayout(bytes)
       header = try VaultCodec.decodeHeader(bytes, layout.header, version: layout.version)
       warnIfRolledBack(header)
@@ -299,12 +305,12 @@ extension VaultStore {
       let members = try VaultCodec.decodeMembers(bytes, layout, of: header)
       opener = try HeaderOpener(credential, header: header, members: members)
     } else {
-      let read = try VaultCodec.checkedLayout(bytes) { header, members in
+      let read = try VaultCodec.checkedLayout(try VaultFile.Opened(targetPath)) { header, members in
         try HeaderOpener(credential, header: header, members: members)
-      } records: { layout in
+      } records: { bytes, layout in
         layout.keyLine(named: name, in: bytes)
       }
-      (layout, header, line, opener) = (read.layout, read.header, read.records, read.value)
+      (bytes, layout, header, line, opener) = (read.bytes, read.layout, read.header, read.records, read.value)
       warnIfRolledBack(header)
     }
     guard let (index, range) = line else { throw VaultError.keyNotFound(name: name) }
