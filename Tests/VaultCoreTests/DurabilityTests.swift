@@ -48,4 +48,21 @@ final class DurabilityTests: XCTestCase {
     }
     XCTAssertEqual(fold, ["fsync", "rename", "rename"], "a fold: the snapshot synced and renamed, then the log")
   }
+
+  /// A large file replaced is held open across the rename and closed on a thread of its own
+  /// (`LargeFileHold`): the save is the same, and no descriptor stays open.
+  func testReplacingALargeFileLeavesItsNewBytesAndNoDescriptorOpen() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    let path = vault.directory + "/large"
+    try VaultFile.replace(path, with: [UInt8](repeating: 1, count: 2 << 20))
+    func openDescriptors() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
+    let before = try openDescriptors()
+    let events = try traced { try VaultFile.replace(path, with: [UInt8](repeating: 2, count: 3 << 20)) }
+    XCTAssertEqual(events, ["fsync", "rename", "fsync"])
+    XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(repeating: 2, count: 3 << 20))
+    let deadline = Date().addingTimeInterval(5)
+    while try openDescriptors() > before, Date() < deadline { usleep(1_000) }
+    XCTAssertEqual(try openDescriptors(), before, "the replaced file's descriptor is closed")
+  }
 }

@@ -193,9 +193,47 @@ public enum VaultFile {
         throw SystemCalls.ioError("flush", path)
       }
     }
-    guard SystemCalls.rename(temporary, path) == 0 else { throw SystemCalls.ioError("replace", path) }
+    let replaced = LargeFileHold(path)
+    guard SystemCalls.rename(temporary, path) == 0 else {
+      let error = SystemCalls.ioError("replace", path)
+      replaced?.release()
+      throw error
+    }
     renamed = true
+    replaced?.release()
     if durability == .full { try syncDirectory(directory) }
+  }
+
+  /// The file a rename is about to replace, held open when it is large, so that freeing its
+  /// pages and blocks (3 to 4 ms for the 4 MB of a vault of 10,000 keys on ext4, which a rename
+  /// of the last link does inside the call) happens when the hold is released, on a thread of
+  /// its own, beside the rest of the save.
+  private struct LargeFileHold {
+    static let minimumByteCount = 1 << 20
+    let descriptor: Int32
+
+    init?(_ path: String) {
+      let descriptor = SystemCalls.open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
+      guard descriptor >= 0 else { return nil }
+      guard let status = SystemCalls.fileStatus(descriptor), SystemCalls.isRegular(status),
+        status.st_size >= Self.minimumByteCount
+      else {
+        SystemCalls.close(descriptor)
+        return nil
+      }
+      self.descriptor = descriptor
+    }
+
+    /// Closes the descriptor on a detached thread (here when no thread can be had). A process
+    /// that exits first waits for the close to finish, as it would have waited for the rename.
+    func release() {
+      let descriptor = descriptor
+      guard let thread = SystemCalls.startThread({ SystemCalls.close(descriptor) }) else {
+        SystemCalls.close(descriptor)
+        return
+      }
+      pthread_detach(thread)
+    }
   }
 
   /// A new temporary file beside `path` (`.<name>.tmp-<pid>-<random>`), open for writing, mode
