@@ -44,4 +44,40 @@ final class DiskFullTests: XCTestCase {
     XCTAssertEqual(try sandbox.run(["verify"]).status, 0)
     XCTAssertEqual(try sandbox.add("SECOND", value: "sk-disk-full-second-0123456789").status, 0)
   }
+
+  /// A save with a passphrase file begins its temporary beside scrypt; a save that cannot continue
+  /// it (a removal) writes the whole file into that same temporary, so room for one copy of the
+  /// vault is enough, as before (a reviewer's finding: it wrote a second temporary).
+  func testARemovalNeedsRoomForOneCopyOfTheVaultNotTwo() throws {
+    let sandbox = try VaultSandbox()
+    let mountPoint = sandbox.root + "/small-disk"
+    XCTAssertEqual(mkdir(mountPoint, 0o700), 0)
+    guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=1m,mode=0700") == 0 else {
+      throw XCTSkip("cannot mount a tmpfs here (errno \(errno))")
+    }
+    defer { umount(mountPoint) }
+    let vault = mountPoint + "/vault.json"
+    sandbox.environment["VAULT_FILE"] = vault
+    try sandbox.initVault()
+    let dotenv = (0..<300).map { "KEY_\($0)=sk-disk-room-\($0)-0123456789abcdef" }.joined(separator: "\n") + "\n"
+    let imported = try sandbox.run(["import", "-"], stdin: Array(dotenv.utf8))
+    XCTAssertEqual(imported.status, 0, imported.stderrText)
+    let size = try readFile(vault).count
+    XCTAssertGreaterThan(size, 100_000)
+
+    // Leave room for one and a half copies of the vault.
+    var disk = statvfs()
+    XCTAssertEqual(statvfs(mountPoint, &disk), 0)
+    let free = Int(disk.f_bavail) * Int(disk.f_frsize)
+    let filler = [UInt8](repeating: 0x41, count: free - size * 3 / 2)
+    try writeFile(mountPoint + "/filler", filler, mode: 0o600)
+
+    let removal = try sandbox.run(["rm", "KEY_150", "--yes"])
+    XCTAssertEqual(removal.status, 0, removal.stderrText)
+    let verify = try sandbox.run(["verify"])
+    XCTAssertEqual(verify.status, 0, verify.stderrText)
+    XCTAssertTrue(verify.stdoutText.hasPrefix("ok: 299 provider keys"), verify.stdoutText)
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: mountPoint).filter { $0.contains(".tmp-") }
+    XCTAssertEqual(leftovers, [])
+  }
 }

@@ -65,20 +65,20 @@ final class PreparedReplacementTests: XCTestCase {
     try assertWholeAndCanonical(vault)
   }
 
-  func testASaveThatBeginsOtherwiseIsWrittenWhole() throws {
+  func testASaveThatBeginsOtherwiseIsWrittenWholeIntoTheSameTemporary() throws {
     let vault = try self.vault(keys: 5)
     defer { vault.remove() }
     // Removing a key in the middle: the key lines no longer follow each other as they stood.
     let removal = try traced {
       try vault.store.update(credential: unattended) { document, _ in try document.removeKey("KEY_2") }
     }
-    XCTAssertEqual(removal, ["fdatasync", "fsync", "rename", "fsync"])
+    XCTAssertEqual(removal, ["fdatasync", "take emptied", "fsync", "rename", "fsync"], "the same temporary, emptied")
     try assertWholeAndCanonical(vault)
     // A change of the header (another generation would do): the opening differs.
     let setting = try traced {
       try vault.store.update(credential: unattended) { document, _ in document.header.settings.agentKeyLimit = 7 }
     }
-    XCTAssertEqual(setting, ["fdatasync", "fsync", "rename", "fsync"])
+    XCTAssertEqual(setting, ["fdatasync", "take emptied", "fsync", "rename", "fsync"])
     try assertWholeAndCanonical(vault)
     XCTAssertEqual(try vault.store.read().document.keys.map(\.name), ["KEY_0", "KEY_1", "KEY_3", "KEY_4"])
     XCTAssertEqual(try temporaries(in: vault), [])
@@ -110,6 +110,8 @@ final class PreparedReplacementTests: XCTestCase {
     // An older build's save, under the lock, removes every temporary: here inside the change,
     // which runs under the lock before the write. Someone then makes a file of the same name.
     var planted = ""
+    var plantedDescriptor: Int32 = -1
+    defer { if plantedDescriptor >= 0 { close(plantedDescriptor) } }
     let events = try traced {
       try vault.store.update(credential: unattended) { document, keyring in
         let names = try temporaries(in: vault)
@@ -117,6 +119,9 @@ final class PreparedReplacementTests: XCTestCase {
         planted = vault.directory + "/" + (names.first ?? "")
         XCTAssertEqual(unlink(planted), 0)
         XCTAssertTrue(FileManager.default.createFile(atPath: planted, contents: Data("not yours".utf8)))
+        // Held by its live writer, so the save's cleanup spares it too.
+        plantedDescriptor = open(planted, O_RDONLY | O_CLOEXEC)
+        XCTAssertEqual(flock(plantedDescriptor, LOCK_EX | LOCK_NB), 0)
         try document.addKey(
           name: "ADDED", value: SecretBytes(copying: Array("sk-added-0123456789".utf8)), provider: nil, models: [],
           environmentNames: [], keyring: keyring, now: .now())
@@ -127,21 +132,41 @@ final class PreparedReplacementTests: XCTestCase {
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: planted)), Data("not yours".utf8))
   }
 
-  func testStaleTemporariesAreThoseOfWritersGone() throws {
+  func testStaleTemporariesAreAllButThoseALiveWriterHoldsLocked() throws {
     let vault = try TestVault()
     defer { vault.remove() }
-    // A pid no process has any more: a child's, once reaped.
-    let process = try Process.run(URL(fileURLWithPath: "/bin/true"), arguments: [])
-    process.waitUntilExit()
-    let child = process.processIdentifier
-    let gone = vault.directory + "/.vault.json.tmp-\(child)-0011223344556677"
-    let live = vault.directory + "/.vault.json.tmp-\(getpid())-8899aabbccddeeff"
+    let held = vault.directory + "/.vault.json.tmp-1-0011223344556677"
+    let ours = vault.directory + "/.vault.json.tmp-\(getpid())-8899aabbccddeeff"
     let unnamed = vault.directory + "/.vault.json.tmp-somebody"
-    for path in [gone, live, unnamed] {
+    for path in [held, ours, unnamed] {
       XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data("old".utf8)))
     }
+    // A writer alive: its descriptor open and flocked (whatever pid its name carries).
+    let descriptor = open(held, O_RDONLY | O_CLOEXEC)
+    XCTAssertGreaterThanOrEqual(descriptor, 0)
+    defer { close(descriptor) }
+    XCTAssertEqual(flock(descriptor, LOCK_EX | LOCK_NB), 0)
     VaultFile.removeStaleTemporaries(for: vault.store.path)
-    XCTAssertEqual(try temporaries(in: vault), [".vault.json.tmp-\(getpid())-8899aabbccddeeff"])
+    XCTAssertEqual(try temporaries(in: vault), [".vault.json.tmp-1-0011223344556677"])
+    // Its lock gone (the writer killed), the next cleaner removes it.
+    XCTAssertEqual(flock(descriptor, LOCK_UN), 0)
+    VaultFile.removeStaleTemporaries(for: vault.store.path)
+    XCTAssertEqual(try temporaries(in: vault), [])
+  }
+
+  func testATemporaryBegunBesideScryptIsHeldLockedUntilItIsTaken() throws {
+    let vault = try self.vault(keys: 2)
+    defer { vault.remove() }
+    try vault.store.update(credential: unattended) { document, keyring in
+      // Under the lock, before the write: a cleaner (another save) spares it.
+      VaultFile.removeStaleTemporaries(for: vault.store.path)
+      XCTAssertEqual(try temporaries(in: vault).count, 1)
+      try document.addKey(
+        name: "ADDED", value: SecretBytes(copying: Array("sk-added-0123456789".utf8)), provider: nil, models: [],
+        environmentNames: [], keyring: keyring, now: .now())
+    }
+    try assertWholeAndCanonical(vault)
+    XCTAssertEqual(try temporaries(in: vault), [])
   }
 
   func testPiecesBeginWithAPrefixCutAnywhere() {

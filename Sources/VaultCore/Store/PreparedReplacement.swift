@@ -10,9 +10,14 @@ import VaultCrypto
 /// one higher, then every key line as it stands) to the save's temporary file, hashes it and
 /// syncs it. Under the lock, `VaultFile.replace` writes only what follows when the new file
 /// really begins with those bytes, and its fsync has little left to flush: at 10,000 keys the
-/// durable write of 3.9 MB (about 10 ms here) and its SHA-256 move beside scrypt. Any other
-/// save is written whole, as without it. Until `replace` takes the temporary, it is removed when
-/// this is released (a wrong passphrase, a refused change).
+/// durable write of 3.9 MB (about 10 ms here) and its SHA-256 move beside scrypt. Any other save
+/// empties the same temporary and writes the whole file into it, so a save never needs room for
+/// two. Until `replace` takes the temporary, it is removed when this is released (a wrong
+/// passphrase, a refused change).
+///
+/// The temporary is `flock`ed for as long as its descriptor is open: a save removes only the
+/// temporaries nobody holds so (`VaultFile.removeStaleTemporaries`), those of writers killed or
+/// gone, whatever pid their names carry.
 ///
 /// `@unchecked Sendable`: made on the second thread and handed over by `BackgroundWork`'s join,
 /// it is never used by two threads at once.
@@ -36,6 +41,13 @@ final class PreparedReplacement: @unchecked Sendable {
   /// save then writes whole, and reports what fails then).
   static func begin(_ target: String, writing pieces: [ArraySlice<UInt8>]) -> PreparedReplacement? {
     guard let (temporary, descriptor) = try? VaultFile.createTemporary(for: target) else { return nil }
+    // Never contended: the file was just made (O_EXCL). A save that removed it between the two
+    // calls leaves `take` to find it gone.
+    guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+      unlink(temporary)
+      SystemCalls.close(descriptor)
+      return nil
+    }
     let stream = SHA256.Stream()
     for piece in pieces {
       guard SystemCalls.writeAll(descriptor, piece) == nil else {
@@ -55,17 +67,24 @@ final class PreparedReplacement: @unchecked Sendable {
     return PreparedReplacement(target: target, prefix: prefix, temporary: temporary, descriptor: descriptor)
   }
 
-  /// The temporary's path and descriptor, and what is left to write to it, when the new file
-  /// `pieces` for `path` begins with what it holds and the temporary is still this one (a save
-  /// by an older build, under the lock, removes every temporary it finds); nil otherwise. The
-  /// caller then owns both (closes, renames or removes).
+  /// The temporary's path and descriptor, and what is left to write to it for the new file
+  /// `pieces` of `path`: what follows the prefix when the file begins with it, else every piece,
+  /// the temporary emptied first. Nil when the temporary's name no longer leads to this file (a
+  /// save by an older build, under the lock, removes every temporary it finds). The caller then
+  /// owns both (closes, renames or removes).
   func take(for path: String, writing pieces: [ArraySlice<UInt8>]) -> (
     temporary: String, descriptor: Int32, rest: [ArraySlice<UInt8>]
   )? {
-    guard !taken, path == target, isStillAtItsPath, BytePieces.begin(pieces, with: prefix.pieces) else { return nil }
+    guard !taken, path == target, isStillAtItsPath else { return nil }
+    if BytePieces.begin(pieces, with: prefix.pieces) {
+      taken = true
+      SystemCalls.record("take")
+      return (temporary, descriptor, BytePieces.dropping(prefix.count, from: pieces))
+    }
+    guard ftruncate(descriptor, 0) == 0, lseek(descriptor, 0, SEEK_SET) == 0 else { return nil }
     taken = true
-    SystemCalls.record("take")
-    return (temporary, descriptor, BytePieces.dropping(prefix.count, from: pieces))
+    SystemCalls.record("take emptied")
+    return (temporary, descriptor, pieces)
   }
 
   /// Whether the temporary's name still leads to the file this descriptor writes.

@@ -127,12 +127,6 @@ enum SystemCalls {
     return result
   }
 
-  /// Whether a process with this pid exists (this user's or another's): `kill` with signal 0,
-  /// which sends nothing.
-  static func processIsAlive(_ pid: pid_t) -> Bool {
-    kill(pid, 0) == 0 || errno == EPERM
-  }
-
   /// The corresponding C function is `rename`.
   static func rename(_ from: String, _ to: String) -> Int32 {
     let result = Glibc.rename(from, to)
@@ -141,7 +135,8 @@ enum SystemCalls {
   }
 
   /// The durability calls of this process in order (`fsync`, `fdatasync`, `rename`, and `take`
-  /// when a save writes the rest of a temporary begun beside scrypt), kept only while a test has
+  /// or `take emptied` when a save writes the rest of a temporary begun beside scrypt, or all of
+  /// the file into it), kept only while a test has
   /// turned tracing on: a save whose fsyncs were skipped still looks right after a SIGKILL (the
   /// page cache survives), so tests check the calls themselves.
   static let trace = Mutex<[String]?>(nil)

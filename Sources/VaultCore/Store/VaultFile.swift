@@ -261,22 +261,22 @@ public enum VaultFile {
     try replace(path, with: bytes)
   }
 
-  /// Removes temp files a killed writer left behind: those whose process (the pid in the name)
-  /// is gone. Called only under the lock. A live writer's temporary stays: a save of the vault
-  /// begins its temporary beside scrypt, before it takes the lock (`PreparedReplacement`).
+  /// Removes temp files a killed writer left behind: every temporary of `path` but those a live
+  /// writer holds `flock`ed. A save of the vault begins its temporary beside scrypt, before it
+  /// takes the lock, and holds it so while it lives (`PreparedReplacement`); the vault's other
+  /// saves, the usage state's folds and the run cache write theirs whole, at once, and hold no
+  /// such lock, so theirs are removed as before (a run cache written at that instant is only
+  /// not stored).
   public static func removeStaleTemporaries(for path: String) {
     let directory = SystemCalls.directory(of: path)
     let prefix = "." + SystemCalls.baseName(of: path) + ".tmp-"
     for name in SystemCalls.entryNames(of: directory) ?? [] where name.hasPrefix(prefix) {
-      if let writer = writerID(name.dropFirst(prefix.count)), SystemCalls.processIsAlive(writer) { continue }
-      unlink(directory + "/" + name)
+      let temporary = directory + "/" + name
+      let descriptor = SystemCalls.open(temporary, O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
+      defer { if descriptor >= 0 { SystemCalls.close(descriptor) } }
+      if descriptor >= 0, flock(descriptor, LOCK_EX | LOCK_NB) != 0, errno == EWOULDBLOCK { continue }
+      unlink(temporary)
     }
-  }
-
-  /// The pid at the start of a temporary's name after its prefix (`<pid>-<random>`).
-  private static func writerID(_ rest: Substring) -> pid_t? {
-    guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0 else { return nil }
-    return pid
   }
 
   private static func temporaryPath(for path: String) throws -> String {
