@@ -8,13 +8,20 @@ import XCTest
 /// A save that runs out of disk leaves the old vault intact and says so. The disk is a small
 /// tmpfs mounted for the test (skipped where mounting is not allowed).
 final class DiskFullTests: XCTestCase {
-  func testSaveOnAFullDiskKeepsTheOldVaultAndSaysSo() throws {
-    let sandbox = try VaultSandbox()
+  /// A tmpfs of `size` mounted in the sandbox (the caller unmounts it); skips the test where
+  /// mounting is not allowed.
+  private func smallDisk(in sandbox: VaultSandbox, size: String) throws -> String {
     let mountPoint = sandbox.root + "/small-disk"
     XCTAssertEqual(mkdir(mountPoint, 0o700), 0)
-    guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=128k,mode=0700") == 0 else {
+    guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=\(size),mode=0700") == 0 else {
       throw XCTSkip("cannot mount a tmpfs here (errno \(errno))")
     }
+    return mountPoint
+  }
+
+  func testSaveOnAFullDiskKeepsTheOldVaultAndSaysSo() throws {
+    let sandbox = try VaultSandbox()
+    let mountPoint = try smallDisk(in: sandbox, size: "128k")
     defer { umount(mountPoint) }
     sandbox.environment["VAULT_FILE"] = mountPoint + "/vault.json"
     try sandbox.initVault()
@@ -50,11 +57,7 @@ final class DiskFullTests: XCTestCase {
   /// vault is enough, as before (a reviewer's finding: it wrote a second temporary).
   func testARemovalNeedsRoomForOneCopyOfTheVaultNotTwo() throws {
     let sandbox = try VaultSandbox()
-    let mountPoint = sandbox.root + "/small-disk"
-    XCTAssertEqual(mkdir(mountPoint, 0o700), 0)
-    guard mount("tmpfs", mountPoint, "tmpfs", 0, "size=1m,mode=0700") == 0 else {
-      throw XCTSkip("cannot mount a tmpfs here (errno \(errno))")
-    }
+    let mountPoint = try smallDisk(in: sandbox, size: "1m")
     defer { umount(mountPoint) }
     let vault = mountPoint + "/vault.json"
     sandbox.environment["VAULT_FILE"] = vault

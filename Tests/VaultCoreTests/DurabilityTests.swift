@@ -9,10 +9,7 @@ import XCTest
 /// durable save is fsync (the temporary file), rename, fsync (the directory), in that order.
 final class DurabilityTests: XCTestCase {
   private func traced(_ body: () throws -> Void) rethrows -> [String] {
-    SystemCalls.trace.withLock { $0 = [] }
-    defer { SystemCalls.trace.withLock { $0 = nil } }
-    try body()
-    return SystemCalls.trace.withLock { $0 ?? [] }
+    try tracingSystemCalls(body)
   }
 
   func testEverySaveSyncsTheFileBeforeTheRenameAndTheDirectoryAfter() throws {
@@ -65,4 +62,12 @@ final class DurabilityTests: XCTestCase {
     while try openDescriptors() > before, Date() < deadline { usleep(1_000) }
     XCTAssertEqual(try openDescriptors(), before, "the replaced file's descriptor is closed")
   }
+}
+
+/// The durability calls `body` makes (`SystemCalls.trace`), in order.
+func tracingSystemCalls(_ body: () throws -> Void) rethrows -> [String] {
+  SystemCalls.trace.withLock { $0 = [] }
+  defer { SystemCalls.trace.withLock { $0 = nil } }
+  try body()
+  return SystemCalls.trace.withLock { $0 ?? [] }
 }

@@ -13,10 +13,7 @@ import XCTest
 /// other save written whole, and no temporary left behind on any path.
 final class PreparedReplacementTests: XCTestCase {
   private func traced(_ body: () throws -> Void) rethrows -> [String] {
-    SystemCalls.trace.withLock { $0 = [] }
-    defer { SystemCalls.trace.withLock { $0 = nil } }
-    try body()
-    return SystemCalls.trace.withLock { $0 ?? [] }
+    try tracingSystemCalls(body)
   }
 
   /// What a passphrase file or variable gives: nobody is asked.
