@@ -8,19 +8,15 @@ import XCTest
 /// the page cache and crash tests cannot see the difference. These tests watch the calls: every
 /// durable save is fsync (the temporary file), rename, fsync (the directory), in that order.
 final class DurabilityTests: XCTestCase {
-  private func traced(_ body: () throws -> Void) rethrows -> [String] {
-    try tracingSystemCalls(body)
-  }
-
   func testEverySaveSyncsTheFileBeforeTheRenameAndTheDirectoryAfter() throws {
     var vault: TestVault?
-    let creation = try traced { vault = try TestVault() }
+    let creation = try tracingSystemCalls { vault = try TestVault() }
     XCTAssertEqual(creation, ["fsync", "rename", "fsync"], "vault init")
     let test = try XCTUnwrap(vault)
     defer { test.remove() }
-    let update = try traced { try test.add("MY_API", "sk-test-0123456789abcdef") }
+    let update = try tracingSystemCalls { try test.add("MY_API", "sk-test-0123456789abcdef") }
     XCTAssertEqual(update, ["fsync", "rename", "fsync"], "an owner write")
-    let replace = try traced { try VaultFile.replace(test.directory + "/other", with: [1, 2, 3]) }
+    let replace = try tracingSystemCalls { try VaultFile.replace(test.directory + "/other", with: [1, 2, 3]) }
     XCTAssertEqual(replace, ["fsync", "rename", "fsync"], "VaultFile.replace")
   }
 
@@ -28,7 +24,9 @@ final class DurabilityTests: XCTestCase {
   func testANonDurableReplaceRenamesWithoutSyncing() throws {
     let vault = try TestVault()
     defer { vault.remove() }
-    let events = try traced { try VaultFile.replace(vault.directory + "/state", with: [1], durability: .none) }
+    let events = try tracingSystemCalls {
+      try VaultFile.replace(vault.directory + "/state", with: [1], durability: .none)
+    }
     XCTAssertEqual(events, ["rename"])
   }
 
@@ -36,9 +34,11 @@ final class DurabilityTests: XCTestCase {
   func testAContentsReplaceSyncsTheFileButNotTheDirectory() throws {
     let vault = try TestVault()
     defer { vault.remove() }
-    let events = try traced { try VaultFile.replace(vault.directory + "/state", with: [1], durability: .contents) }
+    let events = try tracingSystemCalls {
+      try VaultFile.replace(vault.directory + "/state", with: [1], durability: .contents)
+    }
     XCTAssertEqual(events, ["fsync", "rename"])
-    let fold = try traced {
+    let fold = try tracingSystemCalls {
       _ = try UsageState.add(
         forVault: vault.directory + "/vault.json", agents: [:],
         keys: ["0123456789abcdef0123456789abcdef": GatewayUsageDelta(lastUsed: Timestamp(secondsSinceEpoch: 1))])
@@ -55,7 +55,7 @@ final class DurabilityTests: XCTestCase {
     try VaultFile.replace(path, with: [UInt8](repeating: 1, count: 2 << 20))
     func openDescriptors() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
     let before = try openDescriptors()
-    let events = try traced { try VaultFile.replace(path, with: [UInt8](repeating: 2, count: 3 << 20)) }
+    let events = try tracingSystemCalls { try VaultFile.replace(path, with: [UInt8](repeating: 2, count: 3 << 20)) }
     XCTAssertEqual(events, ["fsync", "rename", "fsync"])
     XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), Data(repeating: 2, count: 3 << 20))
     let deadline = Date().addingTimeInterval(5)

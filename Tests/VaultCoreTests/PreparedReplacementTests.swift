@@ -12,10 +12,6 @@ import XCTest
 /// (`PreparedReplacement`): the file written must be exactly what a full encoding writes, every
 /// other save written whole, and no temporary left behind on any path.
 final class PreparedReplacementTests: XCTestCase {
-  private func traced(_ body: () throws -> Void) rethrows -> [String] {
-    try tracingSystemCalls(body)
-  }
-
   /// What a passphrase file or variable gives: nobody is asked.
   private let unattended = VaultCredential(mayAskAPerson: false, passphrase: TestVault.passphrase)
 
@@ -47,7 +43,7 @@ final class PreparedReplacementTests: XCTestCase {
   func testAnAddWritesOnlyWhatFollowsTheKeyLinesWrittenBesideScrypt() throws {
     let vault = try self.vault(keys: 5)
     defer { vault.remove() }
-    let events = try traced { try add("ADDED", to: vault, credential: unattended) }
+    let events = try tracingSystemCalls { try add("ADDED", to: vault, credential: unattended) }
     XCTAssertEqual(events, ["fdatasync", "take", "fsync", "rename", "fsync"])
     try assertWholeAndCanonical(vault)
     XCTAssertEqual(try vault.store.value(named: "ADDED", passphrase: TestVault.passphrase).text, "sk-added-0123456789")
@@ -57,7 +53,7 @@ final class PreparedReplacementTests: XCTestCase {
   func testAnAddToAnEmptyVaultContinuesTheOpeningAlone() throws {
     let vault = try self.vault(keys: 0)
     defer { vault.remove() }
-    let events = try traced { try add("FIRST", to: vault, credential: unattended) }
+    let events = try tracingSystemCalls { try add("FIRST", to: vault, credential: unattended) }
     XCTAssertEqual(events, ["fdatasync", "take", "fsync", "rename", "fsync"])
     try assertWholeAndCanonical(vault)
   }
@@ -66,13 +62,13 @@ final class PreparedReplacementTests: XCTestCase {
     let vault = try self.vault(keys: 5)
     defer { vault.remove() }
     // Removing a key in the middle: the key lines no longer follow each other as they stood.
-    let removal = try traced {
+    let removal = try tracingSystemCalls {
       try vault.store.update(credential: unattended) { document, _ in try document.removeKey("KEY_2") }
     }
     XCTAssertEqual(removal, ["fdatasync", "take emptied", "fsync", "rename", "fsync"], "the same temporary, emptied")
     try assertWholeAndCanonical(vault)
     // A change of the header (another generation would do): the opening differs.
-    let setting = try traced {
+    let setting = try tracingSystemCalls {
       try vault.store.update(credential: unattended) { document, _ in document.header.settings.agentKeyLimit = 7 }
     }
     XCTAssertEqual(setting, ["fdatasync", "take emptied", "fsync", "rename", "fsync"])
@@ -84,7 +80,7 @@ final class PreparedReplacementTests: XCTestCase {
   func testAPassphraseAPersonMayTypeBeginsNothingBeforeTheRecordsAreChecked() throws {
     let vault = try self.vault(keys: 2)
     defer { vault.remove() }
-    let events = try traced { try vault.add("ADDED", "sk-added-0123456789") }
+    let events = try tracingSystemCalls { try vault.add("ADDED", "sk-added-0123456789") }
     XCTAssertEqual(events, ["fsync", "rename", "fsync"])
   }
 
@@ -109,7 +105,7 @@ final class PreparedReplacementTests: XCTestCase {
     var planted = ""
     var plantedDescriptor: Int32 = -1
     defer { if plantedDescriptor >= 0 { close(plantedDescriptor) } }
-    let events = try traced {
+    let events = try tracingSystemCalls {
       try vault.store.update(credential: unattended) { document, keyring in
         let names = try temporaries(in: vault)
         XCTAssertEqual(names.count, 1, "the temporary begun beside scrypt")
