@@ -204,6 +204,17 @@ public struct VaultStore: Sendable {
     credential: VaultCredential,
     _ change: (inout VaultDocument, Keyring, _ passphrase: () throws -> SecretBytes?) throws -> (Result, Keyring)
   ) throws -> Result {
+    let (result, leftovers) = try updateLeavingWhatItRead(credential: credential, change)
+    SaveLeftovers.release(consume leftovers)
+    return result
+  }
+
+  /// `updateRekeying`, and what the save read and wrote, for `SaveLeftovers` to free: every
+  /// other reference to them ends when this returns.
+  private func updateLeavingWhatItRead<Result>(
+    credential: VaultCredential,
+    _ change: (inout VaultDocument, Keyring, _ passphrase: () throws -> SecretBytes?) throws -> (Result, Keyring)
+  ) throws -> (Result, SaveLeftovers) {
     func opener(header: VaultHeader, members: [Member]) throws -> HeaderOpener {
       // An older copy is refused before the passphrase is asked for: a write to it would give a
       // new key to every agent key revoked since the copy was taken.
@@ -262,7 +273,11 @@ public struct VaultStore: Sendable {
         document, keyring: keyring, reusingLinesOf: current.bytes, continuing: prepared?.prefix)
       try VaultFile.replace(targetPath, with: written.pieces, continuing: prepared)
       noteAuthenticated(document.header, headerDigest: written.headerDigest)
-      return result
+      return (
+        result,
+        SaveLeftovers(
+          files: [before, current], documents: [unlocked.document, document], pieces: written.pieces)
+      )
     }
   }
 
