@@ -266,4 +266,49 @@ final class ConcurrentDecodeTests: XCTestCase {
       XCTAssertEqual(error as? VaultError, .integrity("checksum mismatch"))
     }
   }
+
+  /// A program writing the file in place after its head was read: the header scrypt ran for is
+  /// not the file's. The file is read again, once; a second change is an I/O error that says to
+  /// run the command again, not damage (whose hint is a backup).
+  func testAFileWrittenInPlaceAfterItsHeadWasReadIsReadAgainOnce() throws {
+    let vault = try vaultWithKeysAndAgents()
+    defer { vault.remove() }
+    let first = try vault.bytes()
+    try vault.add("LATER", "sk-value-later-0123456789")
+    let second = try vault.bytes()
+    func writeInPlace(_ bytes: [UInt8]) throws {
+      let descriptor = open(vault.store.path, O_WRONLY | O_CLOEXEC)
+      XCTAssertGreaterThanOrEqual(descriptor, 0)
+      defer { close(descriptor) }
+      XCTAssertEqual(bytes.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }, bytes.count)
+      XCTAssertEqual(ftruncate(descriptor, off_t(bytes.count)), 0)
+    }
+    try writeInPlace(first)
+    let opened = try VaultFile.Opened(vault.store.path)
+    try writeInPlace(second)
+    var generations: [UInt64] = []
+    let read = try VaultCodec.decode(opened) { header, _ in
+      generations.append(header.generation)
+    } afterwards: {
+      _, _ in
+      ()
+    }
+    XCTAssertEqual(read.bytes, second)
+    XCTAssertEqual(read.decoded.document.keys.last?.name, "LATER")
+    let (old, new) = (try VaultCodec.decode(first).document.header, try VaultCodec.decode(second).document.header)
+    XCTAssertEqual(generations, [old.generation, new.generation], "run again with the header read again")
+
+    try writeInPlace(first)
+    let once = try VaultFile.Opened(vault.store.path)
+    try writeInPlace(second)
+    XCTAssertThrowsError(
+      try VaultCodec.checkedLayout(once, meanwhile: { _, _ in () }, records: { _, _ in () }, attempts: 1)
+    ) { error in
+      XCTAssertEqual(
+        error as? VaultError,
+        .io(
+          "\(vault.store.path) changed while it was read (written in place by another program?); run the command again"
+        ))
+    }
+  }
 }

@@ -457,7 +457,7 @@ public enum VaultCodec {
   /// read come back with the rest.
   static func checkedLayout<Value, Records: Sendable>(
     _ file: VaultFile.Opened, meanwhile: (VaultHeader, [Member]) throws -> Value,
-    records: @escaping @Sendable ([UInt8], VaultFileLayout) throws -> Records
+    records: @escaping @Sendable ([UInt8], VaultFileLayout) throws -> Records, attempts: Int = 2
   ) throws -> (
     bytes: [UInt8], layout: VaultFileLayout, header: VaultHeader, members: [Member], value: Value, records: Records
   ) {
@@ -467,19 +467,29 @@ public enum VaultCodec {
       return (bytes, read.layout, read.header, read.members, read.value, read.records)
     }
     let head = file.head
-    let read = try checkedPersonalLayout(
-      personal,
-      reading: {
-        let bytes = try file.readAll()
-        // Read through one descriptor, so a save (a rename) cannot come between; only a write
-        // into the file itself can, and then the header scrypt ran for is not this file's.
-        guard bytes.starts(with: head[..<(personal.range.upperBound + 2)]) else {
-          throw VaultError.integrity("the file changed while it was read")
-        }
-        return bytes
-      }, meanwhile: meanwhile, records: records)
-    return (read.bytes, read.layout, read.header, [], read.value, read.records)
+    do {
+      let read = try checkedPersonalLayout(
+        personal,
+        reading: {
+          let bytes = try file.readAll()
+          // Read through one descriptor, so a save (a rename) cannot come between; only a write
+          // into the file itself can, and then the header `meanwhile` ran with is not this file's.
+          guard bytes.starts(with: head[..<(personal.range.upperBound + 2)]) else { throw ChangedWhileRead() }
+          return bytes
+        }, meanwhile: meanwhile, records: records)
+      return (read.bytes, read.layout, read.header, [], read.value, read.records)
+    } catch is ChangedWhileRead {
+      // A passing race, not damage: read it all again, once.
+      guard attempts > 1 else {
+        throw VaultError.io(
+          "\(file.path) changed while it was read (written in place by another program?); run the command again")
+      }
+      return try checkedLayout(try file.reopened(), meanwhile: meanwhile, records: records, attempts: attempts - 1)
+    }
   }
+
+  /// The file's head no longer begins the file read through the same descriptor.
+  private struct ChangedWhileRead: Error {}
 
   /// A personal vault (version 1 or 2) has no members and its header is line 2: the checksum
   /// (a SHA-256 of the whole file) and the layout are checked on the second thread as well,

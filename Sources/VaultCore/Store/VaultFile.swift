@@ -67,7 +67,7 @@ public enum VaultFile {
     /// How much the head holds at most: a personal vault's header line is some 400 bytes.
     static let headByteCount = 16 << 10
     let head: [UInt8]
-    private let path: String
+    let path: String
     private let descriptor: Int32
     private let size: Int
 
@@ -90,6 +90,11 @@ public enum VaultFile {
       case .failure(.tooLarge): throw tooLarge(maximumByteCount)
       case .failure(.system(let code)): throw SystemCalls.ioError("read", path, code)
       }
+    }
+
+    /// The same path opened again, its head read anew.
+    func reopened() throws -> Opened {
+      try Opened(path)
     }
 
     deinit {
