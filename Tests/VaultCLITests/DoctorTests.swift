@@ -349,6 +349,26 @@ final class DoctorTests: XCTestCase {
     XCTAssertEqual(findings(try doctor(sandbox)).count, 1)
   }
 
+  func testATemporaryLeftByASaveThatDidNotFinish() throws {
+    let sandbox = try cleanVault()
+    let directory = (sandbox.vaultPath as NSString).deletingLastPathComponent
+    let leftover = directory + "/.vault.json.tmp-4242-0011223344556677"
+    try writeFile(leftover, try sandbox.readVault(), mode: 0o600)
+    // A live writer holds its temporary flocked: not a leftover.
+    let writer = open(leftover, O_RDONLY | O_CLOEXEC)
+    XCTAssertGreaterThanOrEqual(writer, 0)
+    XCTAssertEqual(flock(writer, LOCK_EX | LOCK_NB), 0)
+    assertClean(try doctor(sandbox))
+    close(writer)
+    let line = assertFinding(
+      try doctor(sandbox), ["warning: \(leftover) was left by a save that did not finish", "a copy of the vault"])
+    XCTAssertTrue(line?.hasSuffix("; rm \(leftover) (the next save removes it too)") == true, line ?? "")
+    XCTAssertTrue(fileExists(leftover), "doctor removes nothing")
+    try sandbox.addOK("ANOTHER", value: fakeSecret("sk-proj-"), ["--provider", "openai"])
+    XCTAssertFalse(fileExists(leftover), "the next save removes it")
+    assertClean(try doctor(sandbox))
+  }
+
   func testJSONCarriesEveryFinding() throws {
     let sandbox = try cleanVault()
     _ = try sandbox.agentCreate("weekly", ["--all", "--expires", "7d"])

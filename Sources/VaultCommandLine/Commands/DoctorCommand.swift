@@ -13,6 +13,7 @@ enum DoctorCommand: Command {
       the vault (a rollback); a damaged usage state file; whether the vault is unlocked ('vault
       unlock') and whether the kernel keyring or the unlock agent works here;
       a second hard link to the vault or a file beside it (another path sharing its writes);
+      a temporary file left by a save that did not finish (a copy of the vault as it was);
       a run cache directory or file that is a link, another user's or open to others (nothing is
       cached there), and the run cache turned off by VAULT_RUN_CACHE (a note).
       Makes no directory and writes no file. Prints one line per finding with what to do (and

@@ -89,6 +89,7 @@ public enum Doctor {
   /// appends them (`SessionChecks`).
   public static let checks: [DoctorCheck] = [
     FileChecks.vaultFile, FileChecks.directory, FileChecks.besideFiles, FileChecks.hardLinks,
+    FileChecks.leftoverTemporaries,
     VaultChecks.readable, VaultChecks.rollback, VaultChecks.usageState,
     CredentialChecks.files, CredentialChecks.variables, CredentialChecks.identityFiles,
     KeyChecks.agentExpiry, KeyChecks.unusedKeys, KeyChecks.keyShape,

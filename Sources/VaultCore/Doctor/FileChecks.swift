@@ -114,6 +114,20 @@ enum FileChecks {
     }
   }
 
+  /// The temporary of a save that never reached its rename (a writer killed, or interrupted
+  /// while scrypt ran): a copy of the vault as it was then, beside it with the same mode, until
+  /// the next save removes it. It may still hold a key removed since, or the master key sealed
+  /// under a passphrase changed since. A live writer's (held `flock`ed) is not reported.
+  static let leftoverTemporaries = DoctorCheck(name: "leftover-temporaries") { subject in
+    VaultFile.staleTemporaries(for: subject.store.targetPath).map { path in
+      DoctorFinding(
+        check: "leftover-temporary", subject: path,
+        message:
+          "\(path) was left by a save that did not finish: a copy of the vault as it was then, which may still hold what was removed or changed since",
+        fix: "rm \(path) (the next save removes it too)")
+    }
+  }
+
   /// The top directory of the file system holding `path`: a hard link cannot leave it, so
   /// `find -xdev` from there sees every other name of the file.
   private static func fileSystemTop(of path: String) -> String {

@@ -266,22 +266,27 @@ public enum VaultFile {
     try replace(path, with: bytes)
   }
 
-  /// Removes temp files a killed writer left behind: every temporary of `path` but those a live
-  /// writer holds `flock`ed. A save of the vault begins its temporary beside scrypt, before it
-  /// takes the lock, and holds it so while it lives (`PreparedReplacement`); the vault's other
-  /// saves, the usage state's folds and the run cache write theirs whole, at once, and hold no
-  /// such lock, so theirs are removed as before (a run cache written at that instant is only
-  /// not stored).
+  /// Removes temp files a killed writer left behind (`staleTemporaries`).
   public static func removeStaleTemporaries(for path: String) {
+    for temporary in staleTemporaries(for: path) { unlink(temporary) }
+  }
+
+  /// The temp files of `path` a killed or interrupted writer left behind: every
+  /// `.<name>.tmp-*` but those a live writer holds `flock`ed. A save of the vault begins its
+  /// temporary beside scrypt, before it takes the lock, and holds it so while it lives
+  /// (`PreparedReplacement`); the vault's other saves, the usage state's folds and the run cache
+  /// write theirs whole, at once, under a lock their cleaner also takes (or, for the run cache,
+  /// at the cost of one cache not stored), and hold no such lock.
+  static func staleTemporaries(for path: String) -> [String] {
     let directory = SystemCalls.directory(of: path)
     let prefix = "." + SystemCalls.baseName(of: path) + ".tmp-"
-    for name in SystemCalls.entryNames(of: directory) ?? [] where name.hasPrefix(prefix) {
-      let temporary = directory + "/" + name
-      let descriptor = SystemCalls.open(temporary, O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
-      defer { if descriptor >= 0 { SystemCalls.close(descriptor) } }
-      if descriptor >= 0, flock(descriptor, LOCK_EX | LOCK_NB) != 0, errno == EWOULDBLOCK { continue }
-      unlink(temporary)
-    }
+    return (SystemCalls.entryNames(of: directory) ?? []).filter { $0.hasPrefix(prefix) }.map { directory + "/" + $0 }
+      .filter { temporary in
+        let descriptor = SystemCalls.open(temporary, O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
+        guard descriptor >= 0 else { return true }
+        defer { SystemCalls.close(descriptor) }
+        return flock(descriptor, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK
+      }
   }
 
   private static func temporaryPath(for path: String) throws -> String {
