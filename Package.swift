@@ -123,12 +123,13 @@ let package = Package(
     .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
     // OpenSSL's libssl headers, for the gateway's upstream TLS only; linked by VaultTLS.
     .systemLibrary(name: "COpenSSLTLS", providers: [.apt(["libssl-dev"])]),
-    // Linux calls the Glibc module does not import (prctl), for the executable's process hygiene.
+    // Linux calls the Glibc module does not import (prctl, keyctl), for the executable's process
+    // hygiene, and the removal of a save's early temporary on SIGINT/SIGTERM/SIGHUP.
     .systemLibrary(name: "CLinux"),
     .target(
       name: "VaultCrypto", dependencies: ["COpenSSL", "CLinux"],
       linkerSettings: OpenSSL.linkerSettings(["crypto"])),
-    .target(name: "VaultCore", dependencies: ["VaultCrypto"]),
+    .target(name: "VaultCore", dependencies: ["VaultCrypto", "CLinux"]),
     // A TLS client connection over libssl, behind a small Swift type; knows nothing of vaults.
     .target(
       name: "VaultTLS", dependencies: ["COpenSSLTLS"],

@@ -10,6 +10,9 @@
 #include <linux/keyctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+// The cleanup of a temporary file on SIGINT, SIGTERM or SIGHUP (below).
+#include <signal.h>
+#include <string.h>
 
 /// Marks the process not dumpable: no core file, and no ptrace attach by other processes of
 /// the same user. Returns prctl's result (0 on success).
@@ -65,5 +68,55 @@ static inline void vault_close_from(int first) {
   long limit = sysconf(_SC_OPEN_MAX);
   for (int fd = first; fd < limit && fd < 65536; fd++) close(fd);
 }
+
+/// A temporary file removed if SIGINT, SIGTERM or SIGHUP stops the process while it is armed
+/// (a save's temporary begun beside scrypt, before the save takes its lock: a Ctrl-C during the
+/// KDF would otherwise leave a copy of the vault beside it until the next save). The handler
+/// does only async-signal-safe calls, then dies by the same signal, as the default would.
+/// One path at a time. The storage lives in functions, as Swift does not emit a header's static
+/// variables; a static inline function's statics are per object file, so only one Swift file
+/// (VaultCore's PreparedReplacement.swift) calls these.
+static inline char *vault_cleanup_path(void) {
+  static char path[4096];
+  return path;
+}
+
+static inline volatile sig_atomic_t *vault_cleanup_armed(void) {
+  static volatile sig_atomic_t armed;
+  return &armed;
+}
+
+static inline void vault_cleanup_on_signal(int number) {
+  if (*vault_cleanup_armed()) unlink(vault_cleanup_path());
+  signal(number, SIG_DFL);
+  raise(number);
+}
+
+/// Arms the cleanup for `path` (false when it is too long to hold). The handler is installed
+/// only where the signal's disposition is the default: an ignored SIGHUP (nohup) or a handler
+/// someone else installed stays as it is.
+static inline int vault_arm_cleanup(const char *path) {
+  size_t length = strlen(path);
+  if (length >= 4096) return 0;
+  *vault_cleanup_armed() = 0;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  memcpy(vault_cleanup_path(), path, length + 1);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  *vault_cleanup_armed() = 1;
+  const int numbers[] = {SIGINT, SIGTERM, SIGHUP};
+  for (unsigned index = 0; index < 3; index++) {
+    struct sigaction current;
+    if (sigaction(numbers[index], NULL, &current) != 0 || current.sa_handler != SIG_DFL) continue;
+    struct sigaction cleanup;
+    memset(&cleanup, 0, sizeof cleanup);
+    cleanup.sa_handler = vault_cleanup_on_signal;
+    sigemptyset(&cleanup.sa_mask);
+    sigaction(numbers[index], &cleanup, NULL);
+  }
+  return 1;
+}
+
+/// Disarms it: the file is renamed, removed, or no longer this process's to remove.
+static inline void vault_disarm_cleanup(void) { *vault_cleanup_armed() = 0; }
 
 #endif

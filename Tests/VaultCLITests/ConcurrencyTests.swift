@@ -274,4 +274,29 @@ final class ConcurrencyTests: XCTestCase {
     XCTAssertEqual(verify.status, 0, verify.stderrText)
     XCTAssertTrue(verify.stdoutText.hasPrefix("ok: 2 provider keys"), verify.stdoutText)
   }
+
+  func testACtrlCOrSIGTERMDuringScryptRemovesTheTemporaryBegunBesideIt() throws {
+    // The temporary a save begins beside scrypt is removed when SIGINT or SIGTERM stops it there,
+    // and the process still dies by that signal. N=2^17 gives the signal half a second to land
+    // in scrypt.
+    for signal in [SIGINT, SIGTERM] {
+      let sandbox = try VaultSandbox()
+      let created = try sandbox.run(["init"] + TestKDF.costOptions(17))
+      XCTAssertEqual(created.status, 0, created.stderrText)
+      let before = try sandbox.readVault()
+      let saving = try sandbox.start(["add", "STOPPED"], stdin: Array((Robust.fakeSecret() + "\n").utf8))
+      var begun: [String] = []
+      let deadline = Date().addingTimeInterval(20)
+      while begun.isEmpty, Date() < deadline {
+        usleep(2_000)
+        begun = Robust.temporaryFiles(besides: sandbox.vaultPath)
+      }
+      XCTAssertEqual(begun.count, 1, "the temporary begun beside scrypt")
+      saving.kill(signal)
+      let result = try saving.wait()
+      XCTAssertEqual(result.status, 128 + signal, result.stderrText)
+      XCTAssertEqual(Robust.temporaryFiles(besides: sandbox.vaultPath), [], "signal \(signal)")
+      XCTAssertEqual(try sandbox.readVault(), before)
+    }
+  }
 }

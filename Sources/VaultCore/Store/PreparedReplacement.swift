@@ -1,3 +1,4 @@
+import CLinux
 import VaultCrypto
 
 #if canImport(Glibc)
@@ -40,29 +41,30 @@ final class PreparedReplacement: @unchecked Sendable {
   /// The temporary for `target` with `pieces` written and synced; nil when any step fails (the
   /// save then writes whole, and reports what fails then).
   static func begin(_ target: String, writing pieces: [ArraySlice<UInt8>]) -> PreparedReplacement? {
-    guard let (temporary, descriptor) = try? VaultFile.createTemporary(for: target) else { return nil }
-    // Never contended: the file was just made (O_EXCL). A save that removed it between the two
-    // calls leaves `take` to find it gone.
-    guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+    guard let temporary = try? VaultFile.temporaryPath(for: target) else { return nil }
+    // Armed before the file exists: Ctrl-C or SIGTERM from here on removes it (until it is
+    // taken or released).
+    _ = vault_arm_cleanup(temporary)
+    guard let descriptor = try? VaultFile.createTemporary(at: temporary) else {
+      vault_disarm_cleanup()
+      return nil
+    }
+    func abandon() -> PreparedReplacement? {
+      vault_disarm_cleanup()
       unlink(temporary)
       SystemCalls.close(descriptor)
       return nil
     }
+    // Never contended: the file was just made (O_EXCL), unless a save's cleanup opened it in
+    // between, which then removes it.
+    guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return abandon() }
     let stream = SHA256.Stream()
     for piece in pieces {
-      guard SystemCalls.writeAll(descriptor, piece) == nil else {
-        unlink(temporary)
-        SystemCalls.close(descriptor)
-        return nil
-      }
+      guard SystemCalls.writeAll(descriptor, piece) == nil else { return abandon() }
       piece.withUnsafeBytes { stream.update($0) }
     }
     // The data now, the name and the rest at the save's fsync: this thread has time to wait.
-    guard SystemCalls.dataSync(descriptor) == 0 else {
-      unlink(temporary)
-      SystemCalls.close(descriptor)
-      return nil
-    }
+    guard SystemCalls.dataSync(descriptor) == 0 else { return abandon() }
     let prefix = VaultCodec.HashedPrefix(pieces: pieces, count: BytePieces.count(pieces), digest: stream)
     return PreparedReplacement(target: target, prefix: prefix, temporary: temporary, descriptor: descriptor)
   }
@@ -76,6 +78,8 @@ final class PreparedReplacement: @unchecked Sendable {
     temporary: String, descriptor: Int32, rest: [ArraySlice<UInt8>]
   )? {
     guard !taken, path == target, isStillAtItsPath else { return nil }
+    // From here the save renames or removes it, as any save its temporary.
+    vault_disarm_cleanup()
     if BytePieces.begin(pieces, with: prefix.pieces) {
       taken = true
       SystemCalls.record("take")
@@ -97,6 +101,7 @@ final class PreparedReplacement: @unchecked Sendable {
 
   deinit {
     guard !taken else { return }
+    vault_disarm_cleanup()
     // Only the file this wrote: a name someone else reused is not this one's to remove.
     if isStillAtItsPath { unlink(temporary) }
     SystemCalls.close(descriptor)

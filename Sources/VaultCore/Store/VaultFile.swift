@@ -244,8 +244,13 @@ public enum VaultFile {
   /// A new temporary file beside `path` (`.<name>.tmp-<pid>-<random>`), open for writing, mode
   /// 0600 before any byte is written; the caller closes it and renames or removes it.
   static func createTemporary(for path: String) throws -> (path: String, descriptor: Int32) {
-    let directory = SystemCalls.directory(of: path)
     let temporary = try temporaryPath(for: path)
+    return (temporary, try createTemporary(at: temporary))
+  }
+
+  /// `createTemporary(for:)` at a name `temporaryPath` gave.
+  static func createTemporary(at temporary: String) throws -> Int32 {
+    let directory = SystemCalls.directory(of: temporary)
     // O_EXCL | O_NOFOLLOW: never write through a file or symlink someone planted; the mode is
     // set at creation, before any byte exists.
     let descriptor = SystemCalls.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
@@ -257,7 +262,7 @@ public enum VaultFile {
       SystemCalls.close(descriptor)
       throw error
     }
-    return (temporary, descriptor)
+    return descriptor
   }
 
   /// Creates `path` with `bytes` only if nothing is there yet (`vault init`).
@@ -289,7 +294,8 @@ public enum VaultFile {
       }
   }
 
-  private static func temporaryPath(for path: String) throws -> String {
+  /// `.<name>.tmp-<pid>-<16 hex>` beside `path`.
+  static func temporaryPath(for path: String) throws -> String {
     let directory = SystemCalls.directory(of: path)
     let name = SystemCalls.baseName(of: path)
     // O_EXCL makes a clash an error, not a hazard; the random part makes it unlikely.
