@@ -245,6 +245,18 @@ final class ConcurrencyTests: XCTestCase {
     XCTAssertEqual(get.stdoutText, value)
   }
 
+  /// The temporaries beside the sandbox's vault, once there is one (polled every 2 ms, for at
+  /// most 20 s): a save with a passphrase file begins its temporary beside scrypt.
+  private func temporaryOnceBegun(_ sandbox: VaultSandbox) -> [String] {
+    let deadline = Date().addingTimeInterval(20)
+    var begun = Robust.temporaryFiles(besides: sandbox.vaultPath)
+    while begun.isEmpty, Date() < deadline {
+      usleep(2_000)
+      begun = Robust.temporaryFiles(besides: sandbox.vaultPath)
+    }
+    return begun
+  }
+
   func testAWriterKilledWhileItWaitsLeavesTheVaultAndTheNextSaveRemovesItsTemporary() throws {
     // With a passphrase file a save begins its temporary beside scrypt, before it takes the lock
     // (PreparedReplacement). Killed while it waits for the lock, it leaves the vault as it was;
@@ -256,12 +268,7 @@ final class ConcurrencyTests: XCTestCase {
     let lock = try holdLock(sandbox)
     let waiting = try sandbox.start(
       ["add", "KILLED"], stdin: Array((Robust.fakeSecret() + "\n").utf8), environment: ["VAULT_LOCK_TIMEOUT": "60"])
-    var begun: [String] = []
-    let deadline = Date().addingTimeInterval(20)
-    while begun.isEmpty, Date() < deadline {
-      usleep(5_000)
-      begun = Robust.temporaryFiles(besides: sandbox.vaultPath)
-    }
+    let begun = temporaryOnceBegun(sandbox)
     XCTAssertEqual(begun.count, 1, "the temporary begun before the lock")
     waiting.kill()
     _ = try? waiting.wait()
@@ -285,13 +292,7 @@ final class ConcurrencyTests: XCTestCase {
       XCTAssertEqual(created.status, 0, created.stderrText)
       let before = try sandbox.readVault()
       let saving = try sandbox.start(["add", "STOPPED"], stdin: Array((Robust.fakeSecret() + "\n").utf8))
-      var begun: [String] = []
-      let deadline = Date().addingTimeInterval(20)
-      while begun.isEmpty, Date() < deadline {
-        usleep(2_000)
-        begun = Robust.temporaryFiles(besides: sandbox.vaultPath)
-      }
-      XCTAssertEqual(begun.count, 1, "the temporary begun beside scrypt")
+      XCTAssertEqual(temporaryOnceBegun(sandbox).count, 1, "the temporary begun beside scrypt")
       saving.kill(signal)
       let result = try saving.wait()
       XCTAssertEqual(result.status, 128 + signal, result.stderrText)
