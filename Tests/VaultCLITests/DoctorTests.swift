@@ -354,8 +354,12 @@ final class DoctorTests: XCTestCase {
     let directory = (sandbox.vaultPath as NSString).deletingLastPathComponent
     let leftover = directory + "/.vault.json.tmp-4242-0011223344556677"
     try writeFile(leftover, try sandbox.readVault(), mode: 0o600)
+    // Just written: a save may still be at it (its rename is milliseconds away).
+    assertClean(try doctor(sandbox))
+    var old = [timeval(tv_sec: time(nil) - 120, tv_usec: 0), timeval(tv_sec: time(nil) - 120, tv_usec: 0)]
+    XCTAssertEqual(utimes(leftover, &old), 0)
     // A live writer holds its temporary flocked: not a leftover.
-    let writer = open(leftover, O_RDONLY | O_CLOEXEC)
+    let writer = open(leftover, O_RDWR | O_CLOEXEC)
     XCTAssertGreaterThanOrEqual(writer, 0)
     XCTAssertEqual(flock(writer, LOCK_EX | LOCK_NB), 0)
     assertClean(try doctor(sandbox))

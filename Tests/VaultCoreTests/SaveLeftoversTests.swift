@@ -3,6 +3,10 @@ import XCTest
 
 @testable import VaultCore
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// What a save read and wrote is freed on a detached thread (`SaveLeftovers`): it must be freed
 /// all the same, and the caller's reference must not be the one left.
 final class SaveLeftoversTests: XCTestCase {
@@ -11,6 +15,8 @@ final class SaveLeftoversTests: XCTestCase {
     defer { vault.remove() }
     try vault.add("KEY", "sk-test-value-0123456789")
     let locked = try vault.store.read()
+    SaveLeftovers.freeingThreads.withLock { $0 = [] }
+    defer { SaveLeftovers.freeingThreads.withLock { $0 = nil } }
     weak var freed: SaveLeftovers?
     do {
       let leftovers = SaveLeftovers(files: [locked], documents: [locked.document], pieces: [locked.bytes[...]])
@@ -20,5 +26,21 @@ final class SaveLeftoversTests: XCTestCase {
     let deadline = Date().addingTimeInterval(10)
     while freed != nil, Date() < deadline { usleep(1_000) }
     XCTAssertNil(freed, "the leftovers were never freed")
+    let threads = SaveLeftovers.freeingThreads.withLock { $0 ?? [] }
+    XCTAssertEqual(threads.count, 1)
+    XCTAssertNotEqual(threads.first, pthread_self(), "freed on the thread they were handed to")
+  }
+
+  func testASaveHandsWhatItReadToAnotherThread() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    SaveLeftovers.freeingThreads.withLock { $0 = [] }
+    defer { SaveLeftovers.freeingThreads.withLock { $0 = nil } }
+    try vault.add("KEY", "sk-test-value-0123456789")
+    let deadline = Date().addingTimeInterval(10)
+    while SaveLeftovers.freeingThreads.withLock({ $0?.isEmpty ?? true }), Date() < deadline { usleep(1_000) }
+    let threads = SaveLeftovers.freeingThreads.withLock { $0 ?? [] }
+    XCTAssertEqual(threads.count, 1, "one save, one set of leftovers")
+    XCTAssertNotEqual(threads.first, pthread_self())
   }
 }

@@ -119,7 +119,9 @@ enum FileChecks {
   /// the next save removes it. It may still hold a key removed since, or the master key sealed
   /// under a passphrase changed since. A live writer's (held `flock`ed) is not reported.
   static let leftoverTemporaries = DoctorCheck(name: "leftover-temporaries") { subject in
-    VaultFile.staleTemporaries(for: subject.store.targetPath).map { path in
+    // A minute old at least: a save in progress takes milliseconds past its lock (its early
+    // temporary, begun beside scrypt, is held flocked until then).
+    VaultFile.staleTemporaries(for: subject.store.targetPath, olderThan: 60).map { path in
       DoctorFinding(
         check: "leftover-temporary", subject: path,
         message:

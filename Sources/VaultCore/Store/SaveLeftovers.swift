@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -14,10 +16,17 @@ final class SaveLeftovers: Sendable {
   private let documents: [VaultDocument]
   private let pieces: [ArraySlice<UInt8>]
 
+  /// The threads that freed leftovers, kept only while a test has turned this on (not nil).
+  static let freeingThreads = Mutex<[pthread_t]?>(nil)
+
   init(files: [LockedVault], documents: [VaultDocument], pieces: [ArraySlice<UInt8>]) {
     self.files = files
     self.documents = documents
     self.pieces = pieces
+  }
+
+  deinit {
+    Self.freeingThreads.withLock { $0?.append(pthread_self()) }
   }
 
   /// Drops `leftovers` on a detached thread (here when no thread can be had). The caller passes

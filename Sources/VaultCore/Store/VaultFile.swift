@@ -276,21 +276,31 @@ public enum VaultFile {
     for temporary in staleTemporaries(for: path) { unlink(temporary) }
   }
 
-  /// The temp files of `path` a killed or interrupted writer left behind: every
-  /// `.<name>.tmp-*` but those a live writer holds `flock`ed. A save of the vault begins its
-  /// temporary beside scrypt, before it takes the lock, and holds it so while it lives
-  /// (`PreparedReplacement`); the vault's other saves, the usage state's folds and the run cache
-  /// write theirs whole, at once, under a lock their cleaner also takes (or, for the run cache,
-  /// at the cost of one cache not stored), and hold no such lock.
-  static func staleTemporaries(for path: String) -> [String] {
+  /// The temp files of `path` a killed writer left behind: every `.<name>.tmp-*` but those a
+  /// live writer holds `flock`ed. A save of the vault begins its temporary beside scrypt, before
+  /// it takes the lock, and holds it so while it lives (`PreparedReplacement`); the vault's other
+  /// saves, the usage state's folds and the run cache write theirs whole, at once, under a lock
+  /// their cleaner also takes (or, for the run cache, at the cost of one cache not stored), and
+  /// hold no such lock. A temporary is opened for writing (nothing is written) because NFS
+  /// grants an exclusive `flock` only on such a descriptor; any answer but the lock granted
+  /// (held by a writer, refused, not supported) spares it. `olderThan` (seconds) spares any
+  /// younger one too: `vault doctor`, which takes no lock, must not name a save in progress.
+  static func staleTemporaries(for path: String, olderThan age: Int? = nil) -> [String] {
     let directory = SystemCalls.directory(of: path)
     let prefix = "." + SystemCalls.baseName(of: path) + ".tmp-"
+    let now = Timestamp.now().secondsSinceEpoch
     return (SystemCalls.entryNames(of: directory) ?? []).filter { $0.hasPrefix(prefix) }.map { directory + "/" + $0 }
       .filter { temporary in
-        let descriptor = SystemCalls.open(temporary, O_RDONLY | O_NONBLOCK | O_NOFOLLOW)
+        if let age {
+          guard let status = SystemCalls.pathStatus(temporary, followLinks: false), SystemCalls.isRegular(status),
+            Int64(status.st_mtim.tv_sec) <= now - Int64(age)
+          else { return false }
+        }
+        let descriptor = SystemCalls.open(temporary, O_RDWR | O_NONBLOCK | O_NOFOLLOW)
+        // A link or another user's file with a temporary's name: no writer of ours.
         guard descriptor >= 0 else { return true }
         defer { SystemCalls.close(descriptor) }
-        return flock(descriptor, LOCK_EX | LOCK_NB) == 0 || errno != EWOULDBLOCK
+        return flock(descriptor, LOCK_EX | LOCK_NB) == 0
       }
   }
 
