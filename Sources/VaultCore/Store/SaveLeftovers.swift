@@ -16,8 +16,8 @@ final class SaveLeftovers: Sendable {
   private let documents: [VaultDocument]
   private let pieces: [ArraySlice<UInt8>]
 
-  /// The threads that freed leftovers, kept only while a test has turned this on (not nil).
-  static let freeingThreads = Mutex<[pthread_t]?>(nil)
+  /// Which thread freed which leftovers, kept only while a test has turned this on (not nil).
+  static let freeingThreads = Mutex<[ObjectIdentifier: pthread_t]?>(nil)
 
   init(files: [LockedVault], documents: [VaultDocument], pieces: [ArraySlice<UInt8>]) {
     self.files = files
@@ -26,7 +26,8 @@ final class SaveLeftovers: Sendable {
   }
 
   deinit {
-    Self.freeingThreads.withLock { $0?.append(pthread_self()) }
+    let freed = ObjectIdentifier(self)
+    Self.freeingThreads.withLock { $0?[freed] = pthread_self() }
   }
 
   /// Drops `leftovers` on a detached thread (here when no thread can be had). The caller passes
