@@ -383,44 +383,30 @@ public enum VaultCodec {
   static func decode<Value>(
     _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value
   ) throws -> (Decoded, Value) {
-    let (decoded, value, _) = try decode(bytes, meanwhile: meanwhile) { _, _ in () }
-    return (decoded, value)
-  }
-
-  /// `decode(_:meanwhile:)`, and `afterwards` run on the second thread once the records are
-  /// parsed (a save begins its temporary there: `PreparedReplacement`), not when they fail.
-  static func decode<Value, Extra: Sendable>(
-    _ bytes: [UInt8], meanwhile: (VaultHeader, [Member]) throws -> Value,
-    afterwards: @escaping @Sendable ([UInt8], VaultFileLayout) -> Extra
-  ) throws -> (Decoded, Value, Extra) {
     let read = try checkedLayout(bytes, meanwhile: meanwhile) { bytes, layout in
-      try decodedRecords(bytes, layout, afterwards: afterwards)
+      (try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
     }
-    let ((keys, agents), extra) = read.records
-    let decoded = decoded(bytes, read.layout, header: read.header, keys: keys, agents: agents, members: read.members)
-    return (decoded, read.value, extra)
+    let (keys, agents) = read.records
+    return (
+      decoded(bytes, read.layout, header: read.header, keys: keys, agents: agents, members: read.members), read.value
+    )
   }
 
-  /// `decode(_:meanwhile:afterwards:)` of a file of which only the head is read yet: its bytes
-  /// are read on the second thread too (`checkedLayout(_ file:…)`).
+  /// `decode(_:meanwhile:)` of a file of which only the head is read yet: its bytes are read on
+  /// the second thread too (`checkedLayout(_ file:…)`), and `afterwards` runs there once the
+  /// records are parsed (a save begins its temporary there: `PreparedReplacement`), not when
+  /// they fail.
   static func decode<Value, Extra: Sendable>(
     _ file: VaultFile.Opened, meanwhile: (VaultHeader, [Member]) throws -> Value,
     afterwards: @escaping @Sendable ([UInt8], VaultFileLayout) -> Extra
   ) throws -> (bytes: [UInt8], decoded: Decoded, value: Value, extra: Extra) {
     let read = try checkedLayout(file, meanwhile: meanwhile) { bytes, layout in
-      try decodedRecords(bytes, layout, afterwards: afterwards)
+      ((try decodeKeys(bytes, layout), try decodeAgents(bytes, layout)), afterwards(bytes, layout))
     }
     let ((keys, agents), extra) = read.records
     let decoded = decoded(
       read.bytes, read.layout, header: read.header, keys: keys, agents: agents, members: read.members)
     return (read.bytes, decoded, read.value, extra)
-  }
-
-  private static func decodedRecords<Extra>(
-    _ bytes: [UInt8], _ layout: VaultFileLayout, afterwards: ([UInt8], VaultFileLayout) -> Extra
-  ) throws -> (([ProviderKey], [AgentKey]), Extra) {
-    let records = (try decodeKeys(bytes, layout), try decodeAgents(bytes, layout))
-    return (records, afterwards(bytes, layout))
   }
 
   /// The checked layout, the header and the members of `bytes`, with `meanwhile` run on this
