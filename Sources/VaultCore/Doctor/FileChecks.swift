@@ -115,9 +115,10 @@ enum FileChecks {
   }
 
   /// The temporary of a save that never reached its rename (a writer killed with SIGKILL, a
-  /// crash; SIGINT, SIGTERM and SIGHUP remove the one begun beside scrypt): a copy of the vault as it was then, beside it with the same mode, until
-  /// the next save removes it. It may still hold a key removed since, or the master key sealed
-  /// under a passphrase changed since. A live writer's (held `flock`ed) is not reported.
+  /// crash; SIGINT, SIGTERM and SIGHUP remove the one begun beside scrypt): a copy of the vault
+  /// as it was then, beside it with the same mode, until the next save removes it. It may still
+  /// hold a key removed since, or the master key sealed under a passphrase changed since. A live
+  /// writer's (held `flock`ed) is not reported.
   static let leftoverTemporaries = DoctorCheck(name: "leftover-temporaries") { subject in
     // A minute old at least: a save in progress takes milliseconds past its lock (its early
     // temporary, begun beside scrypt, is held flocked until then).

@@ -30,15 +30,11 @@ final class SaveLeftovers: Sendable {
     Self.freeingThreads.withLock { $0?[freed] = pthread_self() }
   }
 
-  /// Drops `leftovers` on a detached thread (here when no thread can be had). The caller passes
-  /// its last reference (`consume`), so the thread's is the one that frees.
+  /// Drops `leftovers` on a detached thread. The caller passes its last reference (`consume`),
+  /// so the thread's is the one that frees.
   static func release(_ leftovers: consuming SaveLeftovers) {
     let owned = Owned(leftovers)
-    guard let thread = SystemCalls.startThread({ owned.drop() }) else {
-      owned.drop()
-      return
-    }
-    pthread_detach(thread)
+    SystemCalls.runDetached { owned.drop() }
   }
 
   /// The one reference, taken out when dropped, so the thread that drops it is the one that frees.

@@ -136,9 +136,9 @@ enum SystemCalls {
 
   /// The durability calls of this process in order (`fsync`, `fdatasync`, `rename`, and `take`
   /// or `take emptied` when a save writes the rest of a temporary begun beside scrypt, or all of
-  /// the file into it), kept only while a test has
-  /// turned tracing on: a save whose fsyncs were skipped still looks right after a SIGKILL (the
-  /// page cache survives), so tests check the calls themselves.
+  /// the file into it), kept only while a test has turned tracing on: a save whose fsyncs were
+  /// skipped still looks right after a SIGKILL (the page cache survives), so tests check the
+  /// calls themselves.
   static let trace = Mutex<[String]?>(nil)
 
   static func record(_ event: String) {
@@ -165,6 +165,13 @@ enum SystemCalls {
       return nil
     }
     return thread
+  }
+
+  /// Runs `body` on a detached thread, one nobody waits for (here, when no thread can be had):
+  /// for work whose end nobody needs to see, which a process's exit may cut short.
+  static func runDetached(_ body: @escaping @Sendable () -> Void) {
+    guard let thread = startThread(body) else { return body() }
+    pthread_detach(thread)
   }
 
   /// Waits for a thread `startThread` made to end. The corresponding C function is `pthread_join`.

@@ -198,7 +198,9 @@ public enum VaultFile {
         throw SystemCalls.ioError("flush", path)
       }
     }
-    let replaced = LargeFileHold(path)
+    // The old file is about the new one's size (a vault after a save): a small file costs no
+    // open and fstat of it.
+    let replaced = BytePieces.count(pieces) >= LargeFileHold.minimumByteCount ? LargeFileHold(path) : nil
     guard SystemCalls.rename(temporary, path) == 0 else {
       let error = SystemCalls.ioError("replace", path)
       replaced?.release()
@@ -229,15 +231,11 @@ public enum VaultFile {
       self.descriptor = descriptor
     }
 
-    /// Closes the descriptor on a detached thread (here when no thread can be had). A process
-    /// that exits first waits for the close to finish, as it would have waited for the rename.
+    /// Closes the descriptor on a detached thread. A process that exits first waits for the
+    /// close to finish, as it would have waited for the rename.
     func release() {
       let descriptor = descriptor
-      guard let thread = SystemCalls.startThread({ SystemCalls.close(descriptor) }) else {
-        SystemCalls.close(descriptor)
-        return
-      }
-      pthread_detach(thread)
+      SystemCalls.runDetached { SystemCalls.close(descriptor) }
     }
   }
 
