@@ -140,7 +140,7 @@ let package = Package(
     // the executable is only its entry point.
     .target(name: "VaultCommandLine", dependencies: ["VaultCore", "VaultGateway", "CLinux"]),
     .executableTarget(
-      name: "vault", dependencies: ["VaultCommandLine"], exclude: ["start-up.order"],
+      name: "vault", dependencies: ["VaultCommandLine", "VaultCrypto"], exclude: ["start-up.order"],
       linkerSettings: StaticPIE.linkerSettings),
     .testTarget(
       name: "VaultCryptoTests",
