@@ -4,7 +4,7 @@
  * takes it as the baseline of "beyond scrypt", so the vault's faster scrypt is not counted as
  * the vault's code being faster. Not part of the product; the vault never runs this.
  *
- * Usage: scrypt_alone LOG_N [plain]   ("plain": OpenSSL's own allocator, as `openssl kdf`) */
+ * Usage: scrypt_alone LOG_N */
 #define _GNU_SOURCE
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -40,8 +40,7 @@ static void release(void *memory, const char *file, int line) {
 
 int main(int argc, char **argv) {
   if (argc < 2) return 64;
-  if (!(argc > 2 && strcmp(argv[2], "plain") == 0) && !CRYPTO_set_mem_functions(allocate, reallocate, release))
-    return 2;
+  if (!CRYPTO_set_mem_functions(allocate, reallocate, release)) return 2;
   unsigned char key[32];
   const char *password = "bench passphrase";
   static const unsigned char salt[16] = "0123456789abcdef";

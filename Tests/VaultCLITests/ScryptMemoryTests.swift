@@ -60,7 +60,7 @@ final class ScryptMemoryTests: XCTestCase {
     while !advised, Self.isRunning(verifying.pid) {
       // A non-dumpable process's smaps needs CAP_SYS_PTRACE to read; without it the test can
       // only skip.
-      if let smaps = Self.readProcFile("/proc/\(verifying.pid)/smaps") {
+      if let smaps = try? String(decoding: readFile("/proc/\(verifying.pid)/smaps"), as: UTF8.self) {
         readable = readable || !smaps.isEmpty
         let large = Self.flagsOfMappings(in: smaps, atLeastKiB: bufferKiB)
         advised = large.contains { $0.contains("hg") }
@@ -78,7 +78,7 @@ final class ScryptMemoryTests: XCTestCase {
   static func memoryFlags(containing address: UnsafeMutableRawPointer) throws -> [String]? {
     let target = UInt(bitPattern: address)
     var inside = false
-    for line in try XCTUnwrap(ScryptMemoryTests.readProcFile("/proc/self/smaps")).split(separator: "\n") {
+    for line in String(decoding: try readFile("/proc/self/smaps"), as: UTF8.self).split(separator: "\n") {
       let fields = line.split(separator: " ", omittingEmptySubsequences: true)
       if let range = fields.first, range.contains("-"), !range.hasSuffix(":") {
         let bounds = range.split(separator: "-").compactMap { UInt($0, radix: 16) }
@@ -93,7 +93,7 @@ final class ScryptMemoryTests: XCTestCase {
   /// Whether `pid` has not exited yet (a child not waited for stays a zombie, which kill(pid, 0)
   /// still finds).
   static func isRunning(_ pid: pid_t) -> Bool {
-    guard let stat = readProcFile("/proc/\(pid)/stat"),
+    guard let stat = try? String(decoding: readFile("/proc/\(pid)/stat"), as: UTF8.self),
       let end = stat.lastIndex(of: ")")
     else { return false }
     return stat[stat.index(after: end)...].split(separator: " ").first != "Z"
@@ -112,22 +112,5 @@ final class ScryptMemoryTests: XCTestCase {
       }
     }
     return found
-  }
-
-  /// A file of /proc read to its end (Foundation's String(contentsOfFile:) stops after the
-  /// first read, one page of smaps).
-  static func readProcFile(_ path: String) -> String? {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-    guard descriptor >= 0 else { return nil }
-    defer { close(descriptor) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65_536)
-    while true {
-      let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-      if count < 0, errno == EINTR { continue }
-      guard count >= 0 else { return nil }
-      if count == 0 { return String(decoding: bytes, as: UTF8.self) }
-      bytes += chunk[0..<count]
-    }
   }
 }

@@ -181,9 +181,22 @@ func writeFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
   }
 }
 
+/// The bytes of `path`, read to the end: a file of /proc too, of which Foundation's readers
+/// (`FileManager.contents`, `String(contentsOfFile:)`) return only the first read, one page of an
+/// smaps.
 func readFile(_ path: String) throws -> [UInt8] {
-  guard let data = FileManager.default.contents(atPath: path) else { throw POSIXError(.ENOENT) }
-  return [UInt8](data)
+  let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+  guard descriptor >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+  defer { close(descriptor) }
+  var bytes: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 65_536)
+  while true {
+    let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+    if count < 0, errno == EINTR { continue }
+    guard count >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    if count == 0 { return bytes }
+    bytes += chunk[0..<count]
+  }
 }
 
 /// Whether `needle` occurs anywhere in `haystack`.
