@@ -313,8 +313,8 @@ final class DoctorTests: XCTestCase {
     assertFinding(readable, ["warning: the run cache file \(file) is open to group or others (mode 644)", "chmod 600"])
     // Nothing of the file's contents, not even its clear first line (the vault's id and the file identities).
     let firstLine = Array((FileManager.default.contents(atPath: file) ?? Data()).prefix { $0 != 0x0A })
-    XCTAssertTrue(firstLine.starts(with: Array("llm-vault-run-cache 1 ".utf8)))
-    assertNoLeak(readable, bytes: [Array(token.utf8), Array(firstLine.dropFirst("llm-vault-run-cache 1 ".count))])
+    XCTAssertTrue(firstLine.starts(with: Array("llm-vault-run-cache 2 ".utf8)))
+    assertNoLeak(readable, bytes: [Array(token.utf8), Array(firstLine.dropFirst("llm-vault-run-cache 2 ".count))])
     XCTAssertEqual(chmod(file, 0o600), 0)
 
     let off = try doctor(sandbox, environment: ["VAULT_RUN_CACHE": "0"])

@@ -1,5 +1,6 @@
-import VaultCore
 import XCTest
+
+@testable import VaultCore
 
 /// The names a provider key is never injected under (docs/SECURITY.md, "Names a key is injected
 /// under"): one policy for linking, importing and running.
@@ -39,6 +40,26 @@ final class InjectedNamePolicyTests: XCTestCase {
       XCTAssertNotNil(InjectedNamePolicy.refusal(for: name), name)
       XCTAssertThrowsError(try Names.validateKeyName(name), name)
       XCTAssertThrowsError(try Names.validateEnvironmentName(name), name)
+    }
+  }
+
+  /// The run cache's check over bytes (`Names.isInjectable`) says what the throwing check says,
+  /// for every name above, for edge cases of the identifier rule, and for random byte strings.
+  func testTheCheckOverBytesAgreesWithTheThrowingCheck() {
+    var names = Self.reviewNames + Self.loaderNames + Self.familyNames
+    names += ["", "A", "_", "1A", "A1", "A-B", "Ä", "MY API", String(repeating: "A", count: 128)]
+    names += [String(repeating: "A", count: 129), "OPENAI_API_KEY", "GOOGLE_API_KEY", "GOFLAGS", "VAULT_"]
+    var generator = SystemRandomNumberGenerator()
+    let alphabet = Array("AZaz09_-GOLDPATHVAULT.é\u{0}".utf8)
+    for _ in 0..<5_000 {
+      let count = Int.random(in: 0...12, using: &generator)
+      let bytes = (0..<count).map { _ in alphabet.randomElement(using: &generator)! }
+      names.append(String(decoding: bytes, as: UTF8.self))
+    }
+    for name in names {
+      let accepted = (try? Names.validateEnvironmentName(name)) != nil
+      var copy = name
+      XCTAssertEqual(copy.withUTF8 { Names.isInjectable(bytes: $0) }, accepted, name)
     }
   }
 

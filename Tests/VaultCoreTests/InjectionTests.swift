@@ -114,9 +114,10 @@ final class InjectionTests: XCTestCase {
     ]
     func text(_ options: ChildEnvironment.Options) -> Set<String> {
       Set(
-        ChildEnvironment.build(inherited: inherited, plan: plan, values: values, options: options).variables.map {
-          String(decoding: $0, as: UTF8.self)
-        })
+        ChildEnvironment.build(inherited: inherited, plan: plan, values: values, options: options).environment.entries
+          .map {
+            String(decoding: $0, as: UTF8.self)
+          })
     }
     XCTAssertEqual(
       text(.init()), ["PATH=/bin", "EDITOR=vi", "OPENAI_API_KEY=from-vault", "MY_API=from-vault"])
@@ -184,6 +185,69 @@ final class InjectionTests: XCTestCase {
     }
   }
 
+  /// Injected variables follow the inherited ones (sorted) in plan order; an inherited variable
+  /// is dropped only for a variable of exactly its name, however alike the others are.
+  func testInjectedVariablesReplaceOnlyInheritedOnesOfTheSameName() throws {
+    let values = [
+      "OPENAI_API_KEY": "from-vault", "OPENAI_API_KEZ": "z", "PATH_": "p", "B_NAME": "b", "A_NAME": "a",
+      String(repeating: "L", count: 70): "long",
+    ]
+    let variables = [
+      "OPENAI_API_KEY", "OPENAI_API_KEZ", "PATH_", "B_NAME", "A_NAME", String(repeating: "L", count: 70),
+    ]
+    .map { (name: $0, value: SecretBytes(copying: Array(values[$0]!.utf8))) }
+    // The same first byte and length as an injected name (or a length 64 apart), and not it.
+    let inherited = [
+      "OPENAI_API_KEY": "inherited", "OPENAI_API_KEX": "kept", "PATH": "/bin", "PATH_X": "x", "A_NAME": "old",
+      String(repeating: "L", count: 6): "short",
+    ]
+    func entries(_ options: ChildEnvironment.Options) -> [String] {
+      ChildEnvironment.build(inherited: inherited, variables: variables, options: options).environment.entries.map {
+        String(decoding: $0, as: UTF8.self)
+      }
+    }
+    XCTAssertEqual(
+      entries(.init()),
+      [
+        "LLLLLL=short", "OPENAI_API_KEX=kept", "PATH=/bin", "PATH_X=x", "OPENAI_API_KEY=from-vault", "OPENAI_API_KEZ=z",
+        "PATH_=p", "B_NAME=b", "A_NAME=a", String(repeating: "L", count: 70) + "=long",
+      ])
+    let (environment, kept) = ChildEnvironment.build(
+      inherited: inherited, variables: variables, options: .init(keepInherited: true))
+    XCTAssertEqual(kept, ["OPENAI_API_KEY", "A_NAME"])
+    let texts = environment.entries.map { String(decoding: $0, as: UTF8.self) }
+    XCTAssertTrue(texts.contains("OPENAI_API_KEY=inherited") && texts.contains("A_NAME=old"))
+    XCTAssertFalse(texts.contains("OPENAI_API_KEY=from-vault") || texts.contains("A_NAME=a"))
+  }
+
+  /// The block execve gets: each entry NUL-terminated, the array NULL-terminated, and every byte
+  /// zero after a wipe.
+  func testTheEnvironmentBlockIsWhatExecveReadsAndWipesToZero() throws {
+    let variables = (0..<300).map { (name: "KEY_\($0)", value: SecretBytes(copying: Array("value-\($0)".utf8))) }
+    let (environment, _) = ChildEnvironment.build(inherited: ["HOME": "/h"], variables: variables, options: .init())
+    XCTAssertEqual(environment.count, 301)
+    let read: [String] = environment.withPointers { envp in
+      var texts: [String] = []
+      var index = 0
+      while let entry = envp[index] {
+        texts.append(String(cString: entry))
+        index += 1
+      }
+      return texts
+    }
+    XCTAssertEqual(read, ["HOME=/h"] + (0..<300).map { "KEY_\($0)=value-\($0)" })
+    environment.wipe()
+    XCTAssertEqual(environment.entries, [[UInt8]](repeating: [], count: 301))
+    let anyByte: Bool = environment.withPointers { envp in
+      (0..<301).contains { index in
+        let entry = UnsafeRawPointer(envp[index]!)
+        let length = read[index].utf8.count
+        return (0..<length).contains { entry.load(fromByteOffset: $0, as: UInt8.self) != 0 }
+      }
+    }
+    XCTAssertFalse(anyByte, "a byte of an entry survived the wipe")
+  }
+
   func testEveryCredentialVariableIsStrippedFromTheChild() throws {
     XCTAssertEqual(
       Set(CredentialVariable.allCases.map(\.name)),
@@ -195,9 +259,9 @@ final class InjectionTests: XCTestCase {
     for variable in CredentialVariable.allCases { inherited[variable.name] = "credential" }
     let plan = try InjectionPlan([])
     for clean in [false, true] {
-      let (variables, _) = ChildEnvironment.build(
+      let (environment, _) = ChildEnvironment.build(
         inherited: inherited, plan: plan, values: [:], options: .init(clean: clean))
-      let names = variables.map { String(decoding: $0.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self) }
+      let names = environment.entries.map { String(decoding: $0.prefix { $0 != UInt8(ascii: "=") }, as: UTF8.self) }
       for variable in CredentialVariable.allCases { XCTAssertFalse(names.contains(variable.name), variable.name) }
     }
   }

@@ -60,7 +60,9 @@ final class RunCacheRecordTests: XCTestCase {
     XCTAssertEqual(
       injection.variables.map { injection.keys[$0.key].id }, launch.plan.entries.map(\.key.id))
     XCTAssertEqual(injection.keys.count, 3)
-    for (read, written) in zip(injection.keys, launch.plan.keys) {
+    // Written in order of id, which the usage line takes them in.
+    XCTAssertEqual(injection.keys.map(\.id), launch.plan.keys.map(\.id).sorted())
+    for (read, written) in zip(injection.keys, launch.plan.keys.sorted { $0.id < $1.id }) {
       XCTAssertEqual(read.id, written.id)
       XCTAssertEqual(read.name, written.name)
       XCTAssertEqual(read.masked, written.masked)
@@ -86,6 +88,56 @@ final class RunCacheRecordTests: XCTestCase {
         for variable in read.injection.variables { XCTAssertNoThrow(try Names.validateEnvironmentName(variable.name)) }
       }
     }
+  }
+
+  func testKeysOutOfOrderOrRepeatedAreRefused() throws {
+    let launch = try launch()
+    defer { launch.vault.remove() }
+    let ids = launch.plan.keys.map(\.id).sorted()
+    // The record as the writer lays it out, with the keys in the order given.
+    func bytes(_ keys: [RecordID]) -> SecretBytes {
+      func write(_ writer: inout RunCacheWriter) {
+        writer.integer(UInt64(1))
+        writer.string(launch.terms.agentID)
+        writer.string(launch.terms.agentName)
+        writer.time(launch.terms.notAfter)
+        writer.optionalTime(nil)
+        writer.optionalTime(nil)
+        writer.integer(UInt32(keys.count))
+        for id in keys {
+          writer.integer(id.words.high)
+          writer.integer(id.words.low)
+          writer.string("KEY_NAME")
+          writer.string("sk-…abc")
+          writer.string("sk-value")
+        }
+        writer.integer(UInt32(0))
+      }
+      var counter = RunCacheWriter(into: nil)
+      write(&counter)
+      return SecretBytes(count: counter.offset) {
+        var writer = RunCacheWriter(into: $0)
+        write(&writer)
+      }
+    }
+    XCTAssertEqual(try RunCacheRecord.decode(bytes(ids)).injection.keys.map(\.id), ids)
+    // The writer puts keys given in any order in order of id, and each variable stays with its key.
+    let keys = ids.reversed().enumerated().map { index, id in
+      Injection.Key(
+        id: id, name: "KEY_\(index)", masked: "m", value: SecretBytes(copying: Array("value-\(index)".utf8)))
+    }
+    let written = RunCacheRecord(
+      generation: 1, terms: launch.terms,
+      injection: Injection(keys: keys, variables: keys.indices.map { Injection.Variable(name: "VAR_\($0)", key: $0) }))
+    let read = try RunCacheRecord.decode(written.encoded()).injection
+    XCTAssertEqual(read.keys.map(\.id), ids)
+    for variable in read.variables {
+      let index = try XCTUnwrap(Int(variable.name.dropFirst(4)))
+      XCTAssertEqual(read.keys[variable.key].name, "KEY_\(index)")
+      XCTAssertEqual(read.value(of: variable)?.copyBytes(), Array("value-\(index)".utf8))
+    }
+    XCTAssertThrowsError(try RunCacheRecord.decode(bytes([ids[1], ids[0], ids[2]])), "keys out of order")
+    XCTAssertThrowsError(try RunCacheRecord.decode(bytes([ids[0], ids[1], ids[1]])), "a key twice")
   }
 
   func testEveryVariableIsCheckedAgainWhenRead() throws {

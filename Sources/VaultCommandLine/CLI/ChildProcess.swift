@@ -31,11 +31,11 @@ enum ChildProcess {
 
   /// Replaces this process with the child: its exit code, signals, stdin and terminal are then
   /// the child's own. Returns only on failure.
-  static func exec(_ executable: String, arguments: [String], environment: [[UInt8]]) -> VaultError {
+  static func exec(_ executable: String, arguments: [String], environment: EnvironmentBlock) -> VaultError {
     ProcessHygiene.restoreForChild()
     // errno is read inside, before the argument copies are wiped and freed.
     let code = withCStrings(arguments) { argv in
-      withCStrings(environment) { envp in
+      environment.withPointers { envp in
         execve(executable, argv, envp)
         return errno
       }
@@ -48,10 +48,10 @@ enum ChildProcess {
   /// `environment` (it holds values) is wiped as soon as the child has it; the read buffer is
   /// wiped after every read, since the child may print a value.
   static func supervise(
-    _ executable: String, arguments: [String], environment: inout [[UInt8]],
+    _ executable: String, arguments: [String], environment: EnvironmentBlock,
     secrets: [(value: SecretBytes, mask: [UInt8])]
   ) throws -> Int32 {
-    defer { ChildEnvironment.wipe(&environment) }
+    defer { environment.wipe() }
     var outPipe: [Int32] = [0, 0]
     var errPipe: [Int32] = [0, 0]
     guard makePipe(&outPipe), makePipe(&errPipe) else {
@@ -78,12 +78,12 @@ enum ChildProcess {
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
     var child: pid_t = 0
     let status = withCStrings(arguments) { argv in
-      withCStrings(environment) { envp in
+      environment.withPointers { envp in
         posix_spawn(&child, executable, &actions, &attributes, argv, envp)
       }
     }
     ProcessHygiene.rehardenAfterSpawn()
-    ChildEnvironment.wipe(&environment)
+    environment.wipe()
     close(outPipe[1])
     close(errPipe[1])
     guard status == 0 else {
@@ -165,40 +165,14 @@ enum ChildProcess {
     }
   }
 
-  /// Calls `body` with a NULL-terminated array of C strings made from `strings`.
+  /// Calls `body` with the NULL-terminated array of C strings made from `strings` (the child's
+  /// arguments, which are no secret: any process can read them in /proc).
   private static func withCStrings<Result>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> Result)
     -> Result
   {
-    withCStrings(strings.map { Array($0.utf8) }, body)
-  }
-
-  /// As above for byte strings, copied one after the other into one block (a run with a
-  /// thousand keys would otherwise make a thousand allocations); the block is wiped afterwards
-  /// (it may hold secrets).
-  private static func withCStrings<Result>(_ strings: [[UInt8]], _ body: ([UnsafeMutablePointer<CChar>?]) -> Result)
-    -> Result
-  {
-    var total = 0
-    for bytes in strings { total += bytes.count + 1 }
-    let block = UnsafeMutablePointer<CChar>.allocate(capacity: max(total, 1))
-    defer {
-      memset(block, 0, total)
-      block.deallocate()
-    }
-    var pointers: [UnsafeMutablePointer<CChar>?] = []
-    pointers.reserveCapacity(strings.count + 1)
-    var offset = 0
-    for bytes in strings {
-      let start = block + offset
-      bytes.withUnsafeBytes { raw in
-        if let base = raw.baseAddress { UnsafeMutableRawPointer(start).copyMemory(from: base, byteCount: raw.count) }
-      }
-      start[bytes.count] = 0
-      pointers.append(start)
-      offset += bytes.count + 1
-    }
-    pointers.append(nil)
-    return body(pointers)
+    let copies = strings.map { strdup($0) }
+    defer { for copy in copies { free(copy) } }
+    return body(copies + [nil])
   }
 }
 

@@ -242,17 +242,12 @@ enum GatewaySession {
   static func run(_ context: Context, command: [String]) throws -> Never {
     let (session, variables) = try open(context)
     let options = ChildEnvironment.Options(clean: context.arguments.flag("clean-env"), keepInherited: false)
-    var (environment, _) = ChildEnvironment.build(
-      inherited: context.environment, plan: try InjectionPlan([], ownNamesOnly: false), values: [:], options: options)
-    let names = Set(variables.map { $0.0 })
-    environment.removeAll { entry in
-      guard let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { return false }
-      return names.contains(String(decoding: entry[..<equals], as: UTF8.self))
-    }
-    for (name, value) in variables { environment.append(Array("\(name)=".utf8) + value.copyBytes()) }
+    // The session's variables replace any inherited variable of the same name.
+    let (environment, _) = ChildEnvironment.build(
+      inherited: context.environment, variables: variables.map { (name: $0.0, value: $0.1) }, options: options)
     let childPath = options.clean || context.environment["PATH"] != nil ? context.environment["PATH"] : nil
     let executable = try ChildProcess.resolve(command[0], path: childPath)
-    let code = try ChildProcess.supervise(executable, arguments: command, environment: &environment, secrets: [])
+    let code = try ChildProcess.supervise(executable, arguments: command, environment: environment, secrets: [])
     session.close()
     throw ChildExit(code: code)
   }

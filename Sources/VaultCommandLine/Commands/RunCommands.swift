@@ -52,7 +52,7 @@ enum RunCommand: Command {
     }
     let options = ChildEnvironment.Options(
       clean: arguments.flag("clean-env"), keepInherited: arguments.flag("no-override"))
-    var (environment, kept) = ChildEnvironment.build(
+    let (environment, kept) = ChildEnvironment.build(
       inherited: context.environment, injection: secrets.injection, options: options)
     let childPath = options.clean || context.environment["PATH"] != nil ? context.environment["PATH"] : nil
     let executable = try ChildProcess.resolve(command[0], path: childPath)
@@ -74,7 +74,7 @@ enum RunCommand: Command {
         masks.append((value: value, mask: Array(key.masked.utf8)))
       }
       throw ChildExit(
-        code: try ChildProcess.supervise(executable, arguments: command, environment: &environment, secrets: masks))
+        code: try ChildProcess.supervise(executable, arguments: command, environment: environment, secrets: masks))
     }
     // Kept alive until the exec replaces the process: otherwise ARC frees them after their last
     // use above, wiping and freeing a thousand values and keys one by one, work the exec makes

@@ -33,7 +33,7 @@ public struct Injection: Sendable {
     }
   }
 
-  /// The distinct keys, in plan order.
+  /// The distinct keys: in plan order, or in order of id when read from the run cache.
   public let keys: [Key]
   /// Each variable once, in plan order.
   public let variables: [Variable]

@@ -30,8 +30,14 @@ struct RunCacheRecord {
     writer.time(terms.notAfter)
     writer.optionalTime(terms.retireAt)
     writer.optionalTime(terms.successorNotAfter)
+    // The keys in increasing order of id, which the usage line lists them in: a cached launch
+    // then records its use without sorting a thousand ids, and the reader checks each key is
+    // there once by comparing it with the one before.
+    let order = injection.keys.indices.sorted { injection.keys[$0].id < injection.keys[$1].id }
+    var position = [Int](repeating: 0, count: order.count)
+    for (sorted, original) in order.enumerated() { position[original] = sorted }
     writer.integer(UInt32(injection.keys.count))
-    for key in injection.keys {
+    for key in order.map({ injection.keys[$0] }) {
       let words = key.id.words
       writer.integer(words.high)
       writer.integer(words.low)
@@ -45,12 +51,12 @@ struct RunCacheRecord {
     writer.integer(UInt32(injection.variables.count))
     for variable in injection.variables {
       writer.string(variable.name)
-      writer.integer(UInt32(variable.key))
+      writer.integer(UInt32(position[variable.key]))
     }
   }
 
-  /// Reads an encoding back; throws `malformed` at the first byte that does not fit, and for
-  /// anything left over. Every variable is checked again against the injection policy and for
+  /// Reads an encoding back; throws `malformed` at the first byte that does not fit, for keys
+  /// out of order or repeated, and for anything left over. Every variable is checked again against the injection policy and for
   /// a second claimant, as `InjectionPlan` checks it: the record is sealed under a key the
   /// token's holder can derive, so it gets no more trust than the holder.
   ///
@@ -77,6 +83,7 @@ struct RunCacheRecord {
     keys.reserveCapacity(keyCount)
     for _ in 0..<keyCount {
       let id = RecordID(words: (try reader.integer(), try reader.integer()))
+      guard keys.last.map({ $0.id < id }) ?? true else { throw RunCacheReader.Malformed() }
       let name = try reader.string()
       let masked = try reader.string()
       let value = try reader.bytes()
@@ -95,10 +102,15 @@ struct RunCacheRecord {
     variables.reserveCapacity(variableCount)
     var claimed = Set<String>(minimumCapacity: variableCount)
     for _ in 0..<variableCount {
-      let name = try reader.string()
+      let nameBytes = try reader.bytes().bindMemory(to: UInt8.self)
       let key = Int(try reader.integer() as UInt32)
       guard key < keys.count else { throw RunCacheReader.Malformed() }
-      try Names.validateEnvironmentName(name)
+      let name = String(decoding: nameBytes, as: UTF8.self)
+      if !Names.isInjectable(bytes: nameBytes) {
+        // The policy's own error, which says why.
+        try Names.validateEnvironmentName(name)
+        throw RunCacheReader.Malformed()
+      }
       guard claimed.insert(name).inserted else {
         throw VaultError.injectionConflict("\(name) is claimed twice in the run cache")
       }

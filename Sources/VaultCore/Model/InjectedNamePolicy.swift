@@ -73,7 +73,7 @@ public enum InjectedNamePolicy {
     return name.withUTF8 { refusal(forBytes: $0) }
   }
 
-  private static func refusal(forBytes name: UnsafeBufferPointer<UInt8>) -> String? {
+  static func refusal(forBytes name: UnsafeBufferPointer<UInt8>) -> String? {
     if hasPrefix(name, vaultPrefix) { return "is reserved for vault itself" }
     if name.count <= longestRefusedName,
       (0..<names.count).contains(where: { names.length($0) == name.count && names.isPrefix($0, of: name) })

@@ -10,13 +10,23 @@ public enum Names {
     // Over the bytes in place: every key's name is checked on every read, and again for each
     // variable a run injects.
     var name = name
-    return name.withUTF8 { bytes in
-      guard let first = bytes.first, bytes.count <= maximumNameLength, isLetterOrUnderscore(first) else {
-        return false
-      }
-      for byte in bytes where !isLetterOrUnderscore(byte) && byte &- UInt8(ascii: "0") >= 10 { return false }
-      return true
+    return name.withUTF8 { isIdentifier(bytes: $0) }
+  }
+
+  /// The same over UTF-8 bytes.
+  static func isIdentifier(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard let first = bytes.first, bytes.count <= maximumNameLength, isLetterOrUnderscore(first) else {
+      return false
     }
+    for byte in bytes where !isLetterOrUnderscore(byte) && byte &- UInt8(ascii: "0") >= 10 { return false }
+    return true
+  }
+
+  /// Whether `validateEnvironmentName` accepts the name these UTF-8 bytes spell, checked in
+  /// place: a launch from the run cache checks every variable again before it makes a string of
+  /// it, and only a refused name pays for the error's words.
+  static func isInjectable(bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    isIdentifier(bytes: bytes) && InjectedNamePolicy.refusal(forBytes: bytes) == nil
   }
 
   /// Checks a provider key's name (also the variable it is injected under).

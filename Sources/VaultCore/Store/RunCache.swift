@@ -74,7 +74,7 @@ public struct RunCache: Sendable {
   }
 
   /// The first line's first two fields: the file's kind and version.
-  static let magic = "llm-vault-run-cache 1"
+  static let magic = "llm-vault-run-cache 2"
   /// Past this the file is not read (a cache of 10,000 keys of 64 KiB each would be 640 MiB; the
   /// vault itself stops at 64 MiB).
   static let maximumByteCount = VaultFile.maximumByteCount
@@ -108,7 +108,7 @@ public struct RunCache: Sendable {
     guard let newline = bytes.prefix(512).firstIndex(of: 0x0A) else { return miss("damaged") }
     let header = bytes[..<newline]
     let fields = header.split(separator: 0x20, omittingEmptySubsequences: false)
-    guard fields.count == 7, fields[0].elementsEqual("llm-vault-run-cache".utf8), fields[1].elementsEqual("1".utf8),
+    guard fields.count == 7, fields[0].elementsEqual("llm-vault-run-cache".utf8), fields[1].elementsEqual("2".utf8),
       let vaultID = Hex.decode(String(decoding: fields[2], as: UTF8.self)), vaultID.count == 16,
       String(decoding: fields[3], as: UTF8.self) == token.id
     else { return miss("damaged") }

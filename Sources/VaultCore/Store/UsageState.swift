@@ -145,8 +145,13 @@ public struct UsageState: Equatable, Sendable {
     forVault vaultPath: String, agentID: String?, keyIDs: [RecordID], at now: Timestamp, lockTimeout: Double = 10
   ) throws -> String? {
     guard agentID != nil || !keyIDs.isEmpty else { return nil }
-    var keys = keyIDs.sorted()
-    keys.removeDuplicatesInOrder()
+    var keys = keyIDs
+    // A launch from the run cache gives them in order already (its record keeps the keys so):
+    // one pass checks that, instead of sorting a thousand ids on every launch.
+    if !zip(keys, keys.dropFirst()).allSatisfy({ $0 < $1 }) {
+      keys.sort()
+      keys.removeDuplicatesInOrder()
+    }
     var agent: RecordID? = nil
     if let agentID {
       guard let id = RecordID(hex: agentID) else {
