@@ -188,36 +188,45 @@ final class InjectionTests: XCTestCase {
   /// Injected variables follow the inherited ones (sorted) in plan order; an inherited variable
   /// is dropped only for a variable of exactly its name, however alike the others are.
   func testInjectedVariablesReplaceOnlyInheritedOnesOfTheSameName() throws {
+    // The same text as an injected name in other bytes (Kelvin signs for its Ks), 64 bytes
+    // longer: the same first byte and length modulo 64, so only the byte comparison tells them
+    // apart, as the child does.
+    let manyK = "OPENAI_API_" + String(repeating: "K", count: 32)
+    let kelvin = "OPENAI_API_" + String(repeating: "\u{212A}", count: 32)
+    XCTAssertEqual(kelvin.utf8.count - manyK.utf8.count, 64)
+    XCTAssertEqual(kelvin, manyK, "Swift no longer takes a Kelvin sign for a K: the case is moot")
     let values = [
       "OPENAI_API_KEY": "from-vault", "OPENAI_API_KEZ": "z", "PATH_": "p", "B_NAME": "b", "A_NAME": "a",
-      String(repeating: "L", count: 70): "long",
+      String(repeating: "L", count: 70): "long", manyK: "k",
     ]
     let variables = [
-      "OPENAI_API_KEY", "OPENAI_API_KEZ", "PATH_", "B_NAME", "A_NAME", String(repeating: "L", count: 70),
+      "OPENAI_API_KEY", "OPENAI_API_KEZ", "PATH_", "B_NAME", "A_NAME", String(repeating: "L", count: 70), manyK,
     ]
     .map { (name: $0, value: SecretBytes(copying: Array(values[$0]!.utf8))) }
     // The same first byte and length as an injected name (or a length 64 apart), and not it.
     let inherited = [
       "OPENAI_API_KEY": "inherited", "OPENAI_API_KEX": "kept", "PATH": "/bin", "PATH_X": "x", "A_NAME": "old",
-      String(repeating: "L", count: 6): "short",
+      String(repeating: "L", count: 6): "short", kelvin: "kelvin",
     ]
     func entries(_ options: ChildEnvironment.Options) -> [String] {
       ChildEnvironment.build(inherited: inherited, variables: variables, options: options).environment.entries.map {
         String(decoding: $0, as: UTF8.self)
       }
     }
-    XCTAssertEqual(
-      entries(.init()),
-      [
-        "LLLLLL=short", "OPENAI_API_KEX=kept", "PATH=/bin", "PATH_X=x", "OPENAI_API_KEY=from-vault", "OPENAI_API_KEZ=z",
-        "PATH_=p", "B_NAME=b", "A_NAME=a", String(repeating: "L", count: 70) + "=long",
-      ])
+    let expected = [
+      "LLLLLL=short", "OPENAI_API_KEX=kept", kelvin + "=kelvin", "PATH=/bin", "PATH_X=x", "OPENAI_API_KEY=from-vault",
+      "OPENAI_API_KEZ=z", "PATH_=p", "B_NAME=b", "A_NAME=a", String(repeating: "L", count: 70) + "=long", manyK + "=k",
+    ]
+    // Compared as bytes: String equality would not tell the two spellings apart.
+    XCTAssertEqual(entries(.init()).map { Array($0.utf8) }, expected.map { Array($0.utf8) })
     let (environment, kept) = ChildEnvironment.build(
       inherited: inherited, variables: variables, options: .init(keepInherited: true))
-    XCTAssertEqual(kept, ["OPENAI_API_KEY", "A_NAME"])
-    let texts = environment.entries.map { String(decoding: $0, as: UTF8.self) }
-    XCTAssertTrue(texts.contains("OPENAI_API_KEY=inherited") && texts.contains("A_NAME=old"))
-    XCTAssertFalse(texts.contains("OPENAI_API_KEY=from-vault") || texts.contains("A_NAME=a"))
+    XCTAssertEqual(kept.map { Array($0.utf8) }, ["OPENAI_API_KEY", "A_NAME"].map { Array($0.utf8) })
+    let texts = environment.entries
+    for entry in ["OPENAI_API_KEY=inherited", "A_NAME=old", kelvin + "=kelvin", manyK + "=k"] {
+      XCTAssertTrue(texts.contains(Array(entry.utf8)), entry)
+    }
+    for entry in ["OPENAI_API_KEY=from-vault", "A_NAME=a"] { XCTAssertFalse(texts.contains(Array(entry.utf8)), entry) }
   }
 
   /// The block execve gets: each entry NUL-terminated, the array NULL-terminated, and every byte

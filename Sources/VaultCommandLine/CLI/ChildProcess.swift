@@ -34,12 +34,13 @@ enum ChildProcess {
   static func exec(_ executable: String, arguments: [String], environment: EnvironmentBlock) -> VaultError {
     ProcessHygiene.restoreForChild()
     // errno is read inside, before the argument copies are wiped and freed.
-    let code = withCStrings(arguments) { argv in
-      environment.withPointers { envp in
-        execve(executable, argv, envp)
-        return errno
-      }
-    }
+    let code =
+      withCStrings(arguments) { argv in
+        environment.withPointers { envp in
+          execve(executable, argv, envp)
+          return errno
+        }
+      } ?? ENOMEM
     return code == ENOENT ? .commandNotFound(arguments[0]) : .commandNotExecutable(arguments[0])
   }
 
@@ -77,11 +78,12 @@ enum ChildProcess {
     posix_spawnattr_setsigmask(&attributes, &empty)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
     var child: pid_t = 0
-    let status = withCStrings(arguments) { argv in
-      environment.withPointers { envp in
-        posix_spawn(&child, executable, &actions, &attributes, argv, envp)
-      }
-    }
+    let status =
+      withCStrings(arguments) { argv in
+        environment.withPointers { envp in
+          posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        }
+      } ?? ENOMEM
     ProcessHygiene.rehardenAfterSpawn()
     environment.wipe()
     close(outPipe[1])
@@ -166,12 +168,14 @@ enum ChildProcess {
   }
 
   /// Calls `body` with the NULL-terminated array of C strings made from `strings` (the child's
-  /// arguments, which are no secret: any process can read them in /proc).
+  /// arguments, which are no secret: any process can read them in /proc); nil, without calling
+  /// it, when a copy cannot be allocated (a nil among them would cut the arguments short).
   private static func withCStrings<Result>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> Result)
-    -> Result
+    -> Result?
   {
     let copies = strings.map { strdup($0) }
     defer { for copy in copies { free(copy) } }
+    guard !copies.contains(nil) else { return nil }
     return body(copies + [nil])
   }
 }

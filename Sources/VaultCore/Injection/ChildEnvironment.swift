@@ -54,8 +54,9 @@ public enum ChildEnvironment {
     for name in removedVariables { base[name] = nil }
     // A plan claims each variable once (InjectionPlan refuses a second claimant), so the
     // injected variables need no dictionary and no sort: they follow the inherited ones in plan
-    // order. Only an inherited variable of the same name is looked up, to be dropped (or kept,
-    // with `keepInherited`), and only for a name as long as, and starting like, one inherited:
+    // order. Only an inherited variable of the same name (byte for byte) is looked up, to be
+    // dropped (or kept, with `keepInherited`), and only for a name as long as, and starting like,
+    // one inherited:
     // a thousand look-ups by name were a tenth of a cached launch. A nil value (a key not opened)
     // still replaces the inherited variable, and is not set.
     let inheritedShapes = NameShapes(base.keys)
@@ -64,12 +65,16 @@ public enum ChildEnvironment {
     var kept: [String] = []
     for index in 0..<count {
       let variable = name(index)
-      if inheritedShapes.mayContain(variable) {
-        if options.keepInherited, base[variable] != nil {
+      // The same bytes, not only the same text: a dictionary of strings takes "\u{212A}EY" (a
+      // Kelvin sign) for "KEY", a variable the child sees apart.
+      if inheritedShapes.mayContain(variable), let same = base.index(forKey: variable),
+        base[same].key.utf8.elementsEqual(variable.utf8)
+      {
+        if options.keepInherited {
           kept.append(variable)
           continue
         }
-        base[variable] = nil
+        base.remove(at: same)
       }
       injected.append(index)
     }

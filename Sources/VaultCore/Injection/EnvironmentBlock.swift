@@ -73,6 +73,8 @@ public final class EnvironmentBlock {
   /// Zeroes every entry in place (the pointers stay: a wiped block is a block of empty strings
   /// to no one, since it is only wiped once the child has its copy).
   public func wipe() {
-    memset(bytes.baseAddress!, 0, bytes.count)
+    // explicit_bzero, not memset: the last wipe comes just before the free, a store a compiler
+    // may drop.
+    explicit_bzero(bytes.baseAddress!, bytes.count)
   }
 }

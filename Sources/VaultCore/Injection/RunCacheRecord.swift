@@ -56,9 +56,10 @@ struct RunCacheRecord {
   }
 
   /// Reads an encoding back; throws `malformed` at the first byte that does not fit, for keys
-  /// out of order or repeated, and for anything left over. Every variable is checked again against the injection policy and for
-  /// a second claimant, as `InjectionPlan` checks it: the record is sealed under a key the
-  /// token's holder can derive, so it gets no more trust than the holder.
+  /// out of order or repeated, and for anything left over. Every variable is checked again
+  /// against the injection policy and for a second claimant, as `InjectionPlan` checks it: the
+  /// record is sealed under a key the token's holder can derive, so it gets no more trust than
+  /// the holder.
   ///
   /// Each value is a view into `plaintext` (no copy), which stays alive as long as one of them
   /// does; or, when `plaintext` could not be locked in RAM (one allocation past RLIMIT_MEMLOCK),
