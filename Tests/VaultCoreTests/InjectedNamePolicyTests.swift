@@ -66,6 +66,46 @@ final class InjectedNamePolicyTests: XCTestCase {
     }
   }
 
+  /// The policy's byte-level matching (indices by first and last byte, masks) against the
+  /// plainest reading of its lists: uppercase the name, then prefix, exact name, suffix, GO.
+  func testTheFastMatchAgreesWithAPlainReadingOfTheLists() {
+    func plainRefusal(_ name: String) -> Bool {
+      let upper = String(decoding: name.utf8.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }, as: UTF8.self)
+      if upper.hasPrefix("VAULT_") { return true }
+      if InjectedNamePolicy.refusedNames.contains(upper) { return true }
+      if InjectedNamePolicy.refusedPrefixes.contains(where: { upper.utf8.starts(with: $0.utf8) }) { return true }
+      if InjectedNamePolicy.refusedSuffixes.contains(where: { upper.utf8.reversed().starts(with: $0.utf8.reversed()) })
+      {
+        return true
+      }
+      return upper.utf8.starts(with: "GO".utf8) && upper.utf8.count > 2 && !upper.contains("_")
+    }
+    var names = Self.reviewNames + Self.loaderNames + Self.familyNames
+    names += InjectedNamePolicy.refusedPrefixes + InjectedNamePolicy.refusedSuffixes
+    names += Array(InjectedNamePolicy.refusedNames) + InjectedNamePolicy.refusedNames.map { $0.lowercased() }
+    names += InjectedNamePolicy.refusedNames.map { $0 + "X" } + InjectedNamePolicy.refusedNames.map { "X" + $0 }
+    names += InjectedNamePolicy.refusedNames.map { String($0.dropLast()) }
+    var generator = SystemRandomNumberGenerator()
+    // Pieces of the lists glued together and cut anywhere: near misses of every kind.
+    let pieces = InjectedNamePolicy.refusedPrefixes + InjectedNamePolicy.refusedSuffixes + ["A", "_", "KEY", "go", "1"]
+    for _ in 0..<20_000 {
+      let glued = (0..<Int.random(in: 1...3, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }
+        .joined()
+      let cut = glued.dropFirst(Int.random(in: 0...2, using: &generator)).dropLast(
+        Int.random(in: 0...2, using: &generator))
+      names.append(Bool.random(using: &generator) ? String(cut) : String(cut).lowercased())
+    }
+    for name in names { XCTAssertEqual(InjectedNamePolicy.refusal(for: name) != nil, plainRefusal(name), name) }
+  }
+
+  /// The identifier rule's bit masks against the rule as written: `[A-Za-z_][A-Za-z0-9_]*`.
+  func testTheIdentifierMasksAreTheRule() {
+    for byte in UInt8.min...UInt8.max {
+      let plain = (65...90).contains(byte) || (97...122).contains(byte) || byte == 95 || (48...57).contains(byte)
+      XCTAssertEqual(Names.isIdentifier("A" + String(decoding: [byte], as: UTF8.self)), plain && byte < 128, "\(byte)")
+    }
+  }
+
   func testEveryProviderVariableAndOrdinaryKeyNameIsAllowed() throws {
     let catalogue = ProviderCatalogue.providers.flatMap(\.variables)
     XCTAssertGreaterThan(catalogue.count, 15)

@@ -8,17 +8,48 @@ import VaultCrypto
 public struct Injection: Sendable {
   public struct Key: Sendable {
     public let id: RecordID
-    public let name: String
-    /// The value's display form, which `--mask` writes in its place.
-    public let masked: String
+    private let text: Text
     /// nil when not opened (`--dry-run`).
     public let value: SecretBytes?
 
     public init(id: RecordID, name: String, masked: String, value: SecretBytes?) {
       self.id = id
-      self.name = name
-      self.masked = masked
+      text = .strings(name: name, masked: masked)
       self.value = value
+    }
+
+    /// A key read from a run cache record, whose name and masked form are made into strings only
+    /// when asked for: a plain `vault run` never reads them, and a thousand of each were a sixth
+    /// of what a cached launch executes (callgrind, bench/README.md, "Ninth round").
+    init(id: RecordID, record: SecretBytes, name: Range<Int>, masked: Range<Int>, value: SecretBytes?) {
+      self.id = id
+      text = .record(record, name: name, masked: masked)
+      self.value = value
+    }
+
+    public var name: String {
+      switch text {
+      case .strings(let name, _): return name
+      case .record(let record, let name, _): return Text.string(record, name)
+      }
+    }
+
+    /// The value's display form, which `--mask` writes in its place.
+    public var masked: String {
+      switch text {
+      case .strings(_, let masked): return masked
+      case .record(let record, _, let masked): return Text.string(record, masked)
+      }
+    }
+
+    private enum Text: Sendable {
+      case strings(name: String, masked: String)
+      /// Where the two lie in a run cache record's plaintext (UTF-8, repaired when read).
+      case record(SecretBytes, name: Range<Int>, masked: Range<Int>)
+
+      static func string(_ record: SecretBytes, _ range: Range<Int>) -> String {
+        record.withUnsafeBytes { String(decoding: $0[range], as: UTF8.self) }
+      }
     }
   }
 

@@ -62,9 +62,10 @@ struct RunCacheRecord {
   /// the holder.
   ///
   /// Each value is a view into `plaintext` (no copy), which stays alive as long as one of them
-  /// does; or, when `plaintext` could not be locked in RAM (one allocation past RLIMIT_MEMLOCK),
-  /// a copy in the pooled secure memory a launch reading the vault would use, so a cached launch
-  /// locks what a fresh one locks.
+  /// does, and each key's name and masked form are read from it when asked for; or, when
+  /// `plaintext` could not be locked in RAM (one allocation past RLIMIT_MEMLOCK), a copy in the
+  /// pooled secure memory a launch reading the vault would use (and the two strings made at
+  /// once), so a cached launch locks what a fresh one locks.
   static func decode(_ plaintext: SecretBytes) throws -> RunCacheRecord {
     try plaintext.withUnsafeBytes { try decode($0, viewing: plaintext) }
   }
@@ -82,20 +83,32 @@ struct RunCacheRecord {
     guard keyCount <= reader.remaining / 28 else { throw RunCacheReader.Malformed() }
     var keys: [Injection.Key] = []
     keys.reserveCapacity(keyCount)
+    // Where a field read from `bytes` lies in `plaintext`.
+    func range(_ field: UnsafeRawBufferPointer) -> Range<Int> {
+      let start = field.baseAddress.map { $0 - bytes.baseAddress! } ?? 0
+      return start..<(start + field.count)
+    }
+    var previous: RecordID? = nil
     for _ in 0..<keyCount {
       let id = RecordID(words: (try reader.integer(), try reader.integer()))
-      guard keys.last.map({ $0.id < id }) ?? true else { throw RunCacheReader.Malformed() }
-      let name = try reader.string()
-      let masked = try reader.string()
+      guard previous.map({ $0 < id }) ?? true else { throw RunCacheReader.Malformed() }
+      previous = id
+      let name = try reader.bytes()
+      let masked = try reader.bytes()
       let value = try reader.bytes()
-      let secret: SecretBytes
       if plaintext.isLocked {
-        let start = value.baseAddress.map { $0 - bytes.baseAddress! } ?? 0
-        secret = SecretBytes(viewing: plaintext, range: start..<(start + value.count))
+        // Name and masked form stay where they are too, made into strings only if read.
+        keys.append(
+          Injection.Key(
+            id: id, record: plaintext, name: range(name), masked: range(masked),
+            value: SecretBytes(viewing: plaintext, range: range(value))))
       } else {
-        secret = SecretBytes(count: value.count) { $0.copyMemory(from: value) }
+        // Nothing keeps an unlocked plaintext alive past this read.
+        keys.append(
+          Injection.Key(
+            id: id, name: RunCacheReader.text(name), masked: RunCacheReader.text(masked),
+            value: SecretBytes(count: value.count) { $0.copyMemory(from: value) }))
       }
-      keys.append(Injection.Key(id: id, name: name, masked: masked, value: secret))
     }
     let variableCount = Int(try reader.integer() as UInt32)
     guard variableCount <= reader.remaining / 8 else { throw RunCacheReader.Malformed() }
@@ -205,7 +218,12 @@ struct RunCacheReader {
   /// every variable name is checked again (`InjectionPlan(cached:keys:)`). String(validating:)
   /// costs a run-time metadata look-up per call, thousands per launch.
   mutating func string() throws -> String {
-    String(decoding: try bytes().bindMemory(to: UInt8.self), as: UTF8.self)
+    Self.text(try bytes())
+  }
+
+  /// The string these UTF-8 bytes spell, repaired.
+  static func text(_ bytes: UnsafeRawBufferPointer) -> String {
+    String(decoding: bytes.bindMemory(to: UInt8.self), as: UTF8.self)
   }
 
   mutating func optionalString() throws -> String? {
