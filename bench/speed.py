@@ -18,6 +18,7 @@ import tempfile
 import time
 
 import kdf
+import phases
 from spawn import spawn_ms
 
 VAULT = sys.argv[1]
@@ -174,6 +175,14 @@ def main():
                 rows.append((f"vault run -- true, passphrase (N=2^{log_n}), {count:,} keys", f"{value:.2f} ms",
                              f"{scrypt:.2f} ms {kdf.label(log_n)}", f"+{beyond:.2f} ms (IQR {low:+.1f} to {high:+.1f})",
                              "<= +15 ms"))
+                # At N=2^17 the difference above is within scrypt's own spread: the vault's time
+                # outside scrypt, timed apart (bench/phases.py), says what the goal asks.
+                own = phases.outside_scrypt([VAULT, "run", "--", "true"], env, 128 << 20, 15) \
+                    if log_n == 17 and phases.available() else None
+                if own:
+                    median, (low, high) = own
+                    rows.append((f"  the same, the vault's own outside scrypt (strace marks)", f"{median:.2f} ms", "",
+                                 f"+{median:.2f} ms (IQR {low:+.1f} to {high:+.1f})", "<= +15 ms"))
         env = make_vault(os.path.join(root, "v10000"), 14)
         run([VAULT, "import", "-", "--provider", "openai"], env,
             "".join(f"BENCH_KEY_{i:05d}=sk-bench-{os.urandom(16).hex()}\n" for i in range(10_000)).encode())
