@@ -23,6 +23,10 @@ public struct Injection: Sendable {
     /// 0.45 M of the 7.0 M instructions of a cached launch (callgrind, bench/README.md, "Ninth
     /// round").
     init(id: RecordID, record: SecretBytes, name: Range<Int>, masked: Range<Int>, value: SecretBytes?) {
+      // Read through unchecked slices later: checked here, once.
+      precondition(
+        name.lowerBound >= 0 && masked.lowerBound >= 0 && max(name.upperBound, masked.upperBound) <= record.count,
+        "a key's text past its record")
       self.id = id
       text = .record(record, name: name, masked: masked)
       self.value = value
