@@ -56,9 +56,8 @@ public enum ChildEnvironment {
     // injected variables need no dictionary and no sort: they follow the inherited ones in plan
     // order. Only an inherited variable of the same name (byte for byte) is looked up, to be
     // dropped (or kept, with `keepInherited`), and only for a name as long as, and starting like,
-    // one inherited:
-    // a thousand look-ups by name were a tenth of a cached launch. A nil value (a key not opened)
-    // still replaces the inherited variable, and is not set.
+    // one inherited: a thousand look-ups by name were a tenth of a cached launch. A nil value (a
+    // key not opened) still replaces the inherited variable, and is not set.
     let inheritedShapes = NameShapes(base.keys)
     var injected: [Int] = []
     injected.reserveCapacity(count)
@@ -91,15 +90,10 @@ public enum ChildEnvironment {
     let environment = EnvironmentBlock(count: entryCount, byteCount: byteCount)
     for (key, text) in passed {
       var text = text
-      text.withUTF8 { utf8 in
-        environment.append(name: key, valueByteCount: utf8.count) { $0.copyMemory(from: UnsafeRawBufferPointer(utf8)) }
-      }
+      text.withUTF8 { environment.append(name: key, value: UnsafeRawBufferPointer($0)) }
     }
     for index in injected {
-      guard let value = value(index) else { continue }
-      value.withUnsafeBytes { bytes in
-        environment.append(name: name(index), valueByteCount: bytes.count) { $0.copyMemory(from: bytes) }
-      }
+      value(index)?.withUnsafeBytes { environment.append(name: name(index), value: $0) }
     }
     return (environment, kept)
   }

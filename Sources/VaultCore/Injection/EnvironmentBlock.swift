@@ -37,10 +37,9 @@ public final class EnvironmentBlock {
   /// The bytes an entry `name=value` takes, its NUL included.
   static func byteCount(name: String, valueByteCount: Int) -> Int { name.utf8.count + valueByteCount + 2 }
 
-  /// Appends `name=value`; `value` writes its bytes into the room it is given, exactly
-  /// `valueByteCount` of them. The entry must fit the room `init` was given.
-  func append(name: String, valueByteCount: Int, value: (UnsafeMutableRawBufferPointer) -> Void) {
-    let size = Self.byteCount(name: name, valueByteCount: valueByteCount)
+  /// Appends `name=value`, copying both. The entry must fit the room `init` was given.
+  func append(name: String, value: UnsafeRawBufferPointer) {
+    let size = Self.byteCount(name: name, valueByteCount: value.count)
     precondition(written < pointers.count - 1 && offset + size <= bytes.count, "an entry past the block's room")
     let entry = UnsafeMutableRawBufferPointer(rebasing: bytes[offset..<(offset + size)])
     var name = name
@@ -49,7 +48,7 @@ public final class EnvironmentBlock {
       return utf8.count
     }
     entry[nameCount] = UInt8(ascii: "=")
-    value(UnsafeMutableRawBufferPointer(rebasing: entry[(nameCount + 1)..<(size - 1)]))
+    UnsafeMutableRawBufferPointer(rebasing: entry[(nameCount + 1)..<(size - 1)]).copyMemory(from: value)
     entry[size - 1] = 0
     pointers[written] = entry.baseAddress!.assumingMemoryBound(to: CChar.self)
     written += 1

@@ -37,7 +37,8 @@ struct RunCacheRecord {
     var position = [Int](repeating: 0, count: order.count)
     for (sorted, original) in order.enumerated() { position[original] = sorted }
     writer.integer(UInt32(injection.keys.count))
-    for key in order.map({ injection.keys[$0] }) {
+    for index in order {
+      let key = injection.keys[index]
       let words = key.id.words
       writer.integer(words.high)
       writer.integer(words.low)

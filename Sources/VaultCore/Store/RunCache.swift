@@ -108,7 +108,8 @@ public struct RunCache: Sendable {
     guard let newline = bytes.prefix(512).firstIndex(of: 0x0A) else { return miss("damaged") }
     let header = bytes[..<newline]
     let fields = header.split(separator: 0x20, omittingEmptySubsequences: false)
-    guard fields.count == 7, fields[0].elementsEqual("llm-vault-run-cache".utf8), fields[1].elementsEqual("2".utf8),
+    // The kind and version are `magic`'s two fields, read from the one constant the writer uses.
+    guard fields.count == 7, header.starts(with: (Self.magic + " ").utf8),
       let vaultID = Hex.decode(String(decoding: fields[2], as: UTF8.self)), vaultID.count == 16,
       String(decoding: fields[3], as: UTF8.self) == token.id
     else { return miss("damaged") }
