@@ -46,6 +46,19 @@ final class DurabilityTests: XCTestCase {
     XCTAssertEqual(fold, ["fsync", "rename", "rename"], "a fold: the snapshot synced and renamed, then the log")
   }
 
+  /// The generation record: its bytes synced before its name, never its directory (a power
+  /// cut may bring back the record before, which the next authenticated read raises again).
+  func testTheGenerationRecordSyncsItsBytesButNotItsDirectory() throws {
+    let vault = try TestVault()
+    defer { vault.remove() }
+    let records = GenerationRecords(directory: vault.directory + "/generations")
+    let id = [UInt8](repeating: 7, count: 16)
+    let seen = GenerationRecords.Seen(generation: 3, headerDigest: [UInt8](repeating: 9, count: 32))
+    let events = try tracingSystemCalls { try records.record(seen, vaultID: id) }
+    XCTAssertEqual(events, ["fsync", "rename"])
+    XCTAssertEqual(records.seen(vaultID: id), seen)
+  }
+
   /// A large file replaced is held open across the rename and closed on a thread of its own
   /// (`LargeFileHold`): the save is the same, and no descriptor stays open.
   func testReplacingALargeFileLeavesItsNewBytesAndNoDescriptorOpen() throws {
