@@ -59,6 +59,20 @@ enum AlgorithmSubset {
   }
 
   private static let providerName = "llm-vault-subset"
+
+  /// Starts the donor's default provider, once, before anything starts the process's default
+  /// context. OpenSSL 3.0's default provider fills static tables of what it offers when an
+  /// instance of it starts, without a lock (openssl/openssl#28935), so the two instances, the
+  /// donor's and the default context's, must not start at once on two threads: one could read
+  /// the other's half-written table (seen once in the suite: `vault get` crashed on a NULL
+  /// dispatch table in `evp_cipher_from_algorithm`, its second thread starting the donor while
+  /// the first started the default context for scrypt). `Offer.shared` is a Swift global,
+  /// initialized once and waited for by any other thread that asks meanwhile, so every user of
+  /// the default context (scrypt, the random generator, HMAC, X25519) calls this first, and
+  /// the default context's instance always starts after the donor's has finished.
+  static func startBeforeTheDefaultContext() {
+    _ = Offer.shared
+  }
 }
 
 /// The entries the subset provider offers, copied once from the default provider's lists into

@@ -7,6 +7,7 @@ public enum HMACSHA256 {
 
   /// The HMAC-SHA256 tag of `message` under `key`.
   public static func authenticationCode(key: SecretBytes, message: UnsafeRawBufferPointer) -> [UInt8] {
+    AlgorithmSubset.startBeforeTheDefaultContext()
     var tag = [UInt8](repeating: 0, count: byteCount)
     var length: UInt32 = 0
     let result = key.withUnsafeBytes { keyBytes in

@@ -51,6 +51,7 @@ public enum Scrypt {
       throw VaultCryptoError.invalidParameter("scrypt parameters need more than 1 GiB of memory")
     }
     guard length > 0 else { throw VaultCryptoError.invalidParameter("scrypt output length must be positive") }
+    AlgorithmSubset.startBeforeTheDefaultContext()
     return try SecretBytes(count: length) { output in
       let status = salt.withUnsafeBytes { saltBytes in
         EVP_PBE_scrypt(

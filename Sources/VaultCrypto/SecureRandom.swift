@@ -8,6 +8,7 @@ public enum SecureRandom {
   public static func bytes(count: Int) throws -> [UInt8] {
     var output = [UInt8](repeating: 0, count: count)
     if count == 0 { return output }
+    AlgorithmSubset.startBeforeTheDefaultContext()
     let status = output.withUnsafeMutableBytes { RAND_bytes($0.baseAddress, Int32($0.count)) }
     guard status == 1 else { throw openSSLError("RAND_bytes") }
     return output
@@ -15,11 +16,23 @@ public enum SecureRandom {
 
   /// A fresh random key of `count` bytes, generated straight into wiped storage.
   public static func secret(count: Int) throws -> SecretBytes {
-    try SecretBytes(count: count) { destination in
+    AlgorithmSubset.startBeforeTheDefaultContext()
+    return try SecretBytes(count: count) { destination in
       guard RAND_bytes(destination.baseAddress, Int32(destination.count)) == 1 else {
         throw openSSLError("RAND_bytes")
       }
     }
+  }
+
+  /// Instantiates OpenSSL's generator now, so that its first use later is quick: that
+  /// instantiation fetches the DRBG's cipher from the default context, which builds every cipher
+  /// OpenSSL has (3 M instructions). A save calls this on the thread that parses the vault while
+  /// scrypt runs on the other: the generator is shared, and the writing thread's own later
+  /// instantiation finds the cipher built. A failure is left for the first real call to report.
+  public static func prepare() {
+    AlgorithmSubset.startBeforeTheDefaultContext()
+    var byte: UInt8 = 0
+    if RAND_bytes(&byte, 1) != 1 { clearOpenSSLErrors() }
   }
 
   /// `count` unpredictable bytes from the kernel's generator (`getrandom`), for what must not be

@@ -12,6 +12,7 @@ public enum X25519 {
   /// OpenSSL's generator returns the scalar already clamped (RFC 7748 section 5); every 32-byte
   /// string is a valid private key either way, since X25519 clamps on use.
   public static func generatePrivateKey() throws -> SecretBytes {
+    AlgorithmSubset.startBeforeTheDefaultContext()
     let context = try PKeyContext(EVP_PKEY_CTX_new_from_name(nil, "X25519", nil), from: "EVP_PKEY_CTX_new_from_name")
     guard EVP_PKEY_keygen_init(context.pointer) == 1 else { throw openSSLError("EVP_PKEY_keygen_init") }
     var generated: OpaquePointer?
@@ -78,6 +79,7 @@ public enum X25519 {
 
   private static func privateKeyObject(_ privateKey: SecretBytes) throws -> PKey {
     guard privateKey.count == keyByteCount else { throw VaultCryptoError.incorrectKeySize }
+    AlgorithmSubset.startBeforeTheDefaultContext()
     return try privateKey.withUnsafeBytes { bytes in
       try PKey(
         EVP_PKEY_new_raw_private_key_ex(

@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import VaultCrypto
 import XCTest
 
@@ -96,6 +98,39 @@ final class SecureRandomTests: XCTestCase {
     XCTAssertEqual(first.count, 32)
     XCTAssertNotEqual(first.copyBytes(), second.copyBytes())
     XCTAssertNotEqual(first.copyBytes(), [UInt8](repeating: 0, count: 32))
+  }
+}
+
+final class SecureRandomPrepareTests: XCTestCase {
+  /// A save readies OpenSSL's generator on the parsing thread (`SecureRandom.prepare`) and draws
+  /// keys on the other: the draws on every thread stay fresh, and preparing twice, or on several
+  /// threads at once, changes nothing.
+  func testDrawsAfterPreparingOnOtherThreadsAreFreshOnEveryThread() throws {
+    let group = DispatchGroup()
+    for _ in 0..<4 {
+      group.enter()
+      Thread.detachNewThread {
+        SecureRandom.prepare()
+        SecureRandom.prepare()
+        group.leave()
+      }
+    }
+    XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+    let draws = Mutex<[[UInt8]]>([])
+    for _ in 0..<4 {
+      group.enter()
+      Thread.detachNewThread {
+        let drawn = (try? SecureRandom.secret(count: 32).copyBytes()) ?? []
+        draws.withLock { $0.append(drawn) }
+        group.leave()
+      }
+    }
+    XCTAssertEqual(group.wait(timeout: .now() + 30), .success)
+    var all = draws.withLock { $0 }
+    all.append(try SecureRandom.secret(count: 32).copyBytes())
+    XCTAssertEqual(all.count, 5)
+    XCTAssertTrue(all.allSatisfy { $0.count == 32 && $0 != [UInt8](repeating: 0, count: 32) })
+    XCTAssertEqual(Set(all).count, 5, "five draws of 32 bytes, no two alike")
   }
 }
 

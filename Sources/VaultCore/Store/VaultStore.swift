@@ -237,11 +237,15 @@ public struct VaultStore: Sendable {
       // the passphrase: in a vault of 10,000 keys each takes tens of milliseconds. Damage still
       // comes first. Then that thread begins the save's temporary file with what the new file
       // most likely begins with, and syncs it, which a vault of 10,000 keys would otherwise do
-      // after.
+      // after. It also readies OpenSSL's random generator, which every write uses (a new key's
+      // id, data key and nonces; the agents' grants) and whose first use costs 3 M instructions.
       let target = targetPath
       (bytes, decoded, opened, prepared) = try VaultCodec.decode(try VaultFile.Opened(targetPath), meanwhile: opener) {
         bytes, layout in
-        VaultCodec.likelyOpening(ofSaveOf: bytes, layout).flatMap { PreparedReplacement.begin(target, writing: $0) }
+        defer { SecureRandom.prepare() }
+        return VaultCodec.likelyOpening(ofSaveOf: bytes, layout).flatMap {
+          PreparedReplacement.begin(target, writing: $0)
+        }
       }
     }
     let before = LockedVault(bytes: bytes, decoded: decoded)
