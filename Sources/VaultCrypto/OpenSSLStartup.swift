@@ -4,9 +4,10 @@ import COpenSSL
 ///
 /// By default (`Algorithms`) it loads its error strings and its legacy digest names, which the
 /// gateway's TLS needs: X.509 signature checks find their digest by legacy name, and a failed
-/// handshake or a bad CA file is reported in words. The commands that only unlock and inject
-/// (`vault run`, `env`, `inject`) need neither, and paid for both on every agent launch: the
-/// error strings alone were 0.9 M instructions of a 10-key `vault run` (bench/README.md).
+/// handshake or a bad CA file is reported in words. Every command but `vault serve` needs
+/// neither (`Command.usesTLS`), and paid for both: the error strings alone were 0.9 M
+/// instructions of a 10-key `vault run`, and the legacy names, copied into the name map that
+/// scrypt's fetch builds, 4.6 M of every command with the passphrase (bench/README.md).
 public enum OpenSSLStartup {
   /// Skips the error strings and the legacy digest names for the rest of the process, and the
   /// exit handler that frees OpenSSL's tables (the kernel takes the memory back anyway; keys

@@ -28,10 +28,6 @@ struct SecretsForRun {
   static func load(_ context: Context, selectors: KeySelectors, decrypt: Bool, ownNamesOnly: Bool = false) throws
     -> SecretsForRun
   {
-    // run, env, inject, and get with an agent key, never do TLS or X.509 in this process (a
-    // gateway session goes over the gateway's control socket): OpenSSL's error strings and
-    // legacy digest names are spared.
-    OpenSSLStartup.lean()
     let now = Timestamp.now()
     if usesAgentKey(context) {
       let token = try context.agentToken()

@@ -1,4 +1,5 @@
 import VaultCore
+import VaultCrypto
 
 /// A command with subcommands (`vault agent-key ...`). Its overview is built only when shown: built
 /// for every group whenever `groups` was first read, it cost every `vault run` a third of a
@@ -13,7 +14,14 @@ struct CommandGroup: Sendable {
 /// A subcommand: its spec (for parsing and help) and what it does.
 protocol Command: Sendable {
   static var spec: CommandSpec { get }
+  /// Whether this process may do TLS or check X.509 certificates (`vault serve`). Every other
+  /// command starts OpenSSL lean (`OpenSSLStartup.lean`).
+  static var usesTLS: Bool { get }
   static func run(_ context: Context) throws
+}
+
+extension Command {
+  static var usesTLS: Bool { false }
 }
 
 /// The entry point: picks the subcommand, parses, runs, and turns every error into one line on
@@ -132,6 +140,10 @@ public enum VaultCLI {
         Console.out(command.spec.help)
         return .success
       }
+      // Before anything uses OpenSSL: a command that does no TLS needs neither its error
+      // strings nor its legacy digest names, which every command with the passphrase paid for
+      // when scrypt's fetch built the name map (5.5 M instructions, bench/README.md, "Tenth round").
+      if !command.usesTLS { OpenSSLStartup.lean() }
       try command.run(try Context(environment: environment, arguments: parsed))
       Console.flushWarnings()
       return .success

@@ -8,6 +8,9 @@ import VaultGateway
 
 enum ServeCommand: Command {
   static let defaultListen = "127.0.0.1:8642"
+  /// The gateway's upstream connections are TLS: OpenSSL starts with its error strings and
+  /// legacy digest names (X.509 signature checks find their digest by legacy name).
+  static let usesTLS = true
 
   static let spec = CommandSpec(
     name: "serve",
