@@ -42,6 +42,15 @@ public enum HKDF {
     }
   }
 
+  /// Runs one derivation from constants, so that the first real one is quick: HKDF looks its
+  /// digest up by name in the donor context (`AlgorithmSubset`), whose first look-up builds
+  /// every digest the default provider has (0.7 M instructions). The commands that unlock with
+  /// the passphrase call this on the thread that reads the vault while scrypt runs; the thread
+  /// that then derives the vault's keys finds the look-up cached.
+  public static func prepare() {
+    _ = try? deriveKey(inputKeyMaterial: UnsafeRawBufferPointer(start: nil, count: 0), salt: [], info: [], length: 32)
+  }
+
   /// Derives `length` bytes from the key held in `inputKeyMaterial`.
   public static func deriveKey(inputKeyMaterial: SecretBytes, salt: [UInt8], info: [UInt8], length: Int) throws
     -> SecretBytes

@@ -104,7 +104,7 @@ public struct VaultStore: Sendable {
     let read = try VaultCodec.decode(try VaultFile.Opened(targetPath)) { header, members in
       try HeaderOpener(credential, header: header, members: members)
     } afterwards: { _, _ in
-      ()
+      HKDF.prepare()
     }
     let locked = LockedVault(bytes: read.bytes, decoded: read.decoded)
     let opener = read.value
@@ -237,12 +237,16 @@ public struct VaultStore: Sendable {
       // the passphrase: in a vault of 10,000 keys each takes tens of milliseconds. Damage still
       // comes first. Then that thread begins the save's temporary file with what the new file
       // most likely begins with, and syncs it, which a vault of 10,000 keys would otherwise do
-      // after. It also readies OpenSSL's random generator, which every write uses (a new key's
-      // id, data key and nonces; the agents' grants) and whose first use costs 3 M instructions.
+      // after. It also readies HKDF and OpenSSL's random generator, which every write uses (a new
+      // key's id, data key and nonces; the agents' grants) and whose first use costs 3 M
+      // instructions.
       let target = targetPath
       (bytes, decoded, opened, prepared) = try VaultCodec.decode(try VaultFile.Opened(targetPath), meanwhile: opener) {
         bytes, layout in
-        defer { SecureRandom.prepare() }
+        defer {
+          HKDF.prepare()
+          SecureRandom.prepare()
+        }
         return VaultCodec.likelyOpening(ofSaveOf: bytes, layout).flatMap {
           PreparedReplacement.begin(target, writing: $0)
         }
@@ -327,7 +331,8 @@ extension VaultStore {
       let read = try VaultCodec.checkedLayout(try VaultFile.Opened(targetPath)) { header, members in
         try HeaderOpener(credential, header: header, members: members)
       } records: { bytes, layout in
-        layout.keyLine(named: name, in: bytes)
+        defer { HKDF.prepare() }
+        return layout.keyLine(named: name, in: bytes)
       }
       (bytes, layout, header, line, opener) = (read.bytes, read.layout, read.header, read.records, read.value)
       warnIfRolledBack(header)
