@@ -57,6 +57,12 @@ final class DurabilityTests: XCTestCase {
     let events = try tracingSystemCalls { try records.record(seen, vaultID: id) }
     XCTAssertEqual(events, ["fsync", "rename"])
     XCTAssertEqual(records.seen(vaultID: id), seen)
+    // A lowering (`verify --accept-rollback`) syncs the directory too: nothing would lower the
+    // record again if a power cut brought the higher one back.
+    let lower = GenerationRecords.Seen(generation: 2, headerDigest: [UInt8](repeating: 8, count: 32))
+    let lowering = try tracingSystemCalls { try records.record(lower, vaultID: id, lowering: true) }
+    XCTAssertEqual(lowering, ["fsync", "rename", "fsync"])
+    XCTAssertEqual(records.seen(vaultID: id), lower)
   }
 
   /// A large file replaced is held open across the rename and closed on a thread of its own

@@ -94,14 +94,16 @@ public struct GenerationRecords: Sendable {
   }
 
   /// Records `seen` for `vaultID`: atomically (temporary file, fsync, rename), mode 0600, the
-  /// directory created 0700. The directory is not synced after the rename (`.contents`): a
-  /// power cut can then bring back the previous record, never an empty one, which is what a
-  /// crash between a save and its record leaves anyway, and the next authenticated read raises
-  /// it again. The directory's fsync was 2 to 6 ms of every owner write.
-  public func record(_ seen: Seen, vaultID: [UInt8]) throws {
+  /// directory created 0700. A raise leaves the directory unsynced (`.contents`): a power cut
+  /// can then bring back the previous, lower record, never an empty one, which is what a crash
+  /// between a save and its record leaves anyway, and the next authenticated read raises it
+  /// again; the directory's fsync was 2 to 6 ms of every owner write. A lowering (`vault verify
+  /// --accept-rollback`) is synced whole: nothing would lower the record again after a power cut
+  /// brought the higher one back.
+  public func record(_ seen: Seen, vaultID: [UInt8], lowering: Bool = false) throws {
     try SystemCalls.makeDirectories(directory)
     let text = "\(Self.magic)\n\(seen.generation) \(Hex.encode(seen.headerDigest))\n"
-    try VaultFile.replace(path(for: vaultID), with: Array(text.utf8), durability: .contents)
+    try VaultFile.replace(path(for: vaultID), with: Array(text.utf8), durability: lowering ? .full : .contents)
   }
 }
 
@@ -154,7 +156,8 @@ extension VaultStore {
     guard let records = generationRecords else { return }
     if !lowering, let seen = records.seen(vaultID: header.id), seen.generation >= header.generation { return }
     do {
-      try records.record(.init(generation: header.generation, headerDigest: headerDigest), vaultID: header.id)
+      try records.record(
+        .init(generation: header.generation, headerDigest: headerDigest), vaultID: header.id, lowering: lowering)
     } catch {
       warn?(
         "cannot record the vault's generation in \(records.directory): \((error as? VaultError)?.message ?? "\(error)")"
