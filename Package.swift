@@ -135,7 +135,7 @@ let package = Package(
       name: "VaultTLS", dependencies: ["COpenSSLTLS"],
       linkerSettings: OpenSSL.linkerSettings(["ssl", "crypto"])),
     // `vault serve`: HTTP/1.1, routing, authentication through VaultCore, upstreams through VaultTLS.
-    .target(name: "VaultGateway", dependencies: ["VaultCore", "VaultTLS"]),
+    .target(name: "VaultGateway", dependencies: ["VaultCore", "VaultCrypto", "VaultTLS"]),
     // The command line as a library (parsing, prompts, output, commands), so it can be fuzzed;
     // the executable is only its entry point.
     .target(name: "VaultCommandLine", dependencies: ["VaultCore", "VaultGateway", "CLinux"]),

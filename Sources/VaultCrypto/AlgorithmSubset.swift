@@ -68,8 +68,10 @@ enum AlgorithmSubset {
   /// dispatch table in `evp_cipher_from_algorithm`, its second thread starting the donor while
   /// the first started the default context for scrypt). `Offer.shared` is a Swift global,
   /// initialized once and waited for by any other thread that asks meanwhile, so every user of
-  /// the default context (scrypt, the random generator, HMAC, X25519) calls this first, and
-  /// the default context's instance always starts after the donor's has finished.
+  /// the default context (scrypt, the random generator, HMAC, X25519, and the gateway before
+  /// libssl through `OpenSSLStartup.startProvidersInOrder`) calls this first: no start of the
+  /// default context's instance overlaps the donor's. (Once one instance has filled the tables,
+  /// later starts only read them.)
   static func startBeforeTheDefaultContext() {
     _ = Offer.shared
   }

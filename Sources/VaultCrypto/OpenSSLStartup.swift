@@ -23,4 +23,13 @@ public enum OpenSSLStartup {
       | OPENSSL_INIT_NO_LOAD_CRYPTO_STRINGS | OPENSSL_INIT_NO_ATEXIT
     _ = OPENSSL_init_crypto(UInt64(options), nil)
   }
+
+  /// Starts OpenSSL's default provider in the vault's own library context now, on this thread,
+  /// for code outside this module that is about to use the process's default context (libssl):
+  /// OpenSSL 3.0 must not start the provider in two contexts at once on two threads
+  /// (`AlgorithmSubset.startBeforeTheDefaultContext`, which this module's own users of the
+  /// default context call themselves).
+  public static func startProvidersInOrder() {
+    AlgorithmSubset.startBeforeTheDefaultContext()
+  }
 }

@@ -1,4 +1,5 @@
 import VaultCore
+import VaultCrypto
 import VaultTLS
 
 #if canImport(Glibc)
@@ -58,6 +59,9 @@ public final class Gateway: Sendable {
     limiter = RateLimiter(baseline: UsageState.read(forVault: vaultPath))
     usage = UsageRecorder(vaultPath: vaultPath)
     log = try RequestLog(format: options.logFormat, path: options.logPath)
+    // libssl starts OpenSSL's default context here; the vault's own context starts first, and
+    // before any worker thread exists (`OpenSSLStartup.startProvidersInOrder`).
+    OpenSSLStartup.startProvidersInOrder()
     do {
       pool = UpstreamPool(
         tls: try TLSClientContext.fromEnvironment(options.environment), timeout: options.upstreamTimeout)
