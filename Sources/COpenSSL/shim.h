@@ -13,6 +13,12 @@
 #include <openssl/provider.h>
 #include <openssl/rand.h>
 
+// Whether an error code is OpenSSL's "malloc failure" (ERR_R_MALLOC_FAILURE is a compound macro
+// Swift does not import).
+static inline int vault_err_is_malloc_failure(unsigned long code) {
+  return ERR_GET_REASON(code) == ERR_R_MALLOC_FAILURE;
+}
+
 // OSSL_PARAM keeps the pointer to its key name, so the name must outlive the parameter.
 // Swift's temporary C strings do not (see shared/OPENSSL-FROM-SWIFT.md), hence these
 // static-storage names and constructors.

@@ -48,6 +48,9 @@ public enum VaultError: Error, Equatable, Sendable {
   case notConfirmed(String)
   /// The operating system refused a read or write.
   case io(String)
+  /// The memory the vault's scrypt settings need could not be had (a process or container
+  /// limit, or a small machine); the text says how much.
+  case outOfMemory(String)
   /// A team vault without a passphrase slot, and no member's identity at hand.
   case noPassphraseSlot
   /// Identities were tried (their descriptions: file and recipient) and none is a member; the
@@ -92,6 +95,7 @@ public enum VaultError: Error, Equatable, Sendable {
     case .insecureFile(let text, _): return text
     case .notConfirmed(let text): return text
     case .io(let text): return text
+    case .outOfMemory(let text): return text
     case .noPassphraseSlot: return "this vault has no passphrase: it opens only with a member's identity"
     case .notAMember(let tried):
       return "none of the identities tried is a member of this vault (tried: \(tried.joined(separator: ", ")))"
@@ -127,6 +131,8 @@ public enum VaultError: Error, Equatable, Sendable {
       return
         "put the newest copy back; if you restored this one on purpose, run 'vault verify --accept-rollback' (then rotate or revoke the agent keys revoked since)"
     case .busy: return "try again when the other vault command has finished"
+    case .outOfMemory:
+      return "raise the memory limit (ulimit -v, the container's limit) or run on a machine with more free memory"
     case .insecureFile(_, let hint): return hint
     case .notConfirmed: return "pass --yes to confirm from a script"
     case .noPassphraseSlot: return "point VAULT_IDENTITY or --identity at your identity file"

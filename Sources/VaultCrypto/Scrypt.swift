@@ -60,7 +60,15 @@ public enum Scrypt {
           parameters.n, parameters.r, parameters.p, maximumMemoryByteCount,
           output.baseAddress?.assumingMemoryBound(to: UInt8.self), output.count)
       }
-      guard status == 1 else { throw openSSLError("EVP_PBE_scrypt") }
+      // The parameters were checked above, so what fails at run time is the allocation of its
+      // buffer (a process's memory limit, a small machine): said in bytes, not OpenSSL's words.
+      guard status == 1 else {
+        if vault_err_is_malloc_failure(ERR_peek_last_error()) != 0 {
+          clearOpenSSLErrors()
+          throw VaultCryptoError.outOfMemory(byteCount: parameters.memoryByteCount)
+        }
+        throw openSSLError("EVP_PBE_scrypt")
+      }
     }
   }
 

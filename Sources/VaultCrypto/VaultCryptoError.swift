@@ -13,6 +13,8 @@ public enum VaultCryptoError: Error, Equatable, Sendable {
   case truncatedSealedBox
   /// A parameter is outside what the algorithm allows (scrypt cost, HKDF output length, ...).
   case invalidParameter(String)
+  /// OpenSSL could not allocate what an operation needs: scrypt's buffer, of this many bytes.
+  case outOfMemory(byteCount: UInt64)
   /// The kernel's random generator (`getrandom`) failed with this errno.
   case randomSourceFailure(errno: Int32)
   /// OpenSSL reported a failure; the text is OpenSSL's error queue at that point.

@@ -90,6 +90,53 @@ final class ScryptMemoryTests: XCTestCase {
     return nil
   }
 
+  /// A vault whose scrypt settings need more memory than the process may have: one clear line
+  /// and its hint, exit 1, no value, the file as it was. (OpenSSL's own words for it were
+  /// "unexpected failure: underlyingOpenSSLError(...malloc failure)", and `reason(N)` once every
+  /// command but `serve` started OpenSSL without its error strings.) The limit is the smallest
+  /// address space a `get` of a vault at N=2^10 works in, measured here, plus 16 MiB: less than
+  /// the 64 MiB scrypt needs at N=2^16, so its buffer is the one allocation refused.
+  func testAVaultNeedingMoreMemoryThanTheLimitSaysHowMuch() throws {
+    let small = try VaultSandbox()
+    try small.initVault()
+    XCTAssertEqual(try small.add("ALPHA", value: "sk-small-0123456789abcdef").status, 0)
+    let large = try VaultSandbox()
+    XCTAssertEqual(try large.run(["init", "--scrypt-log-n", "16"]).status, 0)
+    let secret = "sk-large-0123456789abcdef"
+    XCTAssertEqual(try large.add("ALPHA", value: secret).status, 0)
+
+    func get(_ sandbox: VaultSandbox, limitKiB: Int) throws -> RunResult {
+      let script = "ulimit -v \"$1\" && exec \"$0\" get ALPHA"
+      return try RunningVault(
+        executable: "/bin/sh", arguments: ["-c", script, VaultSandbox.binary, String(limitKiB)],
+        environment: sandbox.environment, stdin: nil, scratch: sandbox.root
+      ).wait()
+    }
+    // The smallest limit, to 1 MiB, at which the small vault's `get` works twice in a row.
+    var (low, high) = (16 << 10, 8 << 20)
+    XCTAssertEqual(try get(small, limitKiB: high).status, 0, "a get within 8 GiB")
+    while high - low > 1 << 10 {
+      let middle = (low + high) / 2
+      if try get(small, limitKiB: middle).status == 0, try get(small, limitKiB: middle).status == 0 {
+        high = middle
+      } else {
+        low = middle
+      }
+    }
+    let before = try large.readVault()
+    let refused = try get(large, limitKiB: high + (16 << 10))
+    XCTAssertEqual(refused.status, 1, refused.stderrText)
+    XCTAssertEqual(refused.stdout, [])
+    XCTAssertEqual(
+      refused.stderrText.split(separator: "\n").first,
+      "vault: error: scrypt could not get the 64 MiB of memory this vault's settings need (N=2^16, r=8)")
+    XCTAssertTrue(refused.stderrText.contains("vault: hint: raise the memory limit"), refused.stderrText)
+    XCTAssertFalse(contains(refused.allOutput, Array(secret.utf8)))
+    XCTAssertEqual(try large.readVault(), before)
+    // Without the limit the same command reads the value.
+    XCTAssertEqual(try large.run(["get", "ALPHA"]).stdoutText, secret)
+  }
+
   /// Whether `pid` has not exited yet (a child not waited for stays a zombie, which kill(pid, 0)
   /// still finds).
   static func isRunning(_ pid: pid_t) -> Bool {

@@ -102,6 +102,7 @@ func errorKind(_ error: Error) -> String {
   case .incorrectNonceSize: return "incorrectNonceSize"
   case .truncatedSealedBox: return "truncatedSealedBox"
   case .invalidParameter: return "invalidParameter"
+  case .outOfMemory: return "outOfMemory"
   case .randomSourceFailure: return "randomSourceFailure"
   case .underlyingOpenSSLError: return "underlyingOpenSSLError"
   }

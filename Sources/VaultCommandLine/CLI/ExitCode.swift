@@ -56,7 +56,7 @@ enum ExitCode: Int32 {
     case .busy: self = .busy
     case .insecureFile: self = .unsafeFile
     case .notConfirmed: self = .notConfirmed
-    case .io, .mergeRefused: self = .failure
+    case .io, .outOfMemory, .mergeRefused: self = .failure
     }
   }
 }

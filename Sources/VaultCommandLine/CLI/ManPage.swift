@@ -79,7 +79,7 @@ enum ManPage {
       .PP
       None of the credential variables reaches a program started by \\fBvault run\\fR.
       .SH EXIT STATUS
-      0 success; 1 an I/O or unexpected failure, or \\fBvault doctor\\fR found something;
+      0 success; 1 an I/O or unexpected failure, or too little memory for scrypt, or \\fBvault doctor\\fR found something;
       3 not found; 4 already exists; 5 wrong passphrase; 6 integrity failure or rollback;
       7 unsupported format version; 8 busy; 9 unsafe file; 10 not confirmed; 11 access not
       permitted (agent key); 12 permission denied (outside the scope); 13 agent\\-key limit

@@ -20,7 +20,14 @@ public final class Keyring: Sendable {
 
   /// Stretches `passphrase` with the vault's scrypt settings into the key-encryption key.
   public static func deriveKEK(passphrase: SecretBytes, kdf: KDFSettings) throws -> SecretBytes {
-    try Scrypt.deriveKey(password: passphrase, salt: kdf.salt, parameters: kdf.parameters, length: 32)
+    do {
+      return try Scrypt.deriveKey(password: passphrase, salt: kdf.salt, parameters: kdf.parameters, length: 32)
+    } catch VaultCryptoError.outOfMemory(let byteCount) {
+      let exponent = kdf.parameters.n.trailingZeroBitCount
+      throw VaultError.outOfMemory(
+        "scrypt could not get the \((byteCount + (1 << 19)) >> 20) MiB of memory this vault's settings need (N=2^\(exponent), r=\(kdf.parameters.r))"
+      )
+    }
   }
 
   /// A new vault: a random id and master key, wrapped under a key stretched from `passphrase`.
