@@ -142,7 +142,7 @@ public enum VaultCLI {
       }
       // Before anything uses OpenSSL: a command that does no TLS needs neither its error
       // strings nor its legacy digest names, which every command with the passphrase paid for
-      // when scrypt's fetch built the name map (5.5 M instructions, bench/README.md, "Tenth round").
+      // when scrypt's fetch built the name map (8.5 M instructions, bench/README.md, "Tenth round").
       if !command.usesTLS { OpenSSLStartup.lean() }
       try command.run(try Context(environment: environment, arguments: parsed))
       Console.flushWarnings()
