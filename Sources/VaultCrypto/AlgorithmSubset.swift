@@ -61,12 +61,16 @@ enum AlgorithmSubset {
   private static let providerName = "llm-vault-subset"
 
   /// Starts the donor's default provider, once, before anything starts the process's default
-  /// context. OpenSSL 3.0's default provider fills static tables of what it offers when an
-  /// instance of it starts, without a lock (openssl/openssl#28935), so the two instances, the
-  /// donor's and the default context's, must not start at once on two threads: one could read
-  /// the other's half-written table (seen once in the suite: `vault get` crashed on a NULL
-  /// dispatch table in `evp_cipher_from_algorithm`, its second thread starting the donor while
-  /// the first started the default context for scrypt). `Offer.shared` is a Swift global,
+  /// context. OpenSSL 3.0's default provider fills its one process-wide table of ciphers when
+  /// an instance of it starts (`ossl_default_provider_init` calls
+  /// `ossl_prov_cache_exported_algorithms`, which fills `exported_ciphers` without a lock if its
+  /// first entry is empty; openssl/openssl#28935 is another unlocked write in the same function),
+  /// so the two instances, the donor's and the default context's, must not start at once on two
+  /// threads: one could read the other's half-written table, a list cut short or an entry named
+  /// but without its functions (seen once in the suite: `vault get` crashed on a NULL dispatch
+  /// table in `evp_cipher_from_algorithm`, its second thread starting the donor while the first
+  /// started the default context for scrypt; reproduced apart in a C program, bench/README.md,
+  /// "Tenth round"). `Offer.shared` is a Swift global,
   /// initialized once and waited for by any other thread that asks meanwhile, so every user of
   /// the default context (scrypt, the random generator, HMAC, X25519, and the gateway before
   /// libssl through `OpenSSLStartup.startProvidersInOrder`) calls this first: no start of the
