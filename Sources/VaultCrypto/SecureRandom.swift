@@ -30,9 +30,7 @@ public enum SecureRandom {
   /// scrypt runs on the other: the generator is shared, and the writing thread's own later
   /// instantiation finds the cipher built. A failure is left for the first real call to report.
   public static func prepare() {
-    AlgorithmSubset.startBeforeTheDefaultContext()
-    var byte: UInt8 = 0
-    if RAND_bytes(&byte, 1) != 1 { clearOpenSSLErrors() }
+    _ = try? bytes(count: 1)
   }
 
   /// `count` unpredictable bytes from the kernel's generator (`getrandom`), for what must not be
